@@ -1,0 +1,39 @@
+"""The ``fer-classic`` command group; each command lives in its own module and stays thin."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from .. import __version__
+from ..datasets import DatasetError
+from ..faces import ModelFileError
+from ..store import FeatureStoreError
+
+# Library errors a user can act on: shown as one line, exit status 1 (click's convention).
+USER_ERRORS = (DatasetError, FeatureStoreError, ModelFileError, FileNotFoundError, PermissionError)
+
+
+class FerClassicGroup(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=FerClassicGroup, context_settings={"help_option_names": ["-h", "--help"],
+                                                     "show_default": True})
+@click.version_option(__version__, "--version", prog_name="fer-classic")
+def main():
+    """Classical (non-deep) baselines for facial expression recognition.
+
+    \b
+    fer-classic extract                     descriptors of the embedded FER2013 sample
+    fer-classic extract DATA --out feats    descriptors of your dataset
+    """
+    logging.captureWarnings(True)
+
+
+from . import extract  # noqa: E402,F401  (registers the command)

@@ -1,0 +1,104 @@
+"""Options shared by several commands, bundled into decorators so they are declared once."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+
+import click
+
+from ..features import DESCRIPTORS, RUNTIME_PARAMS
+
+
+class _StderrFormatter(logging.Formatter):
+    def format(self, record):
+        msg = super().format(record)
+        return msg if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {msg}"
+
+
+def configure_logging(quiet: bool, verbose: int) -> None:
+    level = logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_StderrFormatter("%(message)s"))
+    root = logging.getLogger("fer_classic")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("py.warnings").handlers[:] = [handler]
+
+
+def runtime_options(func):
+    """``--jobs``, ``--quiet`` and ``-v``; the command receives ``jobs`` and ``progress``."""
+
+    @click.option("--jobs", "-j", type=int, default=-1, help="Worker processes (-1: every core).")
+    @click.option("--quiet", "-q", is_flag=True, help="No progress bars or log lines, only errors.")
+    @click.option("--verbose", "-v", count=True, help="More detail on stderr.")
+    @functools.wraps(func)
+    def wrapper(*args, jobs, quiet, verbose, **kwargs):
+        configure_logging(quiet, verbose)
+        if jobs == 0:
+            raise click.BadParameter("0 workers; use a positive count or -1 for every core",
+                                     param_hint="--jobs")
+        return func(*args, jobs=jobs, progress=not quiet, **kwargs)
+
+    return wrapper
+
+
+def dataset_options(func):
+    """How a dataset is read: ``--strict``, ``--classes``, ``--size``."""
+
+    @click.option("--strict", is_flag=True, help="Stop at the first unreadable image instead of skipping it.")
+    @click.option("--classes", type=str, default=None,
+                  help="Keep only these classes, comma-separated (e.g. happy,sad,neutral).")
+    @click.option("--size", type=click.IntRange(8, 1024), default=None,
+                  help="Resize every image to SIZE x SIZE when loading (default: keep; mixed sizes go to "
+                       "the most common).")
+    @functools.wraps(func)
+    def wrapper(*args, strict, classes, size, **kwargs):
+        names = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
+        return func(*args, dataset_kwargs={"strict": strict, "classes": names,
+                                           "size": (size, size) if size else None}, **kwargs)
+
+    return wrapper
+
+
+def descriptor_option_name(descriptor: str, param: str) -> str:
+    return f"{descriptor}_{param}"
+
+
+def descriptor_options(func):
+    """One ``--<descriptor>-<parameter>`` option for every descriptor parameter, from its defaults."""
+    for name, cls in reversed(list(DESCRIPTORS.items())):
+        for param, default in reversed(list(cls().get_params().items())):
+            if param in RUNTIME_PARAMS:
+                continue
+            flag = f"--{name}-{param.replace('_', '-')}"
+            dest = descriptor_option_name(name, param)
+            if isinstance(default, bool):
+                func = click.option(f"{flag}/--no-{name}-{param.replace('_', '-')}", dest, default=None,
+                                    help=f"{name} descriptor: {param} [default: {default}]",
+                                    show_default=False)(func)
+            else:
+                func = click.option(flag, dest, type=type(default), default=None, show_default=False,
+                                    help=f"{name} descriptor: {param} [default: {default}]")(func)
+    return func
+
+
+def descriptor_params_from(kwargs: dict, names: list[str]) -> dict[str, dict]:
+    """Pop every descriptor option from ``kwargs``; return the parameters set for each named descriptor."""
+    params: dict[str, dict] = {n: {} for n in names}
+    for name, cls in DESCRIPTORS.items():
+        for param in cls().get_params():
+            value = kwargs.pop(descriptor_option_name(name, param), None)
+            if value is not None and name in params:
+                params[name][param] = value
+    return params
+
+
+def parse_feature_names(value: str, param_hint: str = "--features") -> list[str]:
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in DESCRIPTORS]
+    if unknown or not names:
+        raise click.BadParameter(f"unknown descriptor {', '.join(unknown) or '(none given)'}; "
+                                 f"choose from {', '.join(DESCRIPTORS)}", param_hint=param_hint)
+    return list(dict.fromkeys(names))

@@ -1,0 +1,71 @@
+"""dlib's face detector and 68-point shape predictor, loaded once per process.
+
+The shape predictor is the ``shape_predictor_68_face_landmarks.dat`` that the
+``face-recognition-models`` package ships; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+SHAPE_PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
+N_LANDMARKS = 68
+
+
+class ModelFileError(RuntimeError):
+    """A model file the toolkit needs is missing."""
+
+
+def shape_predictor_path() -> Path:
+    """Where ``face-recognition-models`` put dlib's 68-point model (found without importing it,
+    since its ``__init__`` needs the deprecated ``pkg_resources``)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelFileError("dlib's 68-point landmark model comes from the face-recognition-models package: "
+                             "pip install face-recognition-models")
+    path = Path(list(spec.submodule_search_locations)[0]) / "models" / SHAPE_PREDICTOR_FILE
+    if not path.is_file():
+        raise ModelFileError(f"{path} is missing: reinstall face-recognition-models")
+    return path
+
+
+@functools.lru_cache(maxsize=1)
+def shape_predictor():
+    import dlib
+
+    return dlib.shape_predictor(str(shape_predictor_path()))
+
+
+@functools.lru_cache(maxsize=1)
+def face_detector():
+    import dlib
+
+    return dlib.get_frontal_face_detector()
+
+
+def detect_faces(image: np.ndarray, upsample: int = 0, threshold: float = 0.0) -> list[tuple[int, int, int, int]]:
+    """Face boxes ``(left, top, right, bottom)`` found by dlib's HOG detector, most confident first."""
+    rects, scores, _ = face_detector().run(np.ascontiguousarray(image), upsample, threshold)
+    ranked = sorted(zip(scores, rects), key=lambda sr: -sr[0])
+    return [(r.left(), r.top(), r.right(), r.bottom()) for _, r in ranked]
+
+
+def landmarks(gray: np.ndarray, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """The 68 (x, y) points of the face in ``box`` (default: the whole image is the face)."""
+    import dlib
+
+    h, w = gray.shape[:2]
+    left, top, right, bottom = box if box is not None else (0, 0, w - 1, h - 1)
+    shape = shape_predictor()(np.ascontiguousarray(gray), dlib.rectangle(left, top, right, bottom))
+    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+
+
+def normalise_landmarks(points: np.ndarray) -> np.ndarray:
+    """Points with translation (centroid) and scale (RMS distance to it) removed."""
+    centred = points - points.mean(axis=0)
+    scale = np.sqrt((centred ** 2).sum(axis=1).mean())
+    return centred / scale if scale > 0 else centred

@@ -1,0 +1,182 @@
+"""Files on disk: atomic writes, feature files with their manifest, library versions.
+
+A file is always written under a temporary name in its final folder and renamed into place, so an
+interrupted run never leaves a truncated file under a name that looks good.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+MANIFEST = "manifest.json"
+FEATURES_FORMAT = "fer-classic-features/1"
+
+
+class FeatureStoreError(ValueError):
+    """A features folder that lacks what was asked, or whose files do not match its manifest."""
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path beside ``path``; on success it is renamed to ``path``, otherwise removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text_atomic(path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json_atomic(path, obj) -> None:
+    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (set, tuple)):
+        return list(o)
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"cannot write {type(o).__name__} as JSON")
+
+
+def file_sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return "sha256:" + h.hexdigest()
+
+
+def read_json(path, what: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise FeatureStoreError(f"{path}: no {what} here") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise FeatureStoreError(f"{path}: not a valid {what} ({exc})") from None
+
+
+# --------------------------------------------------------------------------- provenance
+
+_VERSIONED = ("fer-classic", "numpy", "scipy", "scikit-learn", "scikit-image", "pandas", "joblib",
+              "dlib-bin", "dlib", "pillow", "skops", "faiss-cpu")
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and of the libraries whose behaviour decides the numbers."""
+    out = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[name] = metadata.version(name)
+    return out
+
+
+# --------------------------------------------------------------------------- feature files
+
+@dataclass
+class FeatureSet:
+    """One descriptor's rows for a dataset, with what identifies each row."""
+
+    name: str
+    X: np.ndarray
+    labels: np.ndarray
+    usage: np.ndarray
+    ids: np.ndarray
+    class_names: tuple[str, ...]
+    params: dict
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def save_feature_file(path, X, labels, usage, ids, class_names) -> None:
+    """An ``.npz`` that loads without pickle: every array is numeric or fixed-width text."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, X=np.asarray(X, dtype=np.float32), labels=np.asarray(labels, dtype=np.int64),
+                     usage=np.asarray(usage, dtype=str), ids=np.asarray(ids, dtype=str),
+                     class_names=np.asarray(class_names, dtype=str))
+
+
+class FeatureDirectory:
+    """A folder written by ``extract``: one ``<descriptor>.npz`` per descriptor and ``manifest.json``."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / MANIFEST
+
+    def manifest(self) -> dict:
+        if not self.path.is_dir():
+            raise FeatureStoreError(f"{self.path}: no such features folder (make one with fer-classic extract)")
+        m = read_json(self.manifest_path, "features manifest (make one with fer-classic extract)")
+        if m.get("format") != FEATURES_FORMAT:
+            raise FeatureStoreError(f"{self.manifest_path}: format {m.get('format')!r}, "
+                                    f"expected {FEATURES_FORMAT!r}")
+        return m
+
+    def manifest_or_none(self) -> dict | None:
+        try:
+            return self.manifest()
+        except FeatureStoreError:
+            return None
+
+    def write_manifest(self, manifest: dict) -> None:
+        write_json_atomic(self.manifest_path, manifest)
+
+    def file_for(self, name: str) -> Path:
+        return self.path / f"{name}.npz"
+
+    def load(self, name: str, verify: bool = True) -> FeatureSet:
+        """The feature set of one descriptor, checked against the manifest."""
+        manifest = self.manifest()
+        entry = manifest.get("descriptors", {}).get(name)
+        if entry is None:
+            have = ", ".join(manifest.get("descriptors", {})) or "none"
+            raise FeatureStoreError(f"{self.path}: no {name!r} features (this folder has: {have}); "
+                                    f"run fer-classic extract --features {name}")
+        path = self.path / entry["file"]
+        if not path.is_file():
+            raise FeatureStoreError(f"{path}: listed in the manifest but missing")
+        if verify and file_sha256(path) != entry.get("sha256"):
+            raise FeatureStoreError(f"{path}: does not match its manifest entry (changed or from another "
+                                    f"run); re-run fer-classic extract --force")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                fs = FeatureSet(name, z["X"], z["labels"], z["usage"], z["ids"],
+                                tuple(str(c) for c in z["class_names"]), entry.get("params", {}))
+        except (OSError, ValueError, KeyError) as exc:
+            raise FeatureStoreError(f"{path}: not a readable feature file ({exc})") from None
+        if len(fs) != manifest.get("n_images") or fs.X.shape != (len(fs), entry.get("dim")):
+            raise FeatureStoreError(f"{path}: {fs.X.shape} does not match the manifest "
+                                    f"({manifest.get('n_images')} images, dim {entry.get('dim')})")
+        return fs

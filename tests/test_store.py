@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from fer_classic.datasets import load_dataset
+from fer_classic.extraction import extract_features
+from fer_classic.features import HOGDescriptor
+from fer_classic.store import FeatureDirectory, FeatureStoreError, atomic_path, write_json_atomic
+
+
+def test_atomic_path_keeps_the_old_file_when_interrupted(tmp_path):
+    target = tmp_path / "out.json"
+    write_json_atomic(target, {"good": True})
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_path(target) as tmp:
+            tmp.write_text('{"half": ')
+            raise KeyboardInterrupt
+    assert target.read_text().strip().startswith('{\n  "good": true')
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_interrupted_extraction_keeps_finished_descriptors_and_no_partial_file(split_folders, tmp_path,
+                                                                                 monkeypatch):
+    ds = load_dataset(split_folders, n_jobs=1)
+
+    def interrupted(self, images):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(HOGDescriptor, "_describe", interrupted)
+    out = tmp_path / "feats"
+    with pytest.raises(KeyboardInterrupt):
+        extract_features(ds, out, {"raw": {}, "hog": {}}, n_jobs=1)
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "raw.npz"]
+    folder = FeatureDirectory(out)
+    assert list(folder.manifest()["descriptors"]) == ["raw"]
+    with pytest.raises(FeatureStoreError, match="no 'hog' features .* has: raw"):
+        folder.load("hog")
+    monkeypatch.undo()
+    manifest = extract_features(ds, out, {"raw": {}, "hog": {}}, n_jobs=1)
+    assert set(manifest["descriptors"]) == {"raw", "hog"}
+
+
+def test_feature_files_round_trip_without_pickle(split_folders, tmp_path):
+    ds = load_dataset(split_folders, n_jobs=1)
+    extract_features(ds, tmp_path, {"lbp": {"grid": 3}}, n_jobs=1)
+    fs = FeatureDirectory(tmp_path).load("lbp")
+    assert fs.X.shape == (21, 90) and fs.X.dtype == np.float32
+    assert list(fs.ids) == list(ds.ids) and list(fs.usage) == list(ds.usage)
+    assert np.array_equal(fs.labels, ds.labels) and fs.class_names == ds.class_names
+    assert fs.params["grid"] == 3
+    with np.load(tmp_path / "lbp.npz", allow_pickle=False) as z:
+        assert set(z.files) == {"X", "labels", "usage", "ids", "class_names"}
+
+
+def test_changed_or_foreign_feature_file_is_refused(split_folders, tmp_path):
+    ds = load_dataset(split_folders, n_jobs=1)
+    extract_features(ds, tmp_path / "a", {"hist": {}}, n_jobs=1)
+    extract_features(ds.subset(np.arange(10)), tmp_path / "b", {"hist": {}}, n_jobs=1)
+    (tmp_path / "b" / "hist.npz").replace(tmp_path / "a" / "hist.npz")
+    with pytest.raises(FeatureStoreError, match="does not match its manifest entry"):
+        FeatureDirectory(tmp_path / "a").load("hist")
+
+
+def test_missing_or_broken_manifest(tmp_path):
+    with pytest.raises(FeatureStoreError, match="no such features folder"):
+        FeatureDirectory(tmp_path / "nope").manifest()
+    with pytest.raises(FeatureStoreError, match="no features manifest"):
+        FeatureDirectory(tmp_path).manifest()
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(FeatureStoreError, match="not a valid features manifest"):
+        FeatureDirectory(tmp_path).manifest()
