@@ -8,11 +8,13 @@ import click
 
 from .. import __version__
 from ..datasets import DatasetError
+from ..evaluation import ProtocolError
 from ..faces import ModelFileError
 from ..store import FeatureStoreError
 
 # Library errors a user can act on: shown as one line, exit status 1 (click's convention).
-USER_ERRORS = (DatasetError, FeatureStoreError, ModelFileError, FileNotFoundError, PermissionError)
+USER_ERRORS = (DatasetError, FeatureStoreError, ProtocolError, ModelFileError, FileNotFoundError,
+               PermissionError)
 
 
 class FerClassicGroup(click.Group):
@@ -32,8 +34,10 @@ def main():
     \b
     fer-classic extract                     descriptors of the embedded FER2013 sample
     fer-classic extract DATA --out feats    descriptors of your dataset
+    fer-classic train feats -f hog -m svm --out runs/svm
+    fer-classic evaluate runs/svm DATA
     """
     logging.captureWarnings(True)
 
 
-from . import extract  # noqa: E402,F401  (registers the command)
+from . import evaluate, extract, train  # noqa: E402,F401  (registers the commands)

@@ -1,0 +1,146 @@
+"""Evaluation protocols (which images fit, select and test) and the metrics reported for a test split.
+
+Model selection only ever sees the ``fit`` and ``validation`` parts of a :class:`Split`; the ``test``
+part is scored once, by the selected model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.model_selection import StratifiedKFold, train_test_split
+
+PROTOCOLS = ("usage", "stratified", "kfold")
+
+
+class ProtocolError(ValueError):
+    """A protocol that the data cannot support (no usage column, too few images of a class, ...)."""
+
+
+@dataclass
+class Split:
+    """Row indices of one evaluation: fit the model on ``fit``, select on ``validation``, report on
+    ``test``; after selection the chosen configuration is refitted on ``refit``."""
+
+    fit: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+    refit: np.ndarray
+    validation_name: str
+    test_name: str
+    name: str = ""
+
+    def sizes(self) -> dict[str, int]:
+        return {"fit": len(self.fit), "validation": len(self.validation), "refit": len(self.refit),
+                "test": len(self.test)}
+
+
+def _stratified_holdout(index: np.ndarray, labels: np.ndarray, fraction: float, seed: int):
+    """(rest, held out): a seeded stratified ``fraction`` of ``index``; classes too small to split
+    stay in ``rest``."""
+    counts = np.bincount(labels[index], minlength=labels.max() + 1)
+    stratify = labels[index] if counts[counts > 0].min() >= 2 else None
+    try:
+        rest, held = train_test_split(index, test_size=fraction, random_state=seed, stratify=stratify)
+    except ValueError as exc:
+        raise ProtocolError(f"cannot hold out {fraction:.0%} of {len(index)} images: {exc}") from None
+    return np.sort(rest), np.sort(held)
+
+
+def make_splits(labels: np.ndarray, usage: np.ndarray, protocol: str, *, seed: int = 42,
+                folds: int = 10) -> list[Split]:
+    """The splits of ``protocol``: one for ``usage`` and ``stratified``, ``folds`` for ``kfold``.
+
+    usage
+        fit on Training. With PrivateTest present: select on PublicTest, test on PrivateTest
+        (the challenge protocol). Otherwise select on a seeded stratified 10% of Training, refit on all
+        of Training, and test on PublicTest.
+    stratified
+        a seeded stratified 70/10/20 train/validation/test split of all images; refit on 80%.
+    kfold
+        stratified folds; in each, select on a stratified 10% of the training folds, refit on all of
+        them, test on the held-out fold.
+    """
+    labels = np.asarray(labels)
+    usage = np.asarray(usage).astype(str)
+    everything = np.arange(len(labels))
+    if protocol == "usage":
+        train = np.flatnonzero(usage == "Training")
+        public = np.flatnonzero(usage == "PublicTest")
+        private = np.flatnonzero(usage == "PrivateTest")
+        if not len(train) or not (len(public) or len(private)):
+            raise ProtocolError("the usage protocol needs FER2013 usage (Training and PublicTest images); "
+                                f"this data has {dict(zip(*np.unique(usage, return_counts=True)))}; "
+                                "use --protocol stratified or kfold")
+        if len(private):
+            if not len(public):
+                raise ProtocolError("PrivateTest images but no PublicTest images to select on")
+            return [Split(train, public, private, train, "PublicTest", "PrivateTest", "usage")]
+        fit, val = _stratified_holdout(train, labels, 0.10, seed)
+        return [Split(fit, val, public, train, "10% of Training (stratified, seeded)", "PublicTest", "usage")]
+    if protocol == "stratified":
+        rest, test = _stratified_holdout(everything, labels, 0.20, seed)
+        fit, val = _stratified_holdout(rest, labels, 0.125, seed)  # 10% of all images
+        return [Split(fit, val, test, rest, "10% of all images (stratified, seeded)",
+                      "20% of all images (stratified, seeded)", "stratified")]
+    if protocol == "kfold":
+        smallest = np.bincount(labels)[np.bincount(labels) > 0].min()
+        if smallest < folds:
+            raise ProtocolError(f"{folds} folds need at least {folds} images of every class; the smallest "
+                                f"class has {smallest} (use --folds {max(2, smallest)})")
+        out = []
+        kfold = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        for i, (train, test) in enumerate(kfold.split(everything, labels)):
+            fit, val = _stratified_holdout(train, labels, 0.10, seed + i)
+            out.append(Split(fit, val, test, train, "10% of the training folds", f"fold {i + 1} of {folds}",
+                             f"fold{i + 1}"))
+        return out
+    raise ProtocolError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
+
+
+def classification_metrics(y_true, y_pred, class_names: tuple[str, ...]) -> dict:
+    """Accuracy, balanced accuracy, macro F1, per-class scores and the confusion matrix.
+
+    Labels are indices into ``class_names``; only classes present in ``y_true`` or ``y_pred`` are
+    listed. A class the model never predicts still gets its row (recall 0).
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    labels = np.unique(np.concatenate([y_true, y_pred]))
+    names = [class_names[i] for i in labels]
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels,
+                                                                     zero_division=0)
+    present = np.isin(labels, y_true)
+    return {
+        "n": int(len(y_true)),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        # Mean recall over the classes that occur in the truth (scikit-learn's balanced accuracy).
+        "balanced_accuracy": float(recall[present].mean()) if present.any() else 0.0,
+        "macro_f1": float(f1_score(y_true, y_pred, labels=labels[present], average="macro", zero_division=0)),
+        "per_class": {n: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+                      for n, p, r, f, s in zip(names, precision, recall, f1, support)},
+        "labels": names,
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+    }
+
+
+def learning_curve_rates(train: list[float], validation: list[float],
+                         windows=((1, 5), (6, 10), (11, 15), (16, 20))) -> list[dict]:
+    """Mean convergence rate (MCR) and mean overfitting rate (MOFR) over windows of epochs.
+
+    MCR is the mean over the window's epochs i of ``train[i] - train[i-1]``; MOFR the mean of the change
+    in ``train - validation``. Epochs are numbered from 1; epoch 1 has no predecessor and is left out.
+    Windows beyond the recorded epochs are omitted.
+    """
+    train, validation = np.asarray(train, float), np.asarray(validation, float)
+    gap = train - validation
+    out = []
+    for first, last in windows:
+        epochs = [i for i in range(max(first, 2), last + 1) if i <= len(train)]
+        if not epochs:
+            continue
+        idx = np.array(epochs) - 1  # epoch i lives at index i-1
+        out.append({"epochs": f"{first}-{last}", "mcr": float(np.mean(train[idx] - train[idx - 1])),
+                    "mofr": float(np.mean(gap[idx] - gap[idx - 1]))})
+    return out

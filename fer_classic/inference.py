@@ -1,0 +1,78 @@
+"""Applying a trained run to new images: ``evaluate`` scores it on a labelled dataset."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+
+import numpy as np
+
+from .datasets import DatasetError, load_dataset
+from .evaluation import classification_metrics
+from .features import ImageDescriptor
+from .runs import load_run
+from .store import library_versions, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+
+def set_descriptor_runtime(pipeline, n_jobs: int | None, progress: bool) -> None:
+    """Run the pipeline's descriptors with ``n_jobs`` workers and a progress bar or not."""
+    front = pipeline.steps[0][1]
+    descriptors = [e for _, e in front.transformer_list] if hasattr(front, "transformer_list") else [front]
+    for d in descriptors:
+        if isinstance(d, ImageDescriptor):
+            d.set_params(n_jobs=n_jobs, progress=progress)
+
+
+def trained_classes(pipeline, class_names) -> list[str]:
+    return [class_names[int(i)] for i in pipeline.steps[-1][1].classes_]
+
+
+def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: int | None = None,
+                 progress: bool = False, dataset_kwargs: dict | None = None) -> dict:
+    """Metrics of a run's pipeline on the images of ``data`` (all of them, or one FER2013 usage split).
+
+    Classes of ``data`` that the model never saw are listed under ``unseen_classes``; their images
+    count as errors, since the model cannot predict them.
+    """
+    pipeline, run_metrics = load_run(run_dir)
+    ds = load_dataset(data, n_jobs=n_jobs, progress=progress, **(dataset_kwargs or {}))
+    if split:
+        if not np.isin(ds.usage, [split]).any():
+            raise DatasetError(f"{data}: no {split} images (usage here: {ds.usage_counts()})")
+        ds = ds.subset(ds.usage == split)
+    model_names = list(run_metrics["class_names"])
+    names = model_names + [n for n in ds.class_names if n not in model_names]
+    y_true = np.array([names.index(ds.class_names[i]) for i in ds.labels])
+    set_descriptor_runtime(pipeline, n_jobs, progress)
+    start = time.perf_counter()
+    y_pred = pipeline.predict(ds.images)
+    seconds = time.perf_counter() - start
+    seen = trained_classes(pipeline, model_names)
+    counts = ds.class_counts()
+    unseen = {n: counts[n] for n in ds.class_names if counts.get(n) and n not in seen}
+    if unseen:
+        log.warning("classes the model never saw (counted as errors): %s",
+                    ", ".join(f"{n} ({c} images)" for n, c in unseen.items()))
+    result = {
+        **classification_metrics(y_true, y_pred, tuple(names)),
+        "run": str(run_dir),
+        "model": run_metrics.get("model"),
+        "features": run_metrics.get("features"),
+        "best_params": run_metrics.get("best_params"),
+        "trained_on": {"fingerprint": run_metrics.get("dataset_fingerprint"),
+                       "protocol": run_metrics.get("protocol"), "test_split": run_metrics.get("test_split")},
+        "data": str(data),
+        "split": split or "all images",
+        "dataset_fingerprint": ds.fingerprint(),
+        "skipped": ds.skipped,
+        "unseen_classes": unseen,
+        "predict_seconds": round(seconds, 3),
+        "versions": library_versions(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    if out:
+        write_json_atomic(out, result)
+    return result

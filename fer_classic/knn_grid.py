@@ -1,0 +1,223 @@
+"""The KNN grid without repeated searches: neighbours once per norm at the largest k, then every
+(k, weighting) derived from them, with predictions identical to scikit-learn's KNeighborsClassifier.
+
+Candidate neighbours come from the fastest exact kernel at hand (faiss for L1 and Lp, a BLAS
+distance matrix for L2); their distances are then recomputed exactly in float64 and ranked by
+(distance, training index), so the result does not depend on float32 rounding.
+
+Where the k-th and (k+1)-th neighbours are at exactly the same distance (FER2013 holds duplicate
+images, so this happens), which of them scikit-learn keeps is decided by the order in which its
+fixed-size heap sees the training rows. For those queries alone that heap is replayed here exactly as
+scikit-learn runs it when it scans the training rows in order (as it always does for uniform weights,
+and with one OpenMP thread). With several threads and few queries, scikit-learn's default splits the
+training rows between threads and its choice among tied neighbours depends on the thread count;
+:class:`FastKNeighborsClassifier`, the model fer-classic saves, gives the same answer on any machine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+# Extra candidates fetched beyond k, so that float32 rounding in faiss cannot push a true neighbour out.
+CANDIDATE_MARGIN = 16
+
+
+def _candidate_search(X: np.ndarray, p: float):
+    """A function (queries, n) -> indices of about the n nearest rows of ``X``."""
+    if p == 2:
+        from sklearn.neighbors import NearestNeighbors
+
+        nn = NearestNeighbors(algorithm="brute").fit(X)
+        return lambda q, n: nn.kneighbors(q, n_neighbors=n, return_distance=False)
+    import faiss
+
+    index = faiss.IndexFlat(X.shape[1], faiss.METRIC_L1 if p == 1 else faiss.METRIC_Lp)
+    if p != 1:
+        index.metric_arg = float(p)
+    index.add(np.ascontiguousarray(X, dtype=np.float32))
+    return lambda q, n: index.search(np.ascontiguousarray(q, dtype=np.float32), n)[1]
+
+
+def minkowski_distances(queries: np.ndarray, rows: np.ndarray, p: float) -> np.ndarray:
+    """Exact float64 Minkowski distances from each query (m, d) to its own rows (m, c, d)."""
+    diff = np.abs(rows.astype(np.float64) - queries.astype(np.float64)[:, None, :])
+    if p == 1:
+        return diff.sum(axis=2)
+    if p == 2:
+        return np.sqrt(np.einsum("mcd,mcd->mc", diff, diff))
+    return (diff ** p).sum(axis=2) ** (1.0 / p)
+
+
+def kneighbors(X_fit: np.ndarray, X_query: np.ndarray, k: int, p: float,
+               chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest rows of ``X_fit`` for each query under the Minkowski ``p`` norm.
+
+    Returns (distances, indices), both ``(n_queries, k)``, nearest first; equal distances are
+    ordered by training index.
+    """
+    n_fit = len(X_fit)
+    k = min(k, n_fit)
+    n_candidates = min(n_fit, k + CANDIDATE_MARGIN)
+    search = _candidate_search(X_fit, p)
+    X_fit64 = np.asarray(X_fit)
+    dist_out = np.empty((len(X_query), k))
+    idx_out = np.empty((len(X_query), k), dtype=np.int64)
+    for start in range(0, len(X_query), chunk):
+        q = np.asarray(X_query[start:start + chunk])
+        cand = search(q, n_candidates)
+        exact = minkowski_distances(q, X_fit64[cand], p)
+        order = np.lexsort((cand, exact), axis=1)[:, :k]
+        dist_out[start:start + len(q)] = np.take_along_axis(exact, order, axis=1)
+        idx_out[start:start + len(q)] = np.take_along_axis(cand, order, axis=1)
+    return dist_out, idx_out
+
+
+# --------------------------------------------------------------------------- scikit-learn's tie-breaking
+
+_DBL_MAX = np.finfo(np.float64).max
+
+
+def _heap_push(values: list, indices: list, size: int, val: float, idx: int) -> None:
+    """sklearn.utils._heap.heap_push, line for line: a fixed-size max-heap that refuses ``val``
+    unless it is strictly below the root."""
+    if val >= values[0]:
+        return
+    current = 0
+    while True:
+        left = 2 * current + 1
+        right = left + 1
+        if left >= size:
+            break
+        if right >= size:
+            if values[left] > val:
+                swap = left
+            else:
+                break
+        elif values[left] >= values[right]:
+            if val < values[left]:
+                swap = left
+            else:
+                break
+        elif val < values[right]:
+            swap = right
+        else:
+            break
+        values[current], indices[current] = values[swap], indices[swap]
+        current = swap
+    values[current], indices[current] = val, idx
+
+
+def _heap_over(rdist: np.ndarray, start: int, end: int, k: int) -> tuple[list, list]:
+    """The heap after pushing ``rdist[start:end]`` in order, skipping rows that cannot enter."""
+    values, indices = [_DBL_MAX] * k, [-1] * k
+    first = min(end, start + k)
+    for j in range(start, first):
+        _heap_push(values, indices, k, float(rdist[j]), j)
+    # The root only decreases, so rows at or above the current root can never enter.
+    for j in first + np.flatnonzero(rdist[first:end] < values[0]):
+        if rdist[j] < values[0]:
+            _heap_push(values, indices, k, float(rdist[j]), int(j))
+    return values, indices
+
+
+def sklearn_neighbour_set(rdist: np.ndarray, k: int) -> np.ndarray:
+    """The training rows scikit-learn's heap keeps for one query, given its reduced distances to every
+    training row, when the rows are seen in order (its ``parallel_on_X`` strategy)."""
+    _, indices = _heap_over(rdist, 0, len(rdist), k)
+    return np.array([i for i in indices if i >= 0])
+
+
+def reduced_distances(X_fit: np.ndarray, query: np.ndarray, p: float, block: int = 4096) -> np.ndarray:
+    """sum |x - q|^p (scikit-learn's "reduced" Minkowski distance) to every training row, in float64."""
+    out = np.empty(len(X_fit))
+    q = np.asarray(query, dtype=np.float64)
+    for s in range(0, len(X_fit), block):
+        diff = np.abs(np.asarray(X_fit[s:s + block], dtype=np.float64) - q)
+        out[s:s + block] = (diff if p == 1 else diff * diff if p == 2 else diff ** p).sum(axis=1)
+    return out
+
+
+def vote(neighbour_labels: np.ndarray, distances: np.ndarray, weights: str, n_classes: int) -> np.ndarray:
+    """Class scores from the neighbours, as KNeighborsClassifier.predict_proba computes them."""
+    if weights == "uniform":
+        w = np.ones_like(distances)
+    else:
+        with np.errstate(divide="ignore"):
+            w = 1.0 / distances
+        # A query that equals training rows takes its label from those rows alone (scikit-learn's rule).
+        exact = np.isinf(w)
+        rows = exact.any(axis=1)
+        w[rows] = exact[rows]
+    scores = np.zeros((len(neighbour_labels), n_classes))
+    for j in range(neighbour_labels.shape[1]):
+        np.add.at(scores, (np.arange(len(scores)), neighbour_labels[:, j]), w[:, j])
+    return scores / scores.sum(axis=1, keepdims=True)
+
+
+def _break_ties_like_sklearn(X_fit, X_query, dist, idx, k, p, rdist_cache: dict):
+    """The first ``k`` of the (k+1 or more) sorted neighbours, with exact ties at the k-th neighbour
+    resolved as scikit-learn's sequential heap resolves them."""
+    d, nb = dist[:, :k].copy(), idx[:, :k].copy()
+    if k < idx.shape[1]:
+        for q in np.flatnonzero(dist[:, k - 1] == dist[:, k]):
+            if q not in rdist_cache:
+                rdist_cache[q] = reduced_distances(X_fit, X_query[q], p)
+            kept = sklearn_neighbour_set(rdist_cache[q], k)
+            nb[q], d[q] = kept, rdist_cache[q][kept] ** (1.0 / p)
+    return d, nb
+
+
+def knn_grid_predictions(X_fit, y_fit, queries: dict[str, np.ndarray], configs: list[dict]) -> list[dict]:
+    """Predictions of every KNN configuration (``k``, ``weights``, ``p``) for each named query set.
+
+    One neighbour search per norm (all query sets together), at the largest k of that norm.
+    Returns, per configuration, ``{query name: predicted labels}``, in the order of ``configs``.
+    """
+    classes, y_encoded = np.unique(y_fit, return_inverse=True)
+    names = list(queries)
+    all_queries = np.concatenate([queries[n] for n in names])
+    bounds = np.cumsum([0] + [len(queries[n]) for n in names])
+    out: list[dict] = [dict() for _ in configs]
+    for p in sorted({c["p"] for c in configs}):
+        chosen = [i for i, c in enumerate(configs) if c["p"] == p]
+        # One neighbour more than needed shows whether the k-th is tied with the next.
+        dist, idx = kneighbors(X_fit, all_queries, max(configs[i]["k"] for i in chosen) + 1, p)
+        rdist_cache: dict = {}
+        for i in chosen:
+            d, nb = _break_ties_like_sklearn(X_fit, all_queries, dist, idx, min(configs[i]["k"], len(X_fit)),
+                                             p, rdist_cache)
+            predicted = classes[np.argmax(vote(y_encoded[nb], d, configs[i]["weights"], len(classes)), axis=1)]
+            for n, lo, hi in zip(names, bounds[:-1], bounds[1:]):
+                out[i][n] = predicted[lo:hi]
+    return out
+
+
+class FastKNeighborsClassifier(ClassifierMixin, BaseEstimator):
+    """k nearest neighbours under the Minkowski ``p`` norm, with scikit-learn's KNeighborsClassifier's
+    predictions (its tie-breaking included), computed with the fast exact kernels of the grid."""
+
+    def __init__(self, n_neighbors: int = 5, weights: str = "uniform", p: float = 2):
+        self.n_neighbors = n_neighbors
+        self.weights = weights
+        self.p = p
+
+    def fit(self, X, y):
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        if self.weights not in ("uniform", "distance"):
+            raise ValueError(f"weights must be uniform or distance, got {self.weights!r}")
+        self.classes_, self._y = np.unique(y, return_inverse=True)
+        self._fit_X = X
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self, "_fit_X")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        k = min(self.n_neighbors, len(self._fit_X))
+        dist, idx = kneighbors(self._fit_X, X, k + 1, self.p)
+        d, nb = _break_ties_like_sklearn(self._fit_X, X, dist, idx, k, self.p, {})
+        return vote(self._y[nb], d, self.weights, len(self.classes_))
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

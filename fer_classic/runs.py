@@ -1,0 +1,125 @@
+"""Run directories: written whole or not at all, and model files that cannot run code when loaded.
+
+Models are saved with ``skops.io``, which rebuilds objects from an allow-list of types instead of
+unpickling; the toolkit trusts its own types and a fixed list of scikit-learn internals, and refuses
+a file whose SHA-256 differs from the one recorded beside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .store import FeatureStoreError, file_sha256, library_versions, read_json, write_json_atomic
+
+METRICS = "metrics.json"
+MODEL_FILE = "model.skops"
+RUN_FORMAT = "fer-classic-run/1"
+
+# scikit-learn internals that fitted estimators hold; everything else must be a fer_classic type.
+TRUSTED_SKLEARN_TYPES = frozenset({
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+    "sklearn.tree._tree.Tree",
+    "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.neighbors._ball_tree.BallTree",
+    "sklearn.metrics._dist_metrics.EuclideanDistance64",
+    "sklearn.metrics._dist_metrics.ManhattanDistance64",
+    "sklearn.metrics._dist_metrics.MinkowskiDistance64",
+    "sklearn.metrics._dist_metrics.EuclideanDistance32",
+    "sklearn.metrics._dist_metrics.ManhattanDistance32",
+    "sklearn.metrics._dist_metrics.MinkowskiDistance32",
+})
+
+
+class RunError(FeatureStoreError):
+    """A run directory that is missing, incomplete, tampered with or from an incompatible version."""
+
+
+def is_trusted_type(name: str) -> bool:
+    return name.startswith("fer_classic.") or name in TRUSTED_SKLEARN_TYPES
+
+
+@contextlib.contextmanager
+def new_run_directory(path: str | os.PathLike, force: bool = False):
+    """Yield a temporary folder beside ``path`` that becomes ``path`` only when the block succeeds.
+
+    An existing ``path`` is an error unless ``force``, and is replaced only at the very end, so an
+    interrupted run leaves either the old run or nothing, never a half-written one.
+    """
+    path = Path(path)
+    occupied = any(path.iterdir()) if path.is_dir() else path.exists()
+    if occupied and not force:
+        raise RunError(f"{path} already exists (use --force to replace it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    try:
+        yield tmp
+        if path.exists():
+            old = path.with_name(f".{path.name}.replaced")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def save_model(pipeline, path: Path) -> str:
+    """Write ``pipeline`` with skops (atomically); returns the file's SHA-256."""
+    import skops.io as sio
+
+    from .store import atomic_path
+
+    with atomic_path(path) as tmp:
+        sio.dump(pipeline, tmp)
+    return file_sha256(path)
+
+
+def _check_versions(recorded: dict, run_dir: Path) -> None:
+    now = library_versions()
+
+    def minor(v):
+        return ".".join(str(v).split(".")[:2])
+
+    for lib in ("scikit-learn", "fer-classic"):
+        if lib in recorded and lib in now and minor(recorded[lib]) != minor(now[lib]):
+            raise RunError(f"{run_dir}: the model was saved with {lib} {recorded[lib]}, this is {now[lib]}; "
+                           f"install {lib}=={recorded[lib]} or train the run again")
+
+
+def load_run(run_dir: str | os.PathLike) -> tuple[object, dict]:
+    """The fitted image→label pipeline of a run and its metrics, after every safety check."""
+    import skops.io as sio
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunError(f"{run_dir}: no such run directory")
+    metrics = read_json(run_dir / METRICS, "run (metrics.json is missing: was the run interrupted?)")
+    if metrics.get("format") != RUN_FORMAT:
+        raise RunError(f"{run_dir / METRICS}: format {metrics.get('format')!r}, expected {RUN_FORMAT!r}")
+    model_path = run_dir / metrics.get("model_file", MODEL_FILE)
+    if not model_path.is_file():
+        raise RunError(f"{model_path}: the run's model file is missing")
+    if file_sha256(model_path) != metrics.get("model_sha256"):
+        raise RunError(f"{model_path}: its SHA-256 does not match the one recorded in metrics.json; "
+                       f"refusing to load a model file that was changed")
+    _check_versions(metrics.get("versions", {}), run_dir)
+    try:
+        untrusted = sio.get_untrusted_types(file=model_path)
+    except Exception as exc:  # skops raises various errors for files it cannot parse
+        raise RunError(f"{model_path}: not a readable skops model file ({exc})") from None
+    refused = [t for t in untrusted if not is_trusted_type(t)]
+    if refused:
+        raise RunError(f"{model_path}: holds types fer-classic does not trust: {', '.join(refused)}")
+    return sio.load(model_path, trusted=untrusted), metrics
+
+
+def write_metrics(run_dir: Path, metrics: dict) -> None:
+    write_json_atomic(run_dir / METRICS, {"format": RUN_FORMAT, **metrics})
