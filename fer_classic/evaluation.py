@@ -38,14 +38,15 @@ class Split:
 
 
 def _stratified_holdout(index: np.ndarray, labels: np.ndarray, fraction: float, seed: int):
-    """(rest, held out): a seeded stratified ``fraction`` of ``index``; classes too small to split
-    stay in ``rest``."""
-    counts = np.bincount(labels[index], minlength=labels.max() + 1)
-    stratify = labels[index] if counts[counts > 0].min() >= 2 else None
+    """(rest, held out): a seeded stratified ``fraction`` of ``index``, or a plain seeded random one
+    where some class is too small to stratify."""
     try:
-        rest, held = train_test_split(index, test_size=fraction, random_state=seed, stratify=stratify)
-    except ValueError as exc:
-        raise ProtocolError(f"cannot hold out {fraction:.0%} of {len(index)} images: {exc}") from None
+        rest, held = train_test_split(index, test_size=fraction, random_state=seed, stratify=labels[index])
+    except ValueError:
+        try:
+            rest, held = train_test_split(index, test_size=fraction, random_state=seed)
+        except ValueError as exc:
+            raise ProtocolError(f"cannot hold out {fraction:.0%} of {len(index)} images: {exc}") from None
     return np.sort(rest), np.sort(held)
 
 

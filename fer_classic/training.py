@@ -155,6 +155,10 @@ def _fit_and_score(model, params, spec, X, y, queries, n_jobs):
     return clf, {name: clf.predict(Xq) for name, Xq in queries.items()}, seconds
 
 
+def _table_params(params: dict) -> dict:
+    return {k: (",".join(map(str, v)) if isinstance(v, tuple) else v) for k, v in params.items()}
+
+
 def run_grid(spec: TrainSpec, configs: list[dict], X, y, queries: dict, y_queries: dict, n_jobs):
     """Score every configuration; returns table rows and, per configuration, the fitted model (or
     None where it is cheaper to refit) and MLP curves."""
@@ -183,7 +187,7 @@ def run_grid(spec: TrainSpec, configs: list[dict], X, y, queries: dict, y_querie
         predictions = [r[1] for r in results]
         seconds = [r[2] for r in results]
     for params, pred, sec in zip(configs, predictions, seconds):
-        row = {k: (",".join(map(str, v)) if isinstance(v, tuple) else v) for k, v in params.items()}
+        row = _table_params(params)
         row["validation_accuracy"] = float(accuracy_score(y_queries["validation"], pred["validation"]))
         if "test" in pred:
             row["test_accuracy_not_used_for_selection"] = float(accuracy_score(y_queries["test"], pred["test"]))
@@ -196,17 +200,22 @@ def evaluate_split(spec: TrainSpec, data: TrainingData, split: Split, configs: l
     """Select on the split's validation part, refit, and score the test part once."""
     y = data.labels
     t0 = time.perf_counter()
-    reducer = make_reducer(spec).fit(data.X[split.fit])
-    Xfit = reducer.transform(data.X[split.fit])
-    queries = {"validation": reducer.transform(data.X[split.validation]),
-               "test": reducer.transform(data.X[split.test])}
-    y_queries = {"validation": y[split.validation], "test": y[split.test]}
-    rows, fitted, curves = run_grid(spec, configs, Xfit, y[split.fit], queries, y_queries, n_jobs)
+    reducer, fitted, curves, best_i = None, [None], [None], 0
+    if len(configs) == 1 and spec.model != "mlp":
+        # Nothing to select: fit once, on everything the protocol allows for fitting.
+        rows = [{**_table_params(configs[0]), "validation_accuracy": None, "fit_seconds": None}]
+        log.info("%s: %s (single configuration, no selection)", split.name or "split", describe_params(configs[0]))
+    else:
+        reducer = make_reducer(spec).fit(data.X[split.fit])
+        queries = {part: reducer.transform(data.X[getattr(split, part)]) for part in ("validation", "test")}
+        y_queries = {part: y[getattr(split, part)] for part in ("validation", "test")}
+        rows, fitted, curves = run_grid(spec, configs, reducer.transform(data.X[split.fit]), y[split.fit],
+                                        queries, y_queries, n_jobs)
+        best_i = int(np.argmax([r["validation_accuracy"] for r in rows]))  # first of equals: grid order
+        log.info("%s: best on %s: %s (validation accuracy %.4f)", split.name or "split", split.validation_name,
+                 describe_params(configs[best_i]), rows[best_i]["validation_accuracy"])
     grid_seconds = time.perf_counter() - t0
-    best_i = int(np.argmax([r["validation_accuracy"] for r in rows]))  # first of equals: grid order
     best = configs[best_i]
-    log.info("%s: best on %s: %s (validation accuracy %.4f)", split.name or "split", split.validation_name,
-             describe_params(best), rows[best_i]["validation_accuracy"])
 
     # The MLP keeps the model trained (and early-stopped) against validation; others refit on
     # everything the protocol allows for fitting.

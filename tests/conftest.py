@@ -114,3 +114,14 @@ def _reset_cli_logging():
     logger = logging.getLogger("fer_classic")
     logger.handlers[:] = []
     logger.setLevel(logging.NOTSET)
+
+
+@pytest.fixture(scope="session")
+def sample_features(tmp_path_factory, sample):
+    """Every descriptor of the embedded sample, extracted once (hog at 8-px cells, to keep it quick)."""
+    from fer_classic.extraction import extract_features
+
+    out = tmp_path_factory.mktemp("sample-features")
+    extract_features(sample, out, {"raw": {}, "hist": {}, "hog": {"pixels_per_cell": 8}, "lbp": {},
+                                   "landmarks": {}}, n_jobs=2)
+    return out

@@ -1,0 +1,230 @@
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from fer_classic.cli import main
+from fer_classic.runs import load_run
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def knn_run(sample_features, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "knn"
+    result = run("train", sample_features, "-f", "hist,lbp", "-m", "knn", "--grid", "--pca", "20", "-o", out)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_knn_grid_run_writes_every_output(knn_run):
+    metrics = json.loads((knn_run / "metrics.json").read_text())
+    for key in ("accuracy", "balanced_accuracy", "macro_f1", "per_class", "confusion_matrix", "labels",
+                "protocol", "test_split", "split_sizes", "best_params", "fit_seconds", "predict_seconds",
+                "features", "dataset_fingerprint", "versions", "model_sha256", "command"):
+        assert key in metrics, key
+    assert metrics["protocol"] == "usage" and metrics["test_split"] == "PublicTest"
+    assert metrics["split_sizes"] == {"fit": 2584, "validation": 288, "refit": 2872, "test": 361}
+    assert metrics["features"] == ["hist", "lbp"] and metrics["feature_dims"] == {"hist": 32, "lbp": 360}
+    assert metrics["pca_components"] == 20
+    assert set(metrics["per_class"]) == set(metrics["labels"])
+    assert sum(map(sum, metrics["confusion_matrix"])) == 361 == metrics["n_test"]
+    grid = pd.read_csv(knn_run / "grid.csv")
+    assert len(grid) == 30 and grid["selected"].sum() == 1
+    best = grid[grid["selected"]].iloc[0]
+    assert best["validation_accuracy"] == grid["validation_accuracy"].max()
+    assert {"k": best["k"], "weights": best["weights"], "p": best["p"]} == metrics["best_params"]
+    assert "test_accuracy_not_used_for_selection" in grid
+    cm = pd.read_csv(knn_run / "confusion_matrix.csv", index_col=0)
+    assert cm.values.tolist() == metrics["confusion_matrix"]
+    for png in ("confusion_matrix.png", "knn_accuracy_vs_k.png"):
+        assert (knn_run / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_same_seed_same_numbers(knn_run, sample_features, tmp_path):
+    again = tmp_path / "again"
+    run("train", sample_features, "-f", "hist,lbp", "-m", "knn", "--grid", "--pca", "20", "-o", again, "-q")
+    a, b = (json.loads((d / "metrics.json").read_text()) for d in (knn_run, again))
+    for key in ("accuracy", "confusion_matrix", "best_params", "split_sizes"):
+        assert a[key] == b[key]
+    assert pd.read_csv(knn_run / "grid.csv").drop(columns="fit_seconds").equals(
+        pd.read_csv(again / "grid.csv").drop(columns="fit_seconds"))
+
+
+def test_evaluate_reproduces_the_test_accuracy_from_the_images(knn_run, sample_path, tmp_path):
+    out = tmp_path / "eval.json"
+    result = run("evaluate", knn_run, sample_path, "--split", "PublicTest", "-o", out, "-q")
+    assert result.exit_code == 0, result.output
+    evaluation = json.loads(out.read_text())
+    metrics = json.loads((knn_run / "metrics.json").read_text())
+    assert evaluation["n"] == 361 and evaluation["accuracy"] == pytest.approx(metrics["accuracy"])
+    assert evaluation["confusion_matrix"] == metrics["confusion_matrix"]
+
+
+def test_evaluate_reports_classes_the_model_never_saw(knn_run, class_folders):
+    result = run("evaluate", knn_run, class_folders, "-q")
+    assert result.exit_code == 0
+    evaluation = json.loads(result.stdout)
+    assert evaluation["unseen_classes"] == {"contempt": 2}
+    assert "contempt" in evaluation["labels"] and evaluation["per_class"]["contempt"]["recall"] == 0
+
+
+@pytest.mark.parametrize("model, extra", [
+    ("svm", ["--kernel", "linear", "--C", "0.1", "--class-weight", "balanced"]),
+    ("rf", ["--trees", "20", "--max-depth", "8"]),
+])
+def test_svm_and_forest_runs(sample_features, tmp_path, model, extra):
+    result = run("train", sample_features, "-f", "hog", "-m", model, "--pca", "0.9", "-o", tmp_path / model, *extra)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / model / "metrics.json").read_text())
+    assert 0.2 < metrics["accuracy"] < 0.8  # clearly above chance (1/7) on 361 real faces
+    pipeline, _ = load_run(tmp_path / model)
+    assert [name for name, _ in pipeline.steps] == ["descriptors", "float64", "scaler", "pca", "classifier"]
+
+
+def test_mlp_records_curves_and_convergence_rates(sample_features, tmp_path):
+    out = tmp_path / "mlp"
+    result = run("train", sample_features, "-f", "hog", "-m", "mlp", "--hidden", "64,32", "--epochs", "12",
+                 "--activation", "tanh", "--pca", "40", "-o", out, "-q")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    curves = metrics["learning_curves"]
+    assert len(curves["train_accuracy"]) == 12 == len(curves["validation_loss"])
+    assert curves["train_accuracy"][-1] > curves["train_accuracy"][0]
+    rates = metrics["convergence"]["accuracy"]
+    assert [r["epochs"] for r in rates] == ["1-5", "6-10", "11-15"]
+    tr = curves["train_accuracy"]
+    assert rates[0]["mcr"] == pytest.approx(np.mean(np.diff(tr[:5])))
+    assert (out / "mlp_curves.png").exists() and len(pd.read_csv(out / "mlp_curves.csv")) == 12
+
+
+def test_mlp_early_stopping_keeps_the_best_epoch(sample_features, tmp_path):
+    out = tmp_path / "mlp"
+    run("train", sample_features, "-f", "raw", "-m", "mlp", "--hidden", "256", "--epochs", "60",
+        "--learning-rate", "0.01", "--early-stopping", "true", "--pca", "100", "-o", out, "-q")
+    metrics = json.loads((out / "metrics.json").read_text())
+    val = metrics["learning_curves"]["validation_accuracy"]
+    assert len(val) < 60 and metrics["best_epoch"] == int(np.argmax(val)) + 1
+
+
+def test_kfold_on_a_small_dataset(class_folders, tmp_path):
+    feats = tmp_path / "f"
+    assert run("extract", class_folders, "-o", feats, "-f", "lbp", "-q",
+               "--classes", "happy,sad,angry").exit_code == 0
+    result = run("train", feats, "-f", "lbp", "-m", "knn", "--k", "1", "--protocol", "kfold", "--folds", "3",
+                 "-o", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["protocol"] == "kfold" and len(metrics["folds"]) == 3
+    assert metrics["accuracy_mean"] == pytest.approx(np.mean([f["accuracy"] for f in metrics["folds"]]))
+
+
+def test_grid_from_a_yaml_file(sample_features, tmp_path):
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("knn:\n  k: [1, 5]\n  p: [2]\n")
+    result = run("train", sample_features, "-f", "hist", "-m", "knn", "--grid", grid, "-o", tmp_path / "r")
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "r" / "grid.csv")
+    assert table[["k", "p"]].values.tolist() == [[1, 2], [5, 2]]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-m", "svm", "--k", "3"], "svm takes no --k"),
+    (["-m", "knn", "--weights", "heavy"], "'heavy' is not one of uniform, distance"),
+    (["-m", "knn", "--pca", "1.5"], "a count must be a whole number"),
+    (["-m", "knn", "--class-weight", "balanced"], "not supported by knn"),
+    (["-m", "knn", "--features", "sift"], "unknown descriptor sift"),
+])
+def test_usage_errors(sample_features, tmp_path, args, message):
+    argv = ["train", sample_features, "-f", "hist", *args, "-o", tmp_path / "r"]
+    result = run(*argv)
+    assert result.exit_code == 2 and message in result.stderr
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("k: [1, 3]\nneighbours: [2]\n", "knn has no parameter neighbours"),
+    ("k: [1, 3\n", "not valid YAML/JSON"),
+    ("k: 3\n", "non-empty list of values"),
+])
+def test_bad_grid_files_exit_2(sample_features, tmp_path, text, message):
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(text)
+    result = run("train", sample_features, "-f", "hist", "-m", "knn", "--grid", grid, "-o", tmp_path / "r")
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_missing_descriptor_and_mismatched_files(sample_features, tmp_path, split_folders):
+    result = run("train", sample_features, "-f", "hist", "-m", "knn", "-o", tmp_path / "r")
+    assert result.exit_code == 0
+    partial = tmp_path / "partial"
+    run("extract", split_folders, "-o", partial, "-f", "hist", "-q")
+    result = run("train", partial, "-f", "hist,lbp", "-m", "knn", "-o", tmp_path / "r2")
+    assert result.exit_code == 1 and "no 'lbp' features" in result.stderr
+    mixed = tmp_path / "mixed"
+    shutil.copytree(sample_features, mixed)
+    shutil.copy(partial / "hist.npz", mixed / "hist.npz")
+    result = run("train", mixed, "-f", "hist", "-m", "knn", "-o", tmp_path / "r3")
+    assert result.exit_code == 1 and "does not match its manifest entry" in result.stderr
+
+
+def test_existing_run_needs_force(knn_run, sample_features):
+    before = (knn_run / "metrics.json").read_text()
+    result = run("train", sample_features, "-f", "hist", "-m", "knn", "-o", knn_run)
+    assert result.exit_code == 1 and "already exists (use --force" in result.stderr
+    assert (knn_run / "metrics.json").read_text() == before
+
+
+def test_interrupted_run_leaves_nothing_that_looks_complete(sample_features, tmp_path, monkeypatch):
+    import fer_classic.training as training
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "save_model", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        training.train_run(sample_features, tmp_path / "run", training.TrainSpec(["hist"], "knn"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_model_files_are_checked_before_loading(knn_run, tmp_path, sample_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(knn_run, copy)
+    model = copy / "model.skops"
+    data = bytearray(model.read_bytes())
+    data[-10] ^= 0xFF
+    model.write_bytes(bytes(data))
+    result = run("evaluate", copy, sample_path)
+    assert result.exit_code == 1 and "SHA-256 does not match" in result.stderr
+
+    shutil.copy(knn_run / "model.skops", model)
+    metrics = json.loads((copy / "metrics.json").read_text())
+    metrics["versions"]["scikit-learn"] = "0.19.0"
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    result = run("evaluate", copy, sample_path)
+    assert result.exit_code == 1 and "saved with scikit-learn 0.19.0" in result.stderr
+
+
+class Untrusted:
+    """Stands for any type a shared model file could smuggle in."""
+
+
+def test_untrusted_types_are_refused(knn_run, tmp_path):
+    import skops.io as sio
+
+    from fer_classic.runs import RunError, load_run
+    from fer_classic.store import file_sha256
+
+    copy = tmp_path / "copy"
+    shutil.copytree(knn_run, copy)
+    sio.dump({"payload": Untrusted()}, copy / "model.skops")
+    metrics = json.loads((copy / "metrics.json").read_text())
+    metrics["model_sha256"] = file_sha256(copy / "model.skops")
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    with pytest.raises(RunError, match="does not trust: tests.test_cli_train.Untrusted"):
+        load_run(copy)
