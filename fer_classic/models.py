@@ -167,4 +167,4 @@ def make_classifier(model: str, params: dict, *, seed: int = 0, class_weight: st
 
 def describe_params(params: dict) -> str:
     """``k=3 weights=distance p=1`` for tables and logs."""
-    return " ".join(f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in params.items())
+    return " ".join(f"{k}={','.join(map(str, v)) if isinstance(v, (tuple, list)) else v}" for k, v in params.items())

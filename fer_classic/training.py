@@ -29,7 +29,7 @@ from sklearn.preprocessing import StandardScaler
 from .evaluation import Split, classification_metrics, learning_curve_rates, make_splits
 from .features import make_descriptor
 from .knn_grid import knn_grid_predictions
-from .models import describe_params, expand_grid, make_classifier, resolve_params
+from .models import DEFAULT_GRIDS, describe_params, expand_grid, make_classifier, resolve_params
 from .plots import plot_confusion_matrix, plot_knn_accuracy, plot_learning_curves
 from .runs import MODEL_FILE, new_run_directory, save_model, write_metrics
 from .store import FeatureDirectory, FeatureStoreError, library_versions, write_text_atomic
@@ -44,7 +44,7 @@ class TrainSpec:
     features: list[str]
     model: str
     params: dict = field(default_factory=dict)
-    grid: list | dict | None = None
+    grid: list | dict | str | None = None  # "default": the model's default grid
     pca: int | float | None = None
     whiten: bool = False
     scale: bool = True
@@ -252,8 +252,8 @@ def train_run(features_dir, out_dir, spec: TrainSpec, *, n_jobs: int | None = No
     """Train, select and test as ``spec`` says; write the run directory; return its metrics."""
     data = load_training_data(features_dir, spec.features)
     spec.protocol = spec.protocol or default_protocol(data.usage)
-    configs = expand_grid(spec.model, spec.grid, spec.params) if spec.grid else [resolve_params(spec.model,
-                                                                                                spec.params)]
+    grid = DEFAULT_GRIDS[spec.model] if spec.grid == "default" else spec.grid
+    configs = expand_grid(spec.model, grid, spec.params) if grid else [resolve_params(spec.model, spec.params)]
     splits = make_splits(data.labels, data.usage, spec.protocol, seed=spec.seed, folds=spec.folds)
     log.info("%s on %s (%d-d), %s protocol, %d configuration(s)", spec.model, "+".join(spec.features),
              data.X.shape[1], spec.protocol, len(configs))

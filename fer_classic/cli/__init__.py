@@ -32,6 +32,7 @@ def main():
     """Classical (non-deep) baselines for facial expression recognition.
 
     \b
+    fer-classic baseline --out out          the standard suite and report on the embedded sample
     fer-classic extract                     descriptors of the embedded FER2013 sample
     fer-classic extract DATA --out feats    descriptors of your dataset
     fer-classic train feats -f hog -m svm --out runs/svm
@@ -40,4 +41,4 @@ def main():
     logging.captureWarnings(True)
 
 
-from . import evaluate, extract, train  # noqa: E402,F401  (registers the commands)
+from . import baseline, check, evaluate, extract, report, train  # noqa: E402,F401  (registers the commands)

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..evaluation import PROTOCOLS, ProtocolError
-from ..models import DEFAULT_GRIDS, MODELS, PARAMS, GridError
+from ..models import MODELS, PARAMS, GridError
 from ..training import TrainSpec, train_run
 from . import main
 from .options import parse_feature_names, runtime_options
@@ -107,11 +107,7 @@ def train(features_dir, features, model, out, pca, whiten, scale, grid, protocol
     if foreign:
         raise click.UsageError(f"{model} takes no --{', --'.join(f.replace('_', '-') for f in foreign)} "
                                f"(it takes --{', --'.join(p.replace('_', '-') for p in PARAMS[model])})")
-    grid_value = None
-    if grid == "default":
-        grid_value = DEFAULT_GRIDS[model]
-    elif grid:
-        grid_value = read_grid_file(grid, model)
+    grid_value = read_grid_file(grid, model) if grid and grid != "default" else grid
     spec = TrainSpec(features=names, model=model, params=given, grid=grid_value, pca=parse_pca(pca),
                      whiten=whiten, scale=scale, protocol=protocol, seed=seed, folds=folds,
                      class_weight=class_weight)

@@ -1,0 +1,175 @@
+"""Named pipelines run together: the standard baseline suite, and the accuracy regression gate.
+
+A pipeline is a :class:`~fer_classic.training.TrainSpec` with a name and the descriptor parameters
+its features are extracted with. ``run_pipelines`` extracts what they need (once per distinct set of
+descriptor parameters) and trains each into its own run directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .datasets import Dataset
+from .extraction import extract_features
+from .features import DESCRIPTORS, make_descriptor
+from .models import GridError, check_model, resolve_params
+from .store import library_versions, read_json, write_json_atomic
+from .training import TrainSpec, train_run
+
+log = logging.getLogger(__name__)
+
+BASELINE_FORMAT = "fer-classic-baseline/1"
+DEFAULT_TOLERANCE = 0.01
+
+
+class BaselineError(ValueError):
+    """A baseline file that is malformed or names something fer-classic does not know."""
+
+
+@dataclass
+class NamedPipeline:
+    name: str
+    spec: TrainSpec
+    descriptor_params: dict = field(default_factory=dict)
+
+    def descriptors(self) -> dict[str, dict]:
+        return {f: self.descriptor_params.get(f, {}) for f in self.spec.features}
+
+
+def plan_feature_folders(pipelines: list[NamedPipeline]) -> tuple[list[dict], dict[str, int]]:
+    """Descriptor sets to extract, one per folder, and the folder of each pipeline: a descriptor is
+    extracted once for all pipelines that want it with the same parameters."""
+    folders: list[dict] = []
+    where: dict[str, int] = {}
+    for p in pipelines:
+        wanted = p.descriptors()
+        for i, have in enumerate(folders):
+            if all(have.get(f, params) == params for f, params in wanted.items()):
+                have.update(wanted)
+                where[p.name] = i
+                break
+        else:
+            folders.append(dict(wanted))
+            where[p.name] = len(folders) - 1
+    return folders, where
+
+
+def standard_suite() -> list[NamedPipeline]:
+    """The baseline suite: the published setups (KNN on raw pixels and on the histogram), then MLP,
+    SVM and random forest on HOG, LBP and landmarks, and an SVM on the fusion of all three."""
+    knn_grid = "default"
+    suite = [
+        NamedPipeline("knn-raw", TrainSpec(["raw"], "knn", grid=knn_grid, scale=False)),
+        NamedPipeline("knn-hist", TrainSpec(["hist"], "knn", grid=knn_grid, scale=False)),
+    ]
+    for f in ("hog", "lbp", "landmarks"):
+        pca = None if f == "landmarks" else 0.95
+        suite += [
+            NamedPipeline(f"mlp-{f}", TrainSpec([f], "mlp", params={"hidden": (256, 128)}, pca=pca)),
+            NamedPipeline(f"svm-{f}", TrainSpec([f], "svm", params={"C": 10.0}, pca=pca)),
+            NamedPipeline(f"rf-{f}", TrainSpec([f], "rf", params={"trees": 300})),
+        ]
+    suite.append(NamedPipeline("svm-hog+lbp+landmarks", TrainSpec(["hog", "lbp", "landmarks"], "svm",
+                                                                   params={"C": 10.0}, pca=0.95)))
+    return suite
+
+
+def run_pipelines(dataset: Dataset, pipelines: list[NamedPipeline], workdir, *, n_jobs=None,
+                  progress=False, force=False) -> dict[str, dict]:
+    """Extract and train every pipeline under ``workdir``; returns each one's metrics by name."""
+    workdir = Path(workdir)
+    folders, where = plan_feature_folders(pipelines)
+    paths = [workdir / ("features" if i == 0 else f"features-{i + 1}") for i in range(len(folders))]
+    for descriptors, path in zip(folders, paths):
+        log.info("extracting %s", ", ".join(descriptors))
+        extract_features(dataset, path, descriptors, n_jobs=n_jobs, progress=progress)
+    results = {}
+    for i, p in enumerate(pipelines, 1):
+        log.info("[%d/%d] %s", i, len(pipelines), p.name)
+        results[p.name] = train_run(paths[where[p.name]], workdir / "runs" / p.name, p.spec,
+                                    n_jobs=n_jobs, force=force)
+    return results
+
+
+# --------------------------------------------------------------------------- the baseline file
+
+def _pipeline_from_json(entry: dict, where: str) -> tuple[NamedPipeline, float | None]:
+    if not isinstance(entry, dict):
+        raise BaselineError(f"{where}: a pipeline is a JSON object")
+    for key in ("name", "features", "model"):
+        if key not in entry:
+            raise BaselineError(f"{where}: missing {key!r}")
+    features = entry["features"]
+    if isinstance(features, str):
+        features = [features]
+    unknown = [f for f in features if f not in DESCRIPTORS]
+    if unknown:
+        raise BaselineError(f"{where}: unknown descriptor {', '.join(unknown)} (known: {', '.join(DESCRIPTORS)})")
+    descriptor_params = entry.get("descriptor_params", {})
+    try:
+        for f, params in descriptor_params.items():
+            make_descriptor(f, **params).fit([[[0] * 48] * 48])
+        check_model(entry["model"])
+        resolve_params(entry["model"], entry.get("params", {}))
+    except (GridError, ValueError, TypeError) as exc:
+        raise BaselineError(f"{where}: {exc}") from None
+    known = {"name", "features", "model", "params", "descriptor_params", "grid", "pca", "whiten", "scale",
+             "protocol", "seed", "accuracy", "class_weight"}
+    extra = sorted(set(entry) - known)
+    if extra:
+        raise BaselineError(f"{where}: unknown key {', '.join(extra)}")
+    accuracy = entry.get("accuracy")
+    if accuracy is not None and not (isinstance(accuracy, (int, float)) and 0 <= accuracy <= 1):
+        raise BaselineError(f"{where}: accuracy must be a number between 0 and 1")
+    spec = TrainSpec(features=list(features), model=entry["model"], params=entry.get("params", {}),
+                     grid=entry.get("grid"), pca=entry.get("pca"), whiten=entry.get("whiten", False),
+                     scale=entry.get("scale", True), protocol=entry.get("protocol"), seed=entry.get("seed", 42),
+                     class_weight=entry.get("class_weight"))
+    return NamedPipeline(entry["name"], spec, descriptor_params), accuracy
+
+
+def read_baseline(path) -> tuple[dict, list[tuple[NamedPipeline, float | None]]]:
+    try:
+        doc = read_json(path, "baseline file")
+    except ValueError as exc:
+        raise BaselineError(str(exc)) from None
+    if not isinstance(doc, dict) or doc.get("format") != BASELINE_FORMAT:
+        raise BaselineError(f"{path}: expected a JSON object with \"format\": \"{BASELINE_FORMAT}\"")
+    entries = doc.get("pipelines")
+    if not isinstance(entries, list) or not entries:
+        raise BaselineError(f"{path}: \"pipelines\" must be a non-empty list")
+    pipelines = [_pipeline_from_json(e, f"{path}: pipeline {i + 1}") for i, e in enumerate(entries)]
+    names = [p.name for p, _ in pipelines]
+    if len(set(names)) != len(names):
+        raise BaselineError(f"{path}: pipeline names must be unique")
+    return doc, pipelines
+
+
+def check_baseline(baseline_path, dataset: Dataset, *, tolerance: float | None = None, update: bool = False,
+                   n_jobs=None, progress=False) -> tuple[list[dict], bool]:
+    """Re-run the baseline's pipelines on ``dataset``; rows of (name, baseline, now, change, status),
+    and whether any fell below its baseline minus the tolerance. ``update`` rewrites the file."""
+    doc, pipelines = read_baseline(baseline_path)
+    tolerance = doc.get("tolerance", DEFAULT_TOLERANCE) if tolerance is None else tolerance
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="fer-classic-check-") as work:
+        results = run_pipelines(dataset, [p for p, _ in pipelines], work, n_jobs=n_jobs, progress=progress)
+    rows, regressed = [], False
+    for (p, before), entry in zip(pipelines, doc["pipelines"]):
+        now = results[p.name]["accuracy"]
+        status = "new" if before is None else "REGRESSED" if now < before - tolerance else \
+            "improved" if now > before + tolerance else "ok"
+        regressed |= status == "REGRESSED"
+        rows.append({"pipeline": p.name, "baseline": before, "now": now,
+                     "change": None if before is None else now - before, "status": status})
+        if update:
+            entry["accuracy"] = round(now, 6)
+    if update:
+        doc.update({"data": str(dataset.source), "dataset_fingerprint": dataset.fingerprint(),
+                    "versions": library_versions(), "seconds": round(time.perf_counter() - start, 1)})
+        write_json_atomic(baseline_path, doc)
+    return rows, regressed
