@@ -129,13 +129,20 @@ def sklearn_neighbour_set(rdist: np.ndarray, k: int) -> np.ndarray:
     return np.array([i for i in indices if i >= 0])
 
 
-def reduced_distances(X_fit: np.ndarray, query: np.ndarray, p: float, block: int = 4096) -> np.ndarray:
-    """sum |x - q|^p (scikit-learn's "reduced" Minkowski distance) to every training row, in float64."""
-    out = np.empty(len(X_fit))
-    q = np.asarray(query, dtype=np.float64)
+def reduced_distances(X_fit: np.ndarray, queries: np.ndarray, p: float, block: int = 2048) -> np.ndarray:
+    """sum |x - q|^p (scikit-learn's "reduced" Minkowski distance) from each query to every training
+    row, exactly in float64: ``(n_queries, n_fit)``."""
+    from scipy.spatial.distance import cdist
+
+    queries = np.atleast_2d(np.asarray(queries, dtype=np.float64))
+    if p in (1, 2):
+        return cdist(queries, np.asarray(X_fit, dtype=np.float64), "cityblock" if p == 1 else "sqeuclidean")
+    out = np.empty((len(queries), len(X_fit)))
     for s in range(0, len(X_fit), block):
-        diff = np.abs(np.asarray(X_fit[s:s + block], dtype=np.float64) - q)
-        out[s:s + block] = (diff if p == 1 else diff * diff if p == 2 else diff ** p).sum(axis=1)
+        rows = np.asarray(X_fit[s:s + block], dtype=np.float64)
+        for i, q in enumerate(queries):
+            diff = np.abs(rows - q)
+            out[i, s:s + block] = (diff * diff * diff).sum(axis=1) if p == 3 else (diff ** p).sum(axis=1)
     return out
 
 
@@ -160,13 +167,30 @@ def _break_ties_like_sklearn(X_fit, X_query, dist, idx, k, p, rdist_cache: dict)
     """The first ``k`` of the (k+1 or more) sorted neighbours, with exact ties at the k-th neighbour
     resolved as scikit-learn's sequential heap resolves them."""
     d, nb = dist[:, :k].copy(), idx[:, :k].copy()
-    if k < idx.shape[1]:
-        for q in np.flatnonzero(dist[:, k - 1] == dist[:, k]):
-            if q not in rdist_cache:
-                rdist_cache[q] = reduced_distances(X_fit, X_query[q], p)
-            kept = sklearn_neighbour_set(rdist_cache[q], k)
-            nb[q], d[q] = kept, rdist_cache[q][kept] ** (1.0 / p)
+    if k >= idx.shape[1]:
+        return d, nb
+    tied = np.flatnonzero(dist[:, k - 1] == dist[:, k])
+    missing = [q for q in tied if q not in rdist_cache]
+    # Full rows of exact distances, for the tied queries only, in two threads (the kernels release the GIL).
+    for q, row in zip(missing, _in_threads(lambda qs: reduced_distances(X_fit, X_query[qs], p), missing)):
+        rdist_cache[q] = row
+    for q in tied:
+        kept = sklearn_neighbour_set(rdist_cache[q], k)
+        nb[q], d[q] = kept, rdist_cache[q][kept] ** (1.0 / p)
     return d, nb
+
+
+def _in_threads(func, items: list, chunk: int = 16) -> list:
+    """Rows of ``func(items chunk)`` for consecutive chunks, computed in a thread pool."""
+    if not items:
+        return []
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .parallel import effective_n_jobs
+
+    chunks = [items[i:i + chunk] for i in range(0, len(items), chunk)]
+    with ThreadPoolExecutor(max_workers=effective_n_jobs(None)) as pool:
+        return [row for result in pool.map(func, chunks) for row in result]
 
 
 def knn_grid_predictions(X_fit, y_fit, queries: dict[str, np.ndarray], configs: list[dict]) -> list[dict]:
