@@ -228,3 +228,22 @@ def test_untrusted_types_are_refused(knn_run, tmp_path):
     (copy / "metrics.json").write_text(json.dumps(metrics))
     with pytest.raises(RunError, match="does not trust: tests.test_cli_train.Untrusted"):
         load_run(copy)
+
+
+def test_a_killed_training_run_cleans_up(sample_features, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "fer_classic", "train", str(sample_features), "-f", "raw", "-m",
+                             "knn", "--grid", "--pca", "none", "-o", str(out), "-q"])
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(p.name.startswith(".run.") for p in tmp_path.iterdir()):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(timeout=60) != 0
+    assert list(tmp_path.iterdir()) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 
 import click
 
@@ -39,6 +40,12 @@ def main():
     fer-classic evaluate runs/svm DATA
     """
     logging.captureWarnings(True)
+    # A killed run (SIGTERM) unwinds like Ctrl-C, so temporary files and folders are removed.
+    signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 from . import baseline, check, evaluate, extract, report, train  # noqa: E402,F401  (registers the commands)
