@@ -69,3 +69,31 @@ def normalise_landmarks(points: np.ndarray) -> np.ndarray:
     centred = points - points.mean(axis=0)
     scale = np.sqrt((centred ** 2).sum(axis=1).mean())
     return centred / scale if scale > 0 else centred
+
+
+# Where FER2013 puts the eyes, measured with the shape predictor on 800 images of the embedded sample:
+# the midpoint of the eye centres at (0.49, 0.375) of the width and height, the eyes 0.378 widths apart,
+# level (median angle 0). Aligned photos are framed the same way.
+FER2013_EYE_MIDPOINT = (0.49, 0.375)
+FER2013_EYE_DISTANCE = 0.378
+
+
+def eye_centres(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centres of the eye on the image's left (points 36-41) and on its right (42-47)."""
+    return points[36:42].mean(axis=0), points[42:48].mean(axis=0)
+
+
+def align_face(gray: np.ndarray, points: np.ndarray, size: int = 48) -> np.ndarray:
+    """The face rotated so the eyes are level, scaled and cropped to FER2013's framing, ``size``×``size``."""
+    from skimage.transform import SimilarityTransform, warp
+
+    left, right = eye_centres(points)
+    eyes = right - left
+    scale = FER2013_EYE_DISTANCE * size / max(np.hypot(*eyes), 1e-6)
+    rotation = -np.arctan2(eyes[1], eyes[0])  # turns the eye line horizontal
+    cos, sin = scale * np.cos(rotation), scale * np.sin(rotation)
+    target_left = np.array([FER2013_EYE_MIDPOINT[0] - FER2013_EYE_DISTANCE / 2, FER2013_EYE_MIDPOINT[1]]) * size
+    translation = target_left - np.array([cos * left[0] - sin * left[1], sin * left[0] + cos * left[1]])
+    transform = SimilarityTransform(scale=scale, rotation=rotation, translation=translation)
+    out = warp(gray, transform.inverse, output_shape=(size, size), order=1, mode="edge", preserve_range=True)
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)

@@ -308,6 +308,7 @@ def _metrics(spec, data, results, final, command) -> dict:
         "predict_seconds": round(sum(r["predict_seconds"] for r in results), 3),
         "grid_seconds": round(sum(r["grid_seconds"] for r in results), 3),
         "class_names": list(data.class_names),
+        "image_shape": data.manifest.get("image_shape"),
         "dataset_fingerprint": data.manifest["fingerprint"],
         "dataset_source": data.manifest.get("source"),
         "versions": library_versions(),

@@ -38,6 +38,7 @@ def main():
     fer-classic extract DATA --out feats    descriptors of your dataset
     fer-classic train feats -f hog -m svm --out runs/svm
     fer-classic evaluate runs/svm DATA
+    fer-classic predict runs/svm photo.jpg --annotate out/
     """
     logging.captureWarnings(True)
     # A killed run (SIGTERM) unwinds like Ctrl-C, so temporary files and folders are removed.
@@ -48,4 +49,4 @@ def _terminate(signum, frame):
     raise SystemExit(128 + signum)
 
 
-from . import baseline, check, evaluate, extract, report, train  # noqa: E402,F401  (registers the commands)
+from . import baseline, check, evaluate, extract, predict, report, train  # noqa: E402,F401  (registers the commands)

@@ -1,0 +1,126 @@
+"""Labelling the faces in ordinary photos: detect (dlib), align to FER2013's framing, classify."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import faces
+from .datasets import IMAGE_SUFFIXES, read_image, resize_image, to_gray
+from .inference import set_descriptor_runtime
+from .parallel import map_in_chunks
+from .runs import load_run
+from .store import atomic_path
+
+log = logging.getLogger(__name__)
+
+NO_FACE = "no face found"
+
+
+def expand_inputs(inputs) -> list[Path]:
+    """Files as given, and the image files inside given folders (recursively, sorted)."""
+    out = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            out += sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                          and not p.name.startswith("."))
+        else:
+            out.append(item)
+    return out
+
+
+def find_faces(path, *, detect: bool = True, upsample: int = 0, threshold: float = 0.0, size: int = 48) -> dict:
+    """Read one photo and return its aligned faces with their boxes, or the reason there are none."""
+    try:
+        image = read_image(path)
+    except Exception as exc:  # any decoding failure is reported for this file alone
+        return {"file": str(path), "error": f"unreadable: {type(exc).__name__}: {exc}"}
+    gray = to_gray(image)
+    if not detect:
+        return {"file": str(path), "faces": [resize_image(gray, (size, size))],
+                "boxes": [(0, 0, gray.shape[1], gray.shape[0])]}
+    found, boxes = [], []
+    # dlib's HOG detector takes the strongest gradient over colour channels: it sees more in colour.
+    for left, top, right, bottom in faces.detect_faces(image, upsample, threshold):
+        points = faces.landmarks(gray, (left, top, right, bottom))
+        found.append(faces.align_face(gray, points, size))
+        boxes.append((left, top, right - left, bottom - top))
+    return {"file": str(path), "faces": found, "boxes": boxes}
+
+
+def _find_faces_batch(paths, **options):
+    return [find_faces(p, **options) for p in paths]
+
+
+def _scores(pipeline, X, class_names) -> pd.DataFrame:
+    """Class probabilities where the model has them, otherwise decision scores, named as such."""
+    classes = [class_names[int(c)] for c in pipeline.steps[-1][1].classes_]
+    if hasattr(pipeline, "predict_proba"):
+        return pd.DataFrame(pipeline.predict_proba(X), columns=[f"probability_{c}" for c in classes])
+    scores = pipeline.decision_function(X)
+    if scores.ndim == 1:  # two classes: one score, for the second
+        scores = np.column_stack([-scores, scores])
+    return pd.DataFrame(scores, columns=[f"decision_{c}" for c in classes])
+
+
+def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, threshold: float = 0.0,
+                   annotate: str | None = None, n_jobs: int | None = None, progress: bool = False) -> pd.DataFrame:
+    """One row per face found in the photos ``inputs`` (files or folders): file, face index, box,
+    predicted label and a score per class. A photo without a face, or one that cannot be read, gets
+    a row whose ``status`` says so."""
+    pipeline, metrics = load_run(run_dir)
+    class_names = metrics["class_names"]
+    size = int((metrics.get("image_shape") or [48])[0])
+    paths = expand_inputs(inputs)
+    options = {"detect": detect, "upsample": upsample, "threshold": threshold, "size": size}
+    found = map_in_chunks(functools.partial(_find_faces_batch, **options), paths, n_jobs=n_jobs, progress=progress, desc="finding faces", chunk_size=8)
+    rows, face_rows, face_images = [], [], []
+    for item in found:
+        if "error" in item:
+            log.warning("skipping %s: %s", item["file"], item["error"])
+            rows.append({"file": item["file"], "status": item["error"]})
+        elif not item["faces"]:
+            rows.append({"file": item["file"], "status": NO_FACE})
+        for i, (face, (x, y, w, h)) in enumerate(zip(item.get("faces", []), item.get("boxes", []))):
+            rows.append({"file": item["file"], "face": i, "x": x, "y": y, "width": w, "height": h, "status": "ok"})
+            face_rows.append(rows[-1])
+            face_images.append(face)
+    if face_images:
+        set_descriptor_runtime(pipeline, n_jobs if len(face_images) > 256 else 1, False)
+        X = np.stack(face_images)
+        scores = _scores(pipeline, X, class_names)
+        for row, label, score in zip(face_rows, pipeline.predict(X), scores.to_dict("records")):
+            row.update(label=class_names[int(label)], **score)
+    table = pd.DataFrame(rows, columns=["file", "face", "x", "y", "width", "height", "label", "status",
+                                        *(scores.columns if face_images else [])])
+    for col in ("face", "x", "y", "width", "height"):
+        table[col] = table[col].astype("Int64")
+    if annotate:
+        for file, group in table.groupby("file", sort=False):
+            if (group["status"] != "ok").all() and group["status"].iloc[0] != NO_FACE:
+                continue
+            draw_annotations(file, group, Path(annotate))
+    return table
+
+
+def draw_annotations(file, faces_table: pd.DataFrame, folder: Path) -> Path:
+    """A copy of the photo with each face's box and label drawn on it, as ``folder/<name>.png``."""
+    from PIL import Image, ImageDraw
+
+    image = read_image(file)
+    pil = Image.fromarray(image if image.ndim == 3 else np.stack([image] * 3, axis=-1))
+    draw = ImageDraw.Draw(pil)
+    width = max(2, round(max(pil.size) / 300))
+    for _, r in faces_table[faces_table["status"] == "ok"].iterrows():
+        x, y, w, h = int(r["x"]), int(r["y"]), int(r["width"]), int(r["height"])
+        draw.rectangle([x, y, x + w, y + h], outline=(255, 64, 32), width=width)
+        draw.text((x + width, max(0, y - 12 - width)), f"{r['face']}: {r['label']}", fill=(255, 64, 32))
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / (Path(file).stem + ".png")
+    with atomic_path(out) as tmp:
+        pil.save(tmp, format="PNG")
+    return out

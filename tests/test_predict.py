@@ -1,0 +1,102 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+from skimage import data
+
+from fer_classic import faces
+from fer_classic.cli import main
+from fer_classic.datasets import to_gray
+from fer_classic.prediction import predict_photos
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def trained(sample_features, tmp_path_factory):
+    """Two runs trained on the embedded sample: a KNN (probabilities) and a linear SVM (decision scores)."""
+    root = tmp_path_factory.mktemp("predict-runs")
+    assert run("train", sample_features, "-f", "hog,lbp", "-m", "knn", "--k", "9", "--pca", "40",
+               "-o", root / "knn", "-q").exit_code == 0
+    assert run("train", sample_features, "-f", "hog", "-m", "svm", "--kernel", "linear", "--C", "0.01",
+               "-o", root / "svm", "-q").exit_code == 0
+    return root
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    root = tmp_path_factory.mktemp("photos")
+    Image.fromarray(data.astronaut()).save(root / "astronaut.jpg", quality=95)
+    Image.fromarray(data.coffee()).save(root / "coffee.png")  # no face
+    (root / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    # The astronaut stored on its side, with the EXIF tag that tells viewers to turn it upright.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(np.rot90(data.astronaut(), 1)).save(root / "rotated.jpg", exif=exif, quality=95)
+    return root
+
+
+def test_faces_in_photos_end_to_end(trained, photos, tmp_path):
+    table = predict_photos(trained / "knn", [photos], annotate=str(tmp_path / "ann"), n_jobs=2)
+    by_file = {p.split("/")[-1]: g for p, g in table.groupby("file")}
+    assert set(by_file) == {"astronaut.jpg", "coffee.png", "broken.jpg", "rotated.jpg"}
+    face = by_file["astronaut.jpg"].iloc[0]
+    assert face["status"] == "ok" and 150 < face["x"] + face["width"] / 2 < 260 and 50 < face["y"] + 40 < 180
+    assert face["label"] in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+    probabilities = face[[c for c in table if c.startswith("probability_")]].astype(float)
+    assert len(probabilities) == 7 and probabilities.sum() == pytest.approx(1.0)
+    assert by_file["rotated.jpg"].iloc[0]["status"] == "ok"  # found only if EXIF orientation is applied
+    assert by_file["coffee.png"].iloc[0]["status"] == "no face found"
+    assert by_file["broken.jpg"].iloc[0]["status"].startswith("unreadable")
+    assert sorted(p.name for p in (tmp_path / "ann").iterdir()) == ["astronaut.png", "coffee.png", "rotated.png"]
+    drawn = np.asarray(Image.open(tmp_path / "ann" / "astronaut.png"))
+    assert drawn.shape == data.astronaut().shape and not np.array_equal(drawn, data.astronaut())
+
+
+def test_models_without_probabilities_give_named_decision_scores(trained, photos):
+    table = predict_photos(trained / "svm", [photos / "astronaut.jpg"])
+    assert [c for c in table if c.startswith("decision_")] and not [c for c in table if c.startswith("prob")]
+
+
+def test_alignment_levels_the_eyes_at_fer2013_positions():
+    gray = to_gray(data.astronaut())
+    box = faces.detect_faces(gray)[0]
+    tilted = np.asarray(Image.fromarray(gray).rotate(20, center=((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)))
+    for image in (gray, tilted):
+        aligned = faces.align_face(image, faces.landmarks(image, faces.detect_faces(image)[0]), 48)
+        left, right = faces.eye_centres(faces.landmarks(aligned))
+        assert abs(left[1] - right[1]) < 2.5 and 14 < (left[1] + right[1]) / 2 < 22
+        assert 14 < right[0] - left[0] < 23
+
+
+def test_no_detect_matches_evaluate_on_cropped_faces(trained, sample, sample_path, tmp_path):
+    test_files = [sample_path / i for i in sample.ids[sample.usage == "PublicTest"][:40]]
+    table = predict_photos(trained / "knn", test_files, detect=False)
+    assert (table["status"] == "ok").all() and len(table) == 40
+    from fer_classic.runs import load_run
+
+    pipeline, metrics = load_run(trained / "knn")
+    expected = [metrics["class_names"][i] for i in pipeline.predict(sample.images[sample.usage == "PublicTest"][:40])]
+    assert table["label"].tolist() == expected
+
+
+def test_cli_formats_and_exit_codes(trained, photos, tmp_path):
+    out = tmp_path / "p.csv"
+    result = run("predict", trained / "knn", photos / "astronaut.jpg", photos / "broken.jpg", "-o", out, "-q")
+    assert result.exit_code == 0
+    assert pd.read_csv(out)["status"].tolist()[0] == "ok"
+    result = run("predict", trained / "knn", photos / "astronaut.jpg", "--format", "json", "-q")
+    assert json.loads(result.stdout)[0]["face"] == 0
+    result = run("predict", trained / "knn", photos / "broken.jpg", "-q")
+    assert result.exit_code == 1 and "none of the inputs could be read" in result.stderr
+
+
+def test_lfw_faces_are_found_and_non_faces_are_not():
+    lfw = (data.lfw_subset() * 255).astype(np.uint8)  # 100 faces, then 100 non-faces, 25x25
+    found = np.array([len(faces.detect_faces(im, upsample=2)) > 0 for im in lfw])
+    assert found[:100].mean() > 0.8 and found[100:].mean() < 0.05
