@@ -72,13 +72,16 @@ def new_run_directory(path: str | os.PathLike, force: bool = False):
 
 
 def save_model(pipeline, path: Path) -> str:
-    """Write ``pipeline`` with skops (atomically); returns the file's SHA-256."""
+    """Write ``pipeline`` with skops (atomically, deflate-compressed: a KNN model holds its training
+    rows); returns the file's SHA-256."""
+    import zipfile
+
     import skops.io as sio
 
     from .store import atomic_path
 
     with atomic_path(path) as tmp:
-        sio.dump(pipeline, tmp)
+        sio.dump(pipeline, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=1)
     return file_sha256(path)
 
 
