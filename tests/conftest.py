@@ -125,3 +125,12 @@ def sample_features(tmp_path_factory, sample):
     extract_features(sample, out, {"raw": {}, "hist": {}, "hog": {"pixels_per_cell": 8}, "lbp": {},
                                    "landmarks": {}}, n_jobs=2)
     return out
+
+
+def run(*args):
+    """Invoke the CLI in-process with click's runner; arguments may be paths."""
+    from click.testing import CliRunner
+
+    from fer_classic.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)

@@ -1,16 +1,10 @@
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from fer_classic.cli import main
 from fer_classic.suite import plan_feature_folders, standard_suite
 
-from .conftest import REPO
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+from .conftest import REPO, run, write_images
 
 
 def _baseline(path, pipelines, tolerance=0.01):
@@ -25,8 +19,6 @@ SMALL = [{"name": "knn-lbp", "features": ["lbp"], "model": "knn", "params": {"k"
 @pytest.fixture(scope="module")
 def small_data(tmp_path_factory, sample):
     """A 10% slice of the embedded sample as class folders with usage prefixes, for quick checks."""
-    from .conftest import write_images
-
     root = tmp_path_factory.mktemp("small")
     for i in range(0, len(sample), 8):
         usage = sample.usage[i]

@@ -5,17 +5,12 @@ import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from fer_classic import __version__
 from fer_classic.cli import main
 from fer_classic.store import FeatureDirectory
 
-from .conftest import REPO
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+from .conftest import REPO, run
 
 
 def test_version_and_module_entry_point():

@@ -4,14 +4,10 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
-from fer_classic.cli import main
 from fer_classic.runs import load_run
 
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+from .conftest import run
 
 
 @pytest.fixture(scope="module")

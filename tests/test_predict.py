@@ -3,18 +3,14 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 from skimage import data
 
 from fer_classic import faces
-from fer_classic.cli import main
 from fer_classic.datasets import to_gray
 from fer_classic.prediction import predict_photos
 
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+from .conftest import run
 
 
 @pytest.fixture(scope="module")

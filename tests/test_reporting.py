@@ -6,14 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from fer_classic.cli import main
 from fer_classic.reporting import load_references
 
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+from .conftest import run
 
 
 @pytest.fixture(scope="module")
