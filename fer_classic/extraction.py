@@ -8,6 +8,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .cluster import current_cluster
 from .datasets import Dataset
 from .features import make_descriptor
 from .store import FEATURES_FORMAT, FeatureDirectory, file_sha256, library_versions, save_feature_file
@@ -45,6 +46,7 @@ def extract_features(dataset: Dataset, out_dir, descriptors: dict[str, dict], *,
         "skipped": dataset.skipped,
         "fingerprint": fingerprint,
         "versions": library_versions(),
+        "computed_on": current_cluster() or {"local_processes": n_jobs or -1},
         "descriptors": entries,
     }
     descriptors_made = {name: make_descriptor(name, **params, n_jobs=n_jobs, progress=progress)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+from typing import Callable, Sequence
 
 import numpy as np
-from typing import Callable, Sequence
 
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
@@ -27,8 +27,11 @@ def map_in_chunks(func: Callable[[Sequence], Sequence], items: Sequence, *, n_jo
     results), so results keep the items' order: a list, or one concatenated array.
     With one job (or one chunk) it runs in this process, without start-up cost.
     """
+    from .cluster import current_cluster
+
     n = len(items)
-    jobs = effective_n_jobs(n_jobs)
+    cluster = current_cluster()
+    jobs = cluster["workers"] if cluster and n_jobs != 1 else effective_n_jobs(n_jobs)
     if chunk_size is None:
         # Several chunks per worker keep both cores busy and the progress bar moving.
         chunk_size = max(64, min(2000, -(-n // (jobs * 8)) if n else 1))
@@ -39,7 +42,8 @@ def map_in_chunks(func: Callable[[Sequence], Sequence], items: Sequence, *, n_jo
         if jobs == 1 or len(chunks) <= 1:
             results = (func(c) for c in chunks)
         else:
-            results = Parallel(n_jobs=jobs, return_as="generator")(delayed(func)(c) for c in chunks)
+            results = Parallel(n_jobs=jobs, return_as="generator")(delayed(call_unpacked)(func, (c,))
+                                                                   for c in chunks)
         for chunk_result in results:
             parts.append(chunk_result)
             bar.update(len(chunk_result))
@@ -48,3 +52,10 @@ def map_in_chunks(func: Callable[[Sequence], Sequence], items: Sequence, *, n_jo
     if parts and all(isinstance(p, np.ndarray) for p in parts):
         return np.concatenate(parts)
     return [r for p in parts for r in p]
+
+
+def call_unpacked(func, packed: tuple):
+    """``func(*packed)``. Arguments travel packed in a tuple because joblib's Dask backend scatters
+    large array arguments to a single worker, where they are lost if that worker dies; inside a
+    tuple they stay part of the task, which Dask can then run again elsewhere."""
+    return func(*packed)

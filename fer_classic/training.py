@@ -26,9 +26,11 @@ from sklearn.metrics import accuracy_score, log_loss
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from .cluster import current_cluster
 from .evaluation import Split, classification_metrics, learning_curve_rates, make_splits
 from .features import make_descriptor
 from .knn_grid import knn_grid_predictions
+from .parallel import call_unpacked
 from .models import DEFAULT_GRIDS, describe_params, expand_grid, make_classifier, resolve_params
 from .plots import plot_confusion_matrix, plot_knn_accuracy, plot_learning_curves
 from .runs import MODEL_FILE, new_run_directory, save_model, write_metrics
@@ -146,6 +148,7 @@ def fit_mlp_with_curves(clf, params: dict, X, y, X_val, y_val, patience: int = 5
 # --------------------------------------------------------------------------- grid
 
 def _fit_and_score(model, params, spec, X, y, queries, n_jobs):
+    """Fit one configuration and predict the query sets."""
     start = time.perf_counter()
     clf = make_classifier(model, params, seed=spec.seed, class_weight=spec.class_weight, n_jobs=n_jobs)
     with warnings.catch_warnings():
@@ -182,7 +185,7 @@ def run_grid(spec: TrainSpec, configs: list[dict], X, y, queries: dict, y_querie
     else:
         # Configurations in parallel; each model single-threaded so the cores are not oversubscribed.
         results = Parallel(n_jobs=n_jobs if len(configs) > 1 else 1)(
-            delayed(_fit_and_score)(spec.model, params, spec, X, y, queries, 1) for params in configs)
+            delayed(call_unpacked)(_fit_and_score, (spec.model, params, spec, X, y, queries, 1)) for params in configs)
         fitted = [r[0] for r in results]
         predictions = [r[1] for r in results]
         seconds = [r[2] for r in results]
@@ -312,6 +315,7 @@ def _metrics(spec, data, results, final, command) -> dict:
         "dataset_fingerprint": data.manifest["fingerprint"],
         "dataset_source": data.manifest.get("source"),
         "versions": library_versions(),
+        "computed_on": current_cluster() or "local",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": command,
     }

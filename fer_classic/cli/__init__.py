@@ -10,12 +10,13 @@ import click
 from .. import __version__
 from ..datasets import DatasetError
 from ..evaluation import ProtocolError
+from ..cluster import ClusterError
 from ..faces import ModelFileError
 from ..store import FeatureStoreError
 
 # Library errors a user can act on: shown as one line, exit status 1 (click's convention).
-USER_ERRORS = (DatasetError, FeatureStoreError, ProtocolError, ModelFileError, FileNotFoundError,
-               PermissionError)
+USER_ERRORS = (DatasetError, FeatureStoreError, ProtocolError, ModelFileError, ClusterError,
+               FileNotFoundError, PermissionError)
 
 
 class FerClassicGroup(click.Group):

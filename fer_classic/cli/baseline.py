@@ -13,7 +13,7 @@ from ..extraction import default_sample_path
 from ..reporting import write_report
 from ..suite import run_pipelines, standard_suite
 from . import main
-from .options import runtime_options
+from .options import runtime_options, scheduler_option
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for features/, runs/ and report.md/.html.")
 @click.option("--force", is_flag=True, help="Replace runs already in OUT.")
+@scheduler_option
 @runtime_options
 def baseline(data, out, force, jobs, progress):
     """Extract every descriptor from DATA (default: the embedded sample), train the standard suite and

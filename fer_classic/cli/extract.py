@@ -12,7 +12,7 @@ from ..extraction import default_sample_path, extract_features
 from ..features import DESCRIPTORS, make_descriptor
 from . import main
 from .options import (dataset_options, descriptor_options, descriptor_params_from, parse_feature_names,
-                      runtime_options)
+                      runtime_options, scheduler_option)
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 @click.option("--force", is_flag=True, help="Recompute descriptors that are already up to date.")
 @dataset_options
 @descriptor_options
+@scheduler_option
 @runtime_options
 def extract(data, features, out, force, dataset_kwargs, jobs, progress, **options):
     """Extract descriptors from the face images in DATA (default: the embedded FER2013 sample).

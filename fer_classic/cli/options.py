@@ -102,3 +102,18 @@ def parse_feature_names(value: str, param_hint: str = "--features") -> list[str]
         raise click.BadParameter(f"unknown descriptor {', '.join(unknown) or '(none given)'}; "
                                  f"choose from {', '.join(DESCRIPTORS)}", param_hint=param_hint)
     return list(dict.fromkeys(names))
+
+
+def scheduler_option(func):
+    """``--scheduler ADDRESS`` (or $FER_CLASSIC_SCHEDULER): run extraction chunks and grid fits on Dask."""
+    from ..cluster import ENV_VAR, compute_on
+
+    @click.option("--scheduler", envvar=ENV_VAR, default=None, show_envvar=True,
+                  help="Dask scheduler (tcp://host:8786) or local:N for a LocalCluster of N workers; "
+                       "workers must reach the image paths. Needs pip install 'fer-classic[dask]'.")
+    @functools.wraps(func)
+    def wrapper(*args, scheduler, **kwargs):
+        with compute_on(scheduler):
+            return func(*args, **kwargs)
+
+    return wrapper

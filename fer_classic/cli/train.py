@@ -13,7 +13,7 @@ from ..evaluation import PROTOCOLS, ProtocolError
 from ..models import MODELS, PARAMS, GridError
 from ..training import TrainSpec, train_run
 from . import main
-from .options import parse_feature_names, runtime_options
+from .options import parse_feature_names, runtime_options, scheduler_option
 
 
 def parse_pca(value: str):
@@ -87,6 +87,7 @@ def model_param_options(func):
               help="Weight classes inversely to their frequency (svm, rf).")
 @click.option("--force", is_flag=True, help="Replace an existing run directory.")
 @model_param_options
+@scheduler_option
 @runtime_options
 def train(features_dir, features, model, out, pca, whiten, scale, grid, protocol, folds, seed, class_weight,
           force, jobs, progress, **options):
