@@ -9,7 +9,6 @@ time, not results.
 from __future__ import annotations
 
 import contextlib
-import os
 
 ENV_VAR = "FER_CLASSIC_SCHEDULER"
 CONNECT_TIMEOUT = "8s"  # the error must come within 10 s
@@ -65,7 +64,3 @@ def compute_on(scheduler: str | None):
         client.close()
         if cluster is not None:
             cluster.close()
-
-
-def scheduler_from_environment() -> str | None:
-    return os.environ.get(ENV_VAR) or None

@@ -74,10 +74,6 @@ class Dataset:
     def has_usage(self) -> bool:
         return bool(len(self.usage)) and bool(np.all(self.usage != ""))
 
-    @property
-    def extra_classes(self) -> tuple[str, ...]:
-        return self.class_names[len(FER2013_CLASSES):]
-
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(self.labels, minlength=len(self.class_names))
         return {name: int(c) for name, c in zip(self.class_names, counts)}

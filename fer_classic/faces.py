@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 
 SHAPE_PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
-N_LANDMARKS = 68
 
 
 class ModelFileError(RuntimeError):
