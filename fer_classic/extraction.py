@@ -7,10 +7,12 @@ import logging
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterable
 
 from .cluster import current_cluster
 from .datasets import Dataset
-from .features import make_descriptor
+from .features import descriptor_name, make_descriptor
+from .mirror import mirror_images
 from .store import FEATURES_FORMAT, FeatureDirectory, file_sha256, library_versions, save_feature_file
 
 log = logging.getLogger(__name__)
@@ -22,8 +24,11 @@ def _normalised(params: dict) -> dict:
 
 
 def extract_features(dataset: Dataset, out_dir, descriptors: dict[str, dict], *, force: bool = False,
-                     n_jobs: int | None = None, progress: bool = False) -> dict:
-    """Write ``out_dir/<name>.npz`` for each descriptor ``name`` (with its parameters) and the manifest.
+                     mirror: bool | Iterable[str] = False, n_jobs: int | None = None, progress: bool = False) -> dict:
+    """Write ``out_dir/<name>.npz`` for each descriptor ``name`` (with its parameters) and the manifest;
+    with ``mirror`` (True, or the names of the descriptors to mirror), also ``<name>.mirror.npz``, the
+    descriptor of each image flipped left to right (for training on mirrored copies and averaging
+    predictions over a face and its mirror).
 
     A descriptor already in ``out_dir`` for the same data (same fingerprint) and the same parameters
     is reused unless ``force``. The manifest is rewritten after each descriptor, so an interrupted
@@ -53,23 +58,52 @@ def extract_features(dataset: Dataset, out_dir, descriptors: dict[str, dict], *,
                         for name, params in descriptors.items()}
     for name, descriptor in descriptors_made.items():
         params = _normalised(descriptor.descriptor_params())
-        old = entries.get(name)
-        path = folder.file_for(name)
-        if (not force and old and old.get("params") == params and path.is_file()
-                and file_sha256(path) == old.get("sha256")):
-            log.info("%s: up to date in %s (--force recomputes)", name, path)
-            continue
-        start = time.perf_counter()
-        X = descriptor.fit_transform(dataset.images)
-        seconds = time.perf_counter() - start
-        save_feature_file(path, X, dataset.labels, dataset.usage, dataset.ids, dataset.class_names)
-        entries[name] = {"file": path.name, "dim": int(X.shape[1]), "params": params,
-                         "seconds": round(seconds, 3), "sha256": file_sha256(path)}
-        folder.write_manifest(manifest)
-        log.info("%s: %d images -> %d-d in %.1f s (%.0f images/s)", name, len(X), X.shape[1], seconds,
-                 len(X) / max(seconds, 1e-9))
+        old = entries.get(name) if not force and (entries.get(name) or {}).get("params") == params else None
+        ready = False
+        for mirrored in (False, True) if mirror is True or (mirror and name in mirror) else (False,):
+            path = folder.file_for(name, mirrored)
+            key = "mirror_" if mirrored else ""
+            if old and path.is_file() and file_sha256(path) == old.get(f"{key}sha256"):
+                log.info("%s%s: up to date in %s (--force recomputes)", name, " (mirrored)" * mirrored, path)
+                continue
+            start = time.perf_counter()
+            if not ready:
+                learned = _prepare(descriptor, dataset, folder, old)
+                ready = True
+            X = descriptor.transform(mirror_images(dataset.images) if mirrored else dataset.images)
+            seconds = time.perf_counter() - start
+            save_feature_file(path, X, dataset.labels, dataset.usage, dataset.ids, dataset.class_names)
+            if not mirrored:
+                old = entries[name] = {"file": path.name, "dim": int(X.shape[1]), "params": params,
+                                       "seconds": round(seconds, 3), "sha256": file_sha256(path), **learned}
+            else:
+                old.update({"mirror_file": path.name, "mirror_seconds": round(seconds, 3),
+                            "mirror_sha256": file_sha256(path)})
+            folder.write_manifest(manifest)
+            log.info("%s%s: %d images -> %d-d in %.1f s (%.0f images/s)", name, " (mirrored)" * mirrored,
+                     len(X), X.shape[1], seconds, len(X) / max(seconds, 1e-9))
     folder.write_manifest(manifest)
     return manifest
+
+
+def _prepare(descriptor, dataset: Dataset, folder: FeatureDirectory, entry: dict | None) -> dict:
+    """Fit ``descriptor``; one that learns from images (a vocabulary) is fitted on the Training images
+    only (all images when the data has no usage), or given the state stored with ``entry``, and its
+    learned arrays are written to ``<name>.state.npz``. Returns the manifest fields about that."""
+    if not descriptor.learns_from_images:
+        descriptor.fit(dataset.images)
+        return {}
+    name = folder.file_for(descriptor_name(descriptor)).stem
+    if entry and entry.get("state_file"):
+        descriptor.set_learned_state(folder.load_state(name, entry))
+        return {k: entry[k] for k in ("state_file", "state_sha256", "fitted_on")}
+    training = dataset.usage == "Training"
+    images, fitted_on = (dataset.images[training], f"{int(training.sum())} Training images") if training.any() \
+        else (dataset.images, f"all {len(dataset)} images (no usage column)")
+    log.info("%s: learning from %s (no labels)", name, fitted_on)
+    descriptor.fit(images)
+    path = folder.save_state(name, descriptor.learned_state())
+    return {"state_file": path.name, "state_sha256": file_sha256(path), "fitted_on": fitted_on}
 
 
 def default_sample_path() -> Path:

@@ -19,15 +19,21 @@ log = logging.getLogger(__name__)
 
 def set_descriptor_runtime(pipeline, n_jobs: int | None, progress: bool) -> None:
     """Run the pipeline's descriptors with ``n_jobs`` workers and a progress bar or not."""
-    front = pipeline.steps[0][1]
-    descriptors = [e for _, e in front.transformer_list] if hasattr(front, "transformer_list") else [front]
-    for d in descriptors:
-        if isinstance(d, ImageDescriptor):
-            d.set_params(n_jobs=n_jobs, progress=progress)
+    for inner in image_pipelines(pipeline):
+        front = inner.steps[0][1]
+        descriptors = [e for _, e in front.transformer_list] if hasattr(front, "transformer_list") else [front]
+        for d in descriptors:
+            if isinstance(d, ImageDescriptor):
+                d.set_params(n_jobs=n_jobs, progress=progress)
+
+
+def image_pipelines(model) -> list:
+    """The descriptor → classifier pipelines of a saved model (one, or those a wrapper holds)."""
+    return model.image_pipelines() if hasattr(model, "image_pipelines") else [model]
 
 
 def trained_classes(pipeline, class_names) -> list[str]:
-    return [class_names[int(i)] for i in pipeline.steps[-1][1].classes_]
+    return [class_names[int(i)] for i in pipeline.classes_]
 
 
 def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: int | None = None,

@@ -58,7 +58,7 @@ def _find_faces_batch(paths, **options):
 
 def _scores(pipeline, X, class_names) -> pd.DataFrame:
     """Class probabilities where the model has them, otherwise decision scores, named as such."""
-    classes = [class_names[int(c)] for c in pipeline.steps[-1][1].classes_]
+    classes = [class_names[int(c)] for c in pipeline.classes_]
     if hasattr(pipeline, "predict_proba"):
         return pd.DataFrame(pipeline.predict_proba(X), columns=[f"probability_{c}" for c in classes])
     scores = pipeline.decision_function(X)

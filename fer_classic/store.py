@@ -153,17 +153,42 @@ class FeatureDirectory:
     def write_manifest(self, manifest: dict) -> None:
         write_json_atomic(self.manifest_path, manifest)
 
-    def file_for(self, name: str) -> Path:
-        return self.path / f"{name}.npz"
+    def file_for(self, name: str, mirrored: bool = False) -> Path:
+        return self.path / (f"{name}.mirror.npz" if mirrored else f"{name}.npz")
 
-    def load(self, name: str, verify: bool = True) -> FeatureSet:
-        """The feature set of one descriptor, checked against the manifest."""
+    def save_state(self, name: str, arrays: dict[str, np.ndarray]) -> Path:
+        """Write what a descriptor learned from the images (``<name>.state.npz``)."""
+        path = self.path / f"{name}.state.npz"
+        self.path.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **arrays)
+        return path
+
+    def load_state(self, name: str, entry: dict | None = None) -> dict[str, np.ndarray]:
+        """The learned arrays of descriptor ``name``, checked against its manifest entry."""
+        entry = entry or self.manifest()["descriptors"][name]
+        path = self.path / entry["state_file"]
+        if not path.is_file() or file_sha256(path) != entry.get("state_sha256"):
+            raise FeatureStoreError(f"{path}: missing or changed since extraction; re-run fer-classic extract "
+                                    f"--force --features {name}")
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+
+    def load(self, name: str, verify: bool = True, mirrored: bool = False) -> FeatureSet:
+        """The feature set of one descriptor, checked against the manifest; ``mirrored``: the same
+        descriptor of every image flipped left to right (``extract --mirror``)."""
         manifest = self.manifest()
         entry = manifest.get("descriptors", {}).get(name)
         if entry is None:
             have = ", ".join(manifest.get("descriptors", {})) or "none"
             raise FeatureStoreError(f"{self.path}: no {name!r} features (this folder has: {have}); "
                                     f"run fer-classic extract --features {name}")
+        if mirrored:
+            if "mirror_file" not in entry:
+                raise FeatureStoreError(f"{self.path}: no mirrored {name!r} features; "
+                                        f"run fer-classic extract --features {name} --mirror")
+            entry = {**entry, "file": entry["mirror_file"], "sha256": entry["mirror_sha256"]}
         path = self.path / entry["file"]
         if not path.is_file():
             raise FeatureStoreError(f"{path}: listed in the manifest but missing")

@@ -7,17 +7,20 @@ descriptor parameters) and trains each into its own run directory.
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 from .datasets import Dataset
 from .extraction import extract_features
-from .features import DESCRIPTORS, make_descriptor
+from .features import DESCRIPTORS, validate_descriptor
 from .models import GridError, check_model, resolve_params
 from .store import library_versions, read_json, write_json_atomic
+from .ensemble import EnsembleSpec, train_ensemble
+from .presets import PRESET_DESCRIPTORS, preset
 from .training import TrainSpec, train_run
 
 log = logging.getLogger(__name__)
@@ -33,7 +36,7 @@ class BaselineError(ValueError):
 @dataclass
 class NamedPipeline:
     name: str
-    spec: TrainSpec
+    spec: TrainSpec | EnsembleSpec
     descriptor_params: dict = field(default_factory=dict)
 
     def descriptors(self) -> dict[str, dict]:
@@ -60,7 +63,8 @@ def plan_feature_folders(pipelines: list[NamedPipeline]) -> tuple[list[dict], di
 
 def standard_suite() -> list[NamedPipeline]:
     """The baseline suite: the published setups (KNN on raw pixels and on the histogram), then MLP,
-    SVM and random forest on HOG, LBP and landmarks, and an SVM on the fusion of all three."""
+    SVM and random forest on HOG, LBP and landmarks, an SVM on the fusion of all three, and the
+    ``best`` preset."""
     knn_grid = "default"
     suite = [
         NamedPipeline("knn-raw", TrainSpec(["raw"], "knn", grid=knn_grid, scale=False)),
@@ -75,6 +79,7 @@ def standard_suite() -> list[NamedPipeline]:
         ]
     suite.append(NamedPipeline("svm-hog+lbp+landmarks", TrainSpec(["hog", "lbp", "landmarks"], "svm",
                                                                    params={"C": 10.0}, pca=0.95)))
+    suite.append(NamedPipeline("best", preset("best"), PRESET_DESCRIPTORS["best"]))
     return suite
 
 
@@ -84,15 +89,56 @@ def run_pipelines(dataset: Dataset, pipelines: list[NamedPipeline], workdir, *, 
     workdir = Path(workdir)
     folders, where = plan_feature_folders(pipelines)
     paths = [workdir / ("features" if i == 0 else f"features-{i + 1}") for i in range(len(folders))]
-    for descriptors, path in zip(folders, paths):
+    for i, (descriptors, path) in enumerate(zip(folders, paths)):
         log.info("extracting %s", ", ".join(descriptors))
-        extract_features(dataset, path, descriptors, n_jobs=n_jobs, progress=progress)
+        mirrored = {f for p in pipelines if where[p.name] == i and p.spec.mirror != "none" for f in p.spec.features}
+        extract_features(dataset, path, descriptors, mirror=mirrored, n_jobs=n_jobs, progress=progress)
     results = {}
     for i, p in enumerate(pipelines, 1):
+        run_dir = workdir / "runs" / p.name
+        done = None if force else finished_run(run_dir, p.spec, paths[where[p.name]])
+        if done is not None:
+            log.info("[%d/%d] %s: up to date in %s (--force retrains)", i, len(pipelines), p.name, run_dir)
+            results[p.name] = done
+            continue
         log.info("[%d/%d] %s", i, len(pipelines), p.name)
-        results[p.name] = train_run(paths[where[p.name]], workdir / "runs" / p.name, p.spec,
-                                    n_jobs=n_jobs, force=force)
+        train = train_ensemble if isinstance(p.spec, EnsembleSpec) else train_run
+        results[p.name] = train(paths[where[p.name]], run_dir, p.spec, n_jobs=n_jobs, force=force)
     return results
+
+
+def record_wall_time(workdir, seconds: float, restart: bool = False) -> float:
+    """Add ``seconds`` to the wall time recorded in ``workdir`` (reset with ``restart``); the total."""
+    path = Path(workdir) / "wall_time.json"
+    try:
+        before = [] if restart else list(read_json(path, "wall time log")["invocations_seconds"])
+    except (ValueError, KeyError, TypeError):
+        before = []
+    times = before + [round(seconds, 1)]
+    write_json_atomic(path, {"invocations_seconds": times})
+    return sum(times)
+
+
+def finished_run(run_dir: Path, spec: TrainSpec | EnsembleSpec, features_dir: Path) -> dict | None:
+    """The metrics of a complete run in ``run_dir`` trained as ``spec`` says on the features now in
+    ``features_dir``, or None (no run, an interrupted one, or different settings or data): an
+    interrupted suite resumes where it stopped instead of training everything again."""
+    try:
+        metrics = read_json(run_dir / "metrics.json", "run")
+        manifest = read_json(Path(features_dir) / "manifest.json", "features")
+    except ValueError:
+        return None
+    recorded = dict(metrics.get("spec") or {})
+    if isinstance(spec, TrainSpec):  # a run made before a setting existed was made with its default
+        recorded = {**{f.name: f.default for f in fields(TrainSpec) if f.default is not MISSING}, **recorded}
+    wanted = json.loads(json.dumps(asdict(spec)))
+    if wanted["protocol"] is None:
+        recorded.pop("protocol", None), wanted.pop("protocol")
+    same_features = all(metrics.get("descriptor_params", {}).get(f) == manifest["descriptors"].get(f, {}).get("params")
+                        for f in spec.features)
+    if recorded != wanted or metrics.get("dataset_fingerprint") != manifest.get("fingerprint") or not same_features:
+        return None
+    return metrics
 
 
 # --------------------------------------------------------------------------- the baseline file
@@ -112,7 +158,7 @@ def _pipeline_from_json(entry: dict, where: str) -> tuple[NamedPipeline, float |
     descriptor_params = entry.get("descriptor_params", {})
     try:
         for f, params in descriptor_params.items():
-            make_descriptor(f, **params).fit([[[0] * 48] * 48])
+            validate_descriptor(f, **params)
         check_model(entry["model"])
         resolve_params(entry["model"], entry.get("params", {}))
     except (GridError, ValueError, TypeError) as exc:

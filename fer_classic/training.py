@@ -31,7 +31,8 @@ from .evaluation import Split, classification_metrics, learning_curve_rates, mak
 from .features import make_descriptor
 from .knn_grid import knn_grid_predictions
 from .parallel import call_unpacked
-from .models import DEFAULT_GRIDS, describe_params, expand_grid, make_classifier, resolve_params
+from .mirror import MIRROR_MODES, MirrorAveragedClassifier, predict_mirror_averaged
+from .models import DEFAULT_GRIDS, GridError, describe_params, expand_grid, make_classifier, resolve_params
 from .plots import plot_confusion_matrix, plot_knn_accuracy, plot_learning_curves
 from .runs import MODEL_FILE, new_run_directory, save_model, write_metrics
 from .store import FeatureDirectory, FeatureStoreError, library_versions, write_text_atomic
@@ -54,19 +55,29 @@ class TrainSpec:
     seed: int = 42
     folds: int = 10
     class_weight: str | None = None
+    mirror: str = "none"  # "train": add mirrored training images; "both": also average over mirrors at test
+    dtype: str = "float64"  # float32 halves the memory of wide features (a bag of words) before PCA
 
 
 class Float64(TransformerMixin, BaseEstimator):
     """Casts feature rows to float64, so that training and prediction compute alike."""
 
+    dtype = np.float64
+
     def fit(self, X, y=None):
         return self
 
     def transform(self, X):
-        return np.asarray(X, dtype=np.float64)
+        return np.asarray(X, dtype=self.dtype)
 
     def __sklearn_is_fitted__(self):
         return True  # stateless
+
+
+class Float32(Float64):
+    """Casts feature rows to float32 (for wide features, where float64 copies would not fit in memory)."""
+
+    dtype = np.float32
 
 
 # --------------------------------------------------------------------------- features
@@ -80,14 +91,18 @@ class TrainingData:
     class_names: tuple[str, ...]
     manifest: dict
     blocks: dict[str, int]
+    X_mirror: np.ndarray | None = None  # the same rows for each image's mirror image
 
 
-def load_training_data(features_dir, names: list[str]) -> TrainingData:
+def load_training_data(features_dir, names: list[str], mirrored: bool = False) -> TrainingData:
     """The named descriptors of a features folder side by side (feature fusion), checked to describe
-    the same images in the same order."""
+    the same images in the same order; with ``mirrored``, those of the mirror images too."""
     folder = FeatureDirectory(features_dir)
     manifest = folder.manifest()
     sets = [folder.load(n) for n in names]
+    X_mirror = None
+    if mirrored:
+        X_mirror = np.hstack([folder.load(n, mirrored=True).X for n in names])
     first = sets[0]
     for other in sets[1:]:
         if not (np.array_equal(other.ids, first.ids) and np.array_equal(other.labels, first.labels)):
@@ -95,21 +110,33 @@ def load_training_data(features_dir, names: list[str]) -> TrainingData:
                                     f"images; extract them again together")
     X = np.hstack([s.X for s in sets]) if len(sets) > 1 else first.X
     return TrainingData(X, first.labels, first.usage.astype(str), first.ids, first.class_names, manifest,
-                        {s.name: s.X.shape[1] for s in sets})
+                        {s.name: s.X.shape[1] for s in sets}, X_mirror)
 
 
-def image_pipeline_front(names: list[str], manifest: dict):
-    """The descriptors as they were run for the features (stateless; ``fit`` sets channel handling)."""
+def image_pipeline_front(names: list[str], manifest: dict, features_dir):
+    """The descriptors as they were run for the features: stateless ones fitted on a blank image
+    (``fit`` sets channel handling), the others given what they learned at extraction."""
     shape = tuple(manifest.get("image_shape") or (48, 48))
     dummy = np.zeros((1,) + shape, dtype=np.uint8)
-    steps = [(n, make_descriptor(n, **manifest["descriptors"][n]["params"]).fit(dummy)) for n in names]
+    folder = FeatureDirectory(features_dir)
+    steps = []
+    for n in names:
+        entry = manifest["descriptors"][n]
+        descriptor = make_descriptor(n, **entry["params"])
+        if descriptor.learns_from_images:
+            descriptor.set_learned_state(folder.load_state(n, entry))
+        else:
+            descriptor.fit(dummy)
+        steps.append((n, descriptor))
     return steps[0][1] if len(steps) == 1 else FeatureUnion(steps)
 
 
 # --------------------------------------------------------------------------- preprocessing
 
 def make_reducer(spec: TrainSpec) -> Pipeline:
-    steps = [("float64", Float64())]
+    if spec.dtype not in ("float64", "float32"):
+        raise GridError(f"dtype must be float64 or float32, got {spec.dtype!r}")
+    steps = [(spec.dtype, Float64() if spec.dtype == "float64" else Float32())]
     if spec.scale:
         steps.append(("scaler", StandardScaler()))
     if spec.pca is not None:
@@ -148,14 +175,14 @@ def fit_mlp_with_curves(clf, params: dict, X, y, X_val, y_val, patience: int = 5
 # --------------------------------------------------------------------------- grid
 
 def _fit_and_score(model, params, spec, X, y, queries, n_jobs):
-    """Fit one configuration and predict the query sets."""
+    """Fit one configuration and predict the query sets (each rows and, or None, their mirrors)."""
     start = time.perf_counter()
     clf = make_classifier(model, params, seed=spec.seed, class_weight=spec.class_weight, n_jobs=n_jobs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y)
     seconds = time.perf_counter() - start
-    return clf, {name: clf.predict(Xq) for name, Xq in queries.items()}, seconds
+    return clf, {name: predict_mirror_averaged(clf, *q) for name, q in queries.items()}, seconds
 
 
 def _table_params(params: dict) -> dict:
@@ -168,7 +195,7 @@ def run_grid(spec: TrainSpec, configs: list[dict], X, y, queries: dict, y_querie
     rows, fitted, curves = [], [None] * len(configs), [None] * len(configs)
     if spec.model == "knn":
         start = time.perf_counter()
-        predictions = knn_grid_predictions(X, y, queries, configs)
+        predictions = knn_grid_predictions(X, y, {name: q[0] for name, q in queries.items()}, configs)
         per_config = (time.perf_counter() - start) / len(configs)
         seconds = [per_config] * len(configs)
     elif spec.model == "mlp":
@@ -176,9 +203,10 @@ def run_grid(spec: TrainSpec, configs: list[dict], X, y, queries: dict, y_querie
         for i, params in enumerate(configs):
             start = time.perf_counter()
             clf = make_classifier("mlp", params, seed=spec.seed)
-            clf, curves[i] = fit_mlp_with_curves(clf, params, X, y, queries["validation"], y_queries["validation"])
+            clf, curves[i] = fit_mlp_with_curves(clf, params, X, y, queries["validation"][0],
+                                                 y_queries["validation"])
             seconds.append(time.perf_counter() - start)
-            predictions.append({name: clf.predict(Xq) for name, Xq in queries.items()})
+            predictions.append({name: predict_mirror_averaged(clf, *q) for name, q in queries.items()})
             fitted[i] = clf
             log.info("  %s: validation %.4f", describe_params(params), accuracy_score(y_queries["validation"],
                                                                                      predictions[-1]["validation"]))
@@ -199,6 +227,23 @@ def run_grid(spec: TrainSpec, configs: list[dict], X, y, queries: dict, y_querie
     return rows, fitted, curves
 
 
+def fit_reducer(spec: TrainSpec, data: TrainingData, rows) -> tuple[Pipeline, np.ndarray, np.ndarray]:
+    """The scaler and PCA fitted on ``rows``, and the reduced rows and labels to fit the classifier on:
+    with mirroring, each image's and its mirror image's (the reducer is fitted on the images alone,
+    which keeps a wide descriptor's memory at one copy of the fit rows)."""
+    reducer = make_reducer(spec).fit(data.X[rows])
+    X, y = reducer.transform(data.X[rows]), data.labels[rows]
+    if spec.mirror != "none":
+        X, y = np.vstack([X, reducer.transform(data.X_mirror[rows])]), np.concatenate([y, y])
+    return reducer, X, y
+
+
+def _query_rows(spec: TrainSpec, data: TrainingData, reducer, rows) -> tuple[np.ndarray, np.ndarray | None]:
+    """Reduced rows to predict and, when predictions average over mirror images, their mirrors'."""
+    mirrors = reducer.transform(data.X_mirror[rows]) if spec.mirror == "both" else None
+    return reducer.transform(data.X[rows]), mirrors
+
+
 def evaluate_split(spec: TrainSpec, data: TrainingData, split: Split, configs: list[dict], n_jobs) -> dict:
     """Select on the split's validation part, refit, and score the test part once."""
     y = data.labels
@@ -209,11 +254,10 @@ def evaluate_split(spec: TrainSpec, data: TrainingData, split: Split, configs: l
         rows = [{**_table_params(configs[0]), "validation_accuracy": None, "fit_seconds": None}]
         log.info("%s: %s (single configuration, no selection)", split.name or "split", describe_params(configs[0]))
     else:
-        reducer = make_reducer(spec).fit(data.X[split.fit])
-        queries = {part: reducer.transform(data.X[getattr(split, part)]) for part in ("validation", "test")}
+        reducer, X_fit, y_fit = fit_reducer(spec, data, split.fit)
+        queries = {part: _query_rows(spec, data, reducer, getattr(split, part)) for part in ("validation", "test")}
         y_queries = {part: y[getattr(split, part)] for part in ("validation", "test")}
-        rows, fitted, curves = run_grid(spec, configs, reducer.transform(data.X[split.fit]), y[split.fit],
-                                        queries, y_queries, n_jobs)
+        rows, fitted, curves = run_grid(spec, configs, X_fit, y_fit, queries, y_queries, n_jobs)
         best_i = int(np.argmax([r["validation_accuracy"] for r in rows]))  # first of equals: grid order
         log.info("%s: best on %s: %s (validation accuracy %.4f)", split.name or "split", split.validation_name,
                  describe_params(configs[best_i]), rows[best_i]["validation_accuracy"])
@@ -228,14 +272,14 @@ def evaluate_split(spec: TrainSpec, data: TrainingData, split: Split, configs: l
         final_reducer, clf = reducer, fitted[best_i]
         fit_seconds = rows[best_i]["fit_seconds"]
     else:
-        final_reducer = make_reducer(spec).fit(data.X[refit_rows])
+        final_reducer, X_fit, y_fit = fit_reducer(spec, data, refit_rows)
         clf = make_classifier(spec.model, best, seed=spec.seed, class_weight=spec.class_weight, n_jobs=n_jobs)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            clf.fit(final_reducer.transform(data.X[refit_rows]), y[refit_rows])
+            clf.fit(X_fit, y_fit)
         fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    y_pred = clf.predict(final_reducer.transform(data.X[split.test]))
+    y_pred = predict_mirror_averaged(clf, *_query_rows(spec, data, final_reducer, split.test))
     predict_seconds = time.perf_counter() - start
     return {"split": split, "rows": rows, "best_params": best, "best_index": best_i, "reducer": final_reducer,
             "classifier": clf, "y_pred": y_pred, "curves": curves[best_i], "fit_seconds": fit_seconds,
@@ -253,7 +297,11 @@ def default_protocol(usage: np.ndarray) -> str:
 def train_run(features_dir, out_dir, spec: TrainSpec, *, n_jobs: int | None = None, force: bool = False,
               command: str | None = None) -> dict:
     """Train, select and test as ``spec`` says; write the run directory; return its metrics."""
-    data = load_training_data(features_dir, spec.features)
+    if spec.mirror not in MIRROR_MODES:
+        raise GridError(f"mirror must be one of {', '.join(MIRROR_MODES)}, got {spec.mirror!r}")
+    if spec.mirror == "both" and spec.model == "knn":
+        raise GridError("knn cannot average over mirror images (it has no class scores); use mirror=train")
+    data = load_training_data(features_dir, spec.features, mirrored=spec.mirror != "none")
     spec.protocol = spec.protocol or default_protocol(data.usage)
     grid = DEFAULT_GRIDS[spec.model] if spec.grid == "default" else spec.grid
     configs = expand_grid(spec.model, grid, spec.params) if grid else [resolve_params(spec.model, spec.params)]
@@ -265,8 +313,10 @@ def train_run(features_dir, out_dir, spec: TrainSpec, *, n_jobs: int | None = No
         final = results[0]
         if spec.protocol == "kfold":
             final = _kfold_final(spec, data, results, n_jobs)
-        pipeline = Pipeline([("descriptors", image_pipeline_front(spec.features, data.manifest)),
+        pipeline = Pipeline([("descriptors", image_pipeline_front(spec.features, data.manifest, features_dir)),
                              *final["reducer"].steps, ("classifier", final["classifier"])])
+        if spec.mirror == "both":
+            pipeline = MirrorAveragedClassifier(pipeline)
         metrics = _metrics(spec, data, results, final, command)
         metrics["model_file"] = MODEL_FILE
         metrics["model_sha256"] = save_model(pipeline, tmp / MODEL_FILE)
@@ -279,9 +329,9 @@ def _kfold_final(spec, data, results, n_jobs) -> dict:
     """The model shipped for a k-fold run: the configuration chosen most often, refitted on everything."""
     chosen = collections.Counter(describe_params(r["best_params"]) for r in results).most_common(1)[0][0]
     best = next(r["best_params"] for r in results if describe_params(r["best_params"]) == chosen)
-    reducer = make_reducer(spec).fit(data.X)
+    reducer, X_fit, y_fit = fit_reducer(spec, data, np.arange(len(data.labels)))
     clf = make_classifier(spec.model, best, seed=spec.seed, class_weight=spec.class_weight, n_jobs=n_jobs)
-    clf.fit(reducer.transform(data.X), data.labels)
+    clf.fit(X_fit, y_fit)
     y_true = np.concatenate([data.labels[r["split"].test] for r in results])
     y_pred = np.concatenate([r["y_pred"] for r in results])
     return {**results[0], "best_params": best, "reducer": reducer, "classifier": clf,
@@ -341,13 +391,19 @@ def _metrics(spec, data, results, final, command) -> dict:
     return out
 
 
-def _write_outputs(run_dir: Path, spec, data, results, metrics) -> None:
+def write_run_outputs(run_dir: Path, model: str, features: list[str], metrics: dict, grid_rows) -> None:
+    """What every run directory holds besides metrics and model: the confusion matrix (CSV and
+    image) and grid.csv, the configurations tried (or members combined) with their scores."""
     labels = metrics["labels"]
     cm = pd.DataFrame(metrics["confusion_matrix"], index=pd.Index(labels, name="true"), columns=labels)
     write_text_atomic(run_dir / "confusion_matrix.csv", cm.to_csv())
-    title = (f"{spec.model} on {'+'.join(spec.features)}: {metrics['test_split']} "
-             f"accuracy {metrics['accuracy']:.2%} ({spec.protocol} protocol)")
+    title = (f"{model} on {'+'.join(features)}: {metrics['test_split']} "
+             f"accuracy {metrics['accuracy']:.2%} ({metrics['protocol']} protocol)")
     plot_confusion_matrix(metrics["confusion_matrix"], labels, run_dir / "confusion_matrix.png", title)
+    write_text_atomic(run_dir / "grid.csv", pd.DataFrame(grid_rows).to_csv(index=False))
+
+
+def _write_outputs(run_dir: Path, spec, data, results, metrics) -> None:
     frames = []
     for r in results:
         frame = pd.DataFrame(r["rows"])
@@ -355,7 +411,7 @@ def _write_outputs(run_dir: Path, spec, data, results, metrics) -> None:
         if spec.protocol == "kfold":
             frame.insert(0, "fold", r["split"].name)
         frames.append(frame)
-    write_text_atomic(run_dir / "grid.csv", pd.concat(frames).to_csv(index=False))
+    write_run_outputs(run_dir, spec.model, spec.features, metrics, pd.concat(frames))
     if spec.model == "knn" and len(results[0]["rows"]) > 1:
         plot_knn_accuracy(results[0]["rows"], run_dir / "knn_accuracy_vs_k.png",
                           f"KNN on {'+'.join(spec.features)}: {results[0]['split'].validation_name}")

@@ -80,8 +80,8 @@ def test_the_committed_baseline_is_valid():
 def test_standard_suite_extracts_each_descriptor_once():
     suite = standard_suite()
     folders, where = plan_feature_folders(suite)
-    assert len(folders) == 1 and set(folders[0]) == {"raw", "hist", "hog", "lbp", "landmarks"}
-    assert {p.spec.model for p in suite} == {"knn", "mlp", "svm", "rf"}
+    assert len(folders) == 1 and set(folders[0]) == {"raw", "hist", "hog", "lbp", "landmarks", "bovw"}
+    assert {p.spec.model for p in suite} == {"knn", "mlp", "svm", "rf", "ensemble"}
 
 
 def test_baseline_command_runs_the_suite_and_writes_the_report(tmp_path, small_data):
@@ -93,3 +93,30 @@ def test_baseline_command_runs_the_suite_and_writes_the_report(tmp_path, small_d
     md = (out / "report.md").read_text()
     assert all(f"| {n} |" in md for n in names) and "minutes of wall time" in md
     assert (out / "report.html").is_file()
+    manifest = json.loads((out / "features" / "manifest.json").read_text())
+    assert "mirror_file" in manifest["descriptors"]["bovw"] and "mirror_file" not in manifest["descriptors"]["raw"]
+
+    # Run again: every run is up to date and kept; the wall time adds up both invocations.
+    created = {n: json.loads((out / "runs" / n / "metrics.json").read_text())["created"] for n in names}
+    result = run("baseline", small_data, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("up to date in") >= len(names)
+    assert created == {n: json.loads((out / "runs" / n / "metrics.json").read_text())["created"] for n in names}
+    assert len(json.loads((out / "wall_time.json").read_text())["invocations_seconds"]) == 2
+
+
+def test_a_run_from_before_a_setting_existed_counts_as_done(sample_features, tmp_path):
+    from fer_classic.suite import finished_run
+    from fer_classic.training import TrainSpec, train_run
+
+    spec = TrainSpec(["hist"], "knn", params={"k": 3}, scale=False)
+    train_run(sample_features, tmp_path / "r", TrainSpec(["hist"], "knn", params={"k": 3}, scale=False))
+    assert finished_run(tmp_path / "r", spec, sample_features) is not None
+    metrics_path = tmp_path / "r" / "metrics.json"
+    metrics = json.loads(metrics_path.read_text())
+    del metrics["spec"]["mirror"], metrics["spec"]["dtype"]  # written by an older fer-classic
+    metrics_path.write_text(json.dumps(metrics))
+    assert finished_run(tmp_path / "r", spec, sample_features) is not None
+    assert finished_run(tmp_path / "r", TrainSpec(["hist"], "knn", params={"k": 5}, scale=False), sample_features) is None
+    assert finished_run(tmp_path / "r", TrainSpec(["hist"], "knn", params={"k": 3}, scale=False, mirror="train"),
+                        sample_features) is None

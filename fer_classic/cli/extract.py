@@ -9,7 +9,7 @@ import click
 
 from ..datasets import load_dataset
 from ..extraction import default_sample_path, extract_features
-from ..features import DESCRIPTORS, make_descriptor
+from ..features import DEFAULT_DESCRIPTORS, DESCRIPTORS, validate_descriptor
 from . import main
 from .options import (dataset_options, descriptor_options, descriptor_params_from, parse_feature_names,
                       runtime_options, scheduler_option)
@@ -18,16 +18,19 @@ log = logging.getLogger(__name__)
 
 @main.command()
 @click.argument("data", required=False, type=click.Path(exists=True, path_type=Path))
-@click.option("--features", "-f", default=",".join(DESCRIPTORS),
-              help=f"Descriptors to extract, comma-separated: {', '.join(DESCRIPTORS)}.")
+@click.option("--features", "-f", default=",".join(DEFAULT_DESCRIPTORS), show_default=True,
+              help=f"Descriptors to extract, comma-separated, from: {', '.join(DESCRIPTORS)}.")
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the feature files and manifest.json.")
+@click.option("--mirror", is_flag=True,
+              help="Also describe every image flipped left to right (OUT/<descriptor>.mirror.npz), for "
+                   "train --mirror.")
 @click.option("--force", is_flag=True, help="Recompute descriptors that are already up to date.")
 @dataset_options
 @descriptor_options
 @scheduler_option
 @runtime_options
-def extract(data, features, out, force, dataset_kwargs, jobs, progress, **options):
+def extract(data, features, out, mirror, force, dataset_kwargs, jobs, progress, **options):
     """Extract descriptors from the face images in DATA (default: the embedded FER2013 sample).
 
     DATA is a fer2013.csv, a folder with train/ and test/ split folders holding one folder per
@@ -42,13 +45,13 @@ def extract(data, features, out, force, dataset_kwargs, jobs, progress, **option
     params = descriptor_params_from(options, names)
     for name in names:  # bad descriptor parameters are a usage error, found before any work
         try:
-            make_descriptor(name, **params[name]).fit([[[0] * 48] * 48])
+            validate_descriptor(name, **params[name])
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint=f"--{name}-*") from None
     dataset = load_dataset(data or default_sample_path(), n_jobs=jobs, progress=progress, **dataset_kwargs)
     log.info("%d images from %s (%s layout%s)", len(dataset), dataset.source, dataset.layout,
              f", {len(dataset.skipped)} unreadable files skipped" if dataset.skipped else "")
-    manifest = extract_features(dataset, out, params, force=force, n_jobs=jobs, progress=progress)
+    manifest = extract_features(dataset, out, params, force=force, mirror=mirror, n_jobs=jobs, progress=progress)
     for name in names:
         entry = manifest["descriptors"][name]
         click.echo(f"{out / entry['file']}\t{entry['dim']}-d\t{entry['seconds']:.1f} s")

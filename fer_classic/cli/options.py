@@ -66,6 +66,16 @@ def descriptor_option_name(descriptor: str, param: str) -> str:
     return f"{descriptor}_{param}"
 
 
+def int_tuple(value) -> tuple[int, ...]:
+    """``1,2,4`` as ``(1, 2, 4)``."""
+    if isinstance(value, tuple):
+        return value
+    try:
+        return tuple(int(v) for v in str(value).split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected whole numbers separated by commas") from None
+
+
 def descriptor_options(func):
     """One ``--<descriptor>-<parameter>`` option for every descriptor parameter, from its defaults."""
     for name, cls in reversed(list(DESCRIPTORS.items())):
@@ -78,6 +88,10 @@ def descriptor_options(func):
                 func = click.option(f"{flag}/--no-{name}-{param.replace('_', '-')}", dest, default=None,
                                     help=f"{name} descriptor: {param} [default: {default}]",
                                     show_default=False)(func)
+            elif isinstance(default, tuple):
+                func = click.option(flag, dest, type=int_tuple, default=None, show_default=False,
+                                    help=f"{name} descriptor: {param}, comma-separated "
+                                         f"[default: {','.join(map(str, default))}]")(func)
             else:
                 func = click.option(flag, dest, type=type(default), default=None, show_default=False,
                                     help=f"{name} descriptor: {param} [default: {default}]")(func)

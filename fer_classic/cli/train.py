@@ -10,7 +10,10 @@ from pathlib import Path
 import click
 
 from ..evaluation import PROTOCOLS, ProtocolError
+from ..ensemble import train_ensemble
+from ..mirror import MIRROR_MODES
 from ..models import MODELS, PARAMS, GridError
+from ..presets import PRESETS, preset
 from ..training import TrainSpec, train_run
 from . import main
 from .options import parse_feature_names, runtime_options, scheduler_option
@@ -70,8 +73,11 @@ def model_param_options(func):
 
 @main.command()
 @click.argument("features_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--features", "-f", required=True, help="Descriptors to fuse, comma-separated (e.g. hog,lbp).")
-@click.option("--model", "-m", type=click.Choice(MODELS), required=True, help="Classifier.")
+@click.option("--features", "-f", help="Descriptors to fuse, comma-separated (e.g. hog,lbp).")
+@click.option("--model", "-m", type=click.Choice(MODELS), help="Classifier.")
+@click.option("--preset", "preset_name", type=click.Choice(PRESETS), default=None,
+              help="A named pipeline instead of --features/--model: best is the strongest (an ensemble; "
+                   "extract its features with: extract --features bovw,hog,lbp,landmarks --mirror).")
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run directory to create.")
 @click.option("--pca", default="none", help="PCA: none, a component count (200) or a variance fraction (0.95).")
@@ -85,12 +91,15 @@ def model_param_options(func):
 @click.option("--seed", type=int, default=42, help="Seed for every random choice.")
 @click.option("--class-weight", type=click.Choice(["balanced"]), default=None,
               help="Weight classes inversely to their frequency (svm, rf).")
+@click.option("--mirror", type=click.Choice(MIRROR_MODES), default="none", show_default=True,
+              help="train: add each training image's mirror image (needs extract --mirror); both: also "
+                   "average each prediction over the face and its mirror.")
 @click.option("--force", is_flag=True, help="Replace an existing run directory.")
 @model_param_options
 @scheduler_option
 @runtime_options
-def train(features_dir, features, model, out, pca, whiten, scale, grid, protocol, folds, seed, class_weight,
-          force, jobs, progress, **options):
+def train(features_dir, features, model, preset_name, out, pca, whiten, scale, grid, protocol, folds, seed, class_weight,
+          mirror, force, jobs, progress, **options):
     """Train MODEL on the FEATURES of FEATURES_DIR (made by extract) and test it honestly.
 
     Model selection (--grid) uses the protocol's validation split, never its test split. Writes
@@ -101,9 +110,30 @@ def train(features_dir, features, model, out, pca, whiten, scale, grid, protocol
     Example:
       fer-classic train feats --features raw --model knn --grid --pca none --no-scale --out runs/knn-raw
       fer-classic train feats -f hog,lbp -m svm --pca 0.95 --C 10 --out runs/svm
+      fer-classic train feats --preset best --out runs/best
     """
-    names = parse_feature_names(features)
     given = {k[len("param_"):]: v for k, v in options.items() if k.startswith("param_") and v is not None}
+    command = shlex.join(["fer-classic", *sys.argv[1:]])
+    if preset_name:
+        conflicting = [flag for flag, value in (("--features", features), ("--model", model), ("--pca", pca != "none"),
+                                                ("--grid", grid), ("--mirror", mirror != "none"),
+                                                ("--whiten", whiten), ("--class-weight", class_weight)) if value]
+        conflicting += [f"--{p.replace('_', '-')}" for p in given]
+        if conflicting:
+            raise click.UsageError(f"--preset sets the whole pipeline; drop {', '.join(conflicting)}")
+        spec = preset(preset_name, seed=seed)
+        spec.protocol = protocol
+        try:
+            metrics = train_ensemble(features_dir, out, spec, n_jobs=jobs, force=force, command=command)
+        except GridError as exc:
+            raise click.UsageError(str(exc)) from None
+        except ProtocolError as exc:
+            raise click.ClickException(str(exc)) from None
+        _echo_result(out, f"{preset_name} preset", metrics)
+        return
+    if not features or not model:
+        raise click.UsageError("give --features and --model, or --preset")
+    names = parse_feature_names(features)
     foreign = sorted(set(given) - set(PARAMS[model]))
     if foreign:
         raise click.UsageError(f"{model} takes no --{', --'.join(f.replace('_', '-') for f in foreign)} "
@@ -111,14 +141,17 @@ def train(features_dir, features, model, out, pca, whiten, scale, grid, protocol
     grid_value = read_grid_file(grid, model) if grid and grid != "default" else grid
     spec = TrainSpec(features=names, model=model, params=given, grid=grid_value, pca=parse_pca(pca),
                      whiten=whiten, scale=scale, protocol=protocol, seed=seed, folds=folds,
-                     class_weight=class_weight)
+                     class_weight=class_weight, mirror=mirror)
     try:
-        metrics = train_run(features_dir, out, spec, n_jobs=jobs, force=force,
-                            command=shlex.join(["fer-classic", *sys.argv[1:]]))
+        metrics = train_run(features_dir, out, spec, n_jobs=jobs, force=force, command=command)
     except GridError as exc:
         raise click.UsageError(str(exc)) from None
     except ProtocolError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{out}\t{model} {'+'.join(names)}\t{metrics['test_split']} accuracy {metrics['accuracy']:.4f}"
+    _echo_result(out, f"{model} {'+'.join(names)}", metrics)
+
+
+def _echo_result(out, what: str, metrics: dict) -> None:
+    click.echo(f"{out}\t{what}\t{metrics['test_split']} accuracy {metrics['accuracy']:.4f}"
                f"\tbalanced {metrics['balanced_accuracy']:.4f}\tmacro-F1 {metrics['macro_f1']:.4f}"
                f"\t({metrics['protocol']} protocol)")

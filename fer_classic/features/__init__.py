@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import RUNTIME_PARAMS, ImageDescriptor, check_images
+from .bovw import BoVWDescriptor
 from .landmarks import LandmarkDescriptor
 from .pixels import IntensityHistogram, RawPixels
 from .texture import HOGDescriptor, LBPDescriptor
@@ -14,7 +15,11 @@ DESCRIPTORS: dict[str, type[ImageDescriptor]] = {
     "hog": HOGDescriptor,
     "lbp": LBPDescriptor,
     "landmarks": LandmarkDescriptor,
+    "bovw": BoVWDescriptor,
 }
+
+# What extract computes when no --features are given: the cheap ones (bovw learns a vocabulary).
+DEFAULT_DESCRIPTORS = ("raw", "hist", "hog", "lbp", "landmarks")
 
 
 def make_descriptor(name: str, **params) -> ImageDescriptor:
@@ -28,5 +33,21 @@ def make_descriptor(name: str, **params) -> ImageDescriptor:
     return cls(**params)
 
 
-__all__ = ["DESCRIPTORS", "RUNTIME_PARAMS", "HOGDescriptor", "ImageDescriptor", "IntensityHistogram",
-           "LBPDescriptor", "LandmarkDescriptor", "RawPixels", "check_images", "make_descriptor"]
+def descriptor_name(descriptor: ImageDescriptor) -> str:
+    """The registry name of a descriptor instance."""
+    return next(n for n, cls in DESCRIPTORS.items() if type(descriptor) is cls)
+
+
+def validate_descriptor(name: str, **params) -> ImageDescriptor:
+    """The descriptor ``name`` with ``params``, after checking they work on a blank face (descriptors
+    that learn from images check their parameters without learning); raises ValueError if not."""
+    descriptor = make_descriptor(name, **params)
+    if descriptor.learns_from_images:
+        descriptor.check_params()
+    else:
+        descriptor.fit([[[0] * 48] * 48])
+    return descriptor
+
+
+__all__ = ["BoVWDescriptor", "DEFAULT_DESCRIPTORS", "DESCRIPTORS", "RUNTIME_PARAMS", "HOGDescriptor", "ImageDescriptor", "IntensityHistogram",
+           "LBPDescriptor", "LandmarkDescriptor", "RawPixels", "check_images", "descriptor_name", "make_descriptor", "validate_descriptor"]

@@ -60,6 +60,9 @@ class ImageDescriptor(TransformerMixin, BaseEstimator):
     """
 
     uses_colour = False
+    # Descriptors whose fit learns from the images (a vocabulary) set this, and implement
+    # learned_state() / set_learned_state() so the learned arrays can be stored beside the features.
+    learns_from_images = False
     # Cheap descriptors run in this process: shipping images to workers would cost more than it saves.
     parallel = True
 
@@ -78,6 +81,13 @@ class ImageDescriptor(TransformerMixin, BaseEstimator):
         out = map_in_chunks(self._describe, X, n_jobs=self.n_jobs if self.parallel else 1,
                             progress=self.progress, desc=type(self).__name__)
         return np.asarray(out, dtype=np.float32)
+
+    def learned_state(self) -> dict[str, np.ndarray]:
+        """Arrays ``fit`` learned from the images (none for most descriptors)."""
+        return {}
+
+    def set_learned_state(self, state: dict[str, np.ndarray]) -> ImageDescriptor:
+        return self
 
     def descriptor_params(self) -> dict:
         """The parameters that determine the output (what a manifest records)."""

@@ -1,0 +1,66 @@
+"""What the ``best`` preset costs on a dataset: extraction and training wall time, and the peak memory
+of the whole process tree (the command and its worker processes, sampled every 0.2 s).
+
+    python benchmarks/preset_cost.py DATA --work DIR [--jobs 2]
+
+Runs ``fer-classic extract`` of the preset's descriptors (with --mirror) into DIR/features, then
+``fer-classic train DIR/features --preset best`` into DIR/run, each as its own process; prints the
+wall time and peak resident memory of each and the run's PublicTest accuracy. Per-face prediction
+time: ``python benchmarks/predict_speed.py DIR/run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from fer_classic.presets import PRESET_DESCRIPTORS
+
+
+def measure(args: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak memory (GiB, proportional set size summed over the process tree) of a command."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args)
+    root = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+            peak = max(peak, sum(p.memory_full_info().pss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.2)
+    if proc.returncode:
+        sys.exit(f"{' '.join(args)} failed with exit code {proc.returncode}")
+    return time.perf_counter() - start, peak / 2 ** 30
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data")
+    parser.add_argument("--work", required=True, type=Path)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    cli = [sys.executable, "-m", "fer_classic"]
+    features, run = args.work / "features", args.work / "run"
+    names = ",".join(PRESET_DESCRIPTORS["best"])
+    extract_s, extract_gib = measure([*cli, "extract", args.data, "-f", names, "--mirror", "-o", str(features),
+                                      "-j", str(args.jobs)])
+    train_s, train_gib = measure([*cli, "train", str(features), "--preset", "best", "-o", str(run), "--force",
+                                  "-j", str(args.jobs)])
+    metrics = json.loads((run / "metrics.json").read_text())
+    print(f"extract {names} (+ mirror images): {extract_s:.0f} s, peak {extract_gib:.2f} GiB")
+    print(f"train --preset best: {train_s:.0f} s, peak {train_gib:.2f} GiB")
+    print(f"{metrics['test_split']} accuracy {metrics['accuracy']:.4f} ({metrics['protocol']} protocol)")
+    for m in metrics["members"]:
+        print(f"  {m['member']}: validation {m['validation_accuracy']:.4f}, fit {m['fit_seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""Bag of visual words: dense DAISY descriptors (SIFT-like) quantised against a vocabulary learned
+without labels by k-means, counted over a spatial pyramid, with the Hellinger (square-root) map."""
+
+from __future__ import annotations
+
+import numpy as np
+from skimage.feature import daisy
+from sklearn.cluster import MiniBatchKMeans
+
+from .base import ImageDescriptor, check_images
+
+
+class BoVWDescriptor(ImageDescriptor):
+    """Dense DAISY descriptors every ``step`` pixels of the grayscale face at ``size``×``size``,
+    each assigned to its nearest of ``words`` visual words, counted in every cell of the pyramid
+    ``levels`` (1: the whole face, 2: a 2×2 grid, ...); each cell's histogram sums to 1, and the
+    square root of every count is taken (so a linear or RBF model compares histograms as the
+    Hellinger kernel does).
+
+    Unlike the other descriptors, ``fit`` learns something: the vocabulary, by mini-batch k-means
+    (seeded with ``seed``) on the descriptors of ``sample_images`` images drawn from those passed to
+    ``fit``. No labels are used; ``extract`` fits it on the Training images only.
+    """
+
+    learns_from_images = True
+
+    def __init__(self, words: int = 500, step: int = 3, radius: int = 6, rings: int = 2, histograms: int = 6,
+                 orientations: int = 8, levels: tuple[int, ...] = (1, 2, 4), sample_images: int = 4000,
+                 seed: int = 0, size: int = 48, n_jobs: int | None = None, progress: bool = False):
+        self.words = words
+        self.step = step
+        self.radius = radius
+        self.rings = rings
+        self.histograms = histograms
+        self.orientations = orientations
+        self.levels = levels
+        self.sample_images = sample_images
+        self.seed = seed
+        self.size = size
+        self.n_jobs = n_jobs
+        self.progress = progress
+
+    # ------------------------------------------------------------------ learning the vocabulary
+    def fit(self, X, y=None):
+        X = check_images(X)
+        self.check_params()
+        rng = np.random.default_rng(self.seed)
+        take = rng.choice(len(X), size=min(self.sample_images, len(X)), replace=False)
+        local = self._dense([X[i] for i in np.sort(take)])
+        local = local.reshape(-1, local.shape[-1])
+        if len(local) < self.words:
+            raise ValueError(f"{len(local)} local descriptors cannot make a vocabulary of {self.words} words; "
+                             f"fit on more images or use fewer words")
+        kmeans = MiniBatchKMeans(n_clusters=self.words, random_state=self.seed, batch_size=4096, n_init=3)
+        self.vocabulary_ = kmeans.fit(local).cluster_centers_.astype(np.float32)
+        self.n_channels_ = 1
+        self.n_features_out_ = self.words * sum(g * g for g in self.levels)
+        return self
+
+    def learned_state(self) -> dict[str, np.ndarray]:
+        return {"vocabulary": self.vocabulary_}
+
+    def set_learned_state(self, state: dict[str, np.ndarray]) -> BoVWDescriptor:
+        vocabulary = np.asarray(state["vocabulary"], dtype=np.float32)
+        if vocabulary.shape[0] != self.words:
+            raise ValueError(f"a vocabulary of {vocabulary.shape[0]} words, expected {self.words}")
+        self.vocabulary_ = vocabulary
+        self.n_channels_ = 1
+        self.n_features_out_ = self.words * sum(g * g for g in self.levels)
+        return self
+
+    # ------------------------------------------------------------------ describing
+    def check_params(self):
+        if self.words < 2 or self.step < 1 or not self.levels or min(self.levels) < 1:
+            raise ValueError("bovw needs words >= 2, step >= 1 and pyramid levels >= 1")
+        if self.size < 2 * self.radius + 1:
+            raise ValueError(f"a {self.size}px face is smaller than a DAISY descriptor of radius {self.radius}")
+
+    def _dense(self, images) -> np.ndarray:
+        """``(n, rows, cols, d)`` DAISY descriptors of each face."""
+        return np.stack([daisy(self._gray(im), step=self.step, radius=self.radius, rings=self.rings,
+                               histograms=self.histograms, orientations=self.orientations)
+                         for im in images]).astype(np.float32)
+
+    def _describe(self, images) -> np.ndarray:
+        local = self._dense(images)
+        n, rows, cols, d = local.shape
+        flat = local.reshape(-1, d)
+        vocab = self.vocabulary_
+        # Nearest word: argmin of |w|^2 - 2 x.w (|x|^2 is the same for every word).
+        words = np.argmin((vocab ** 2).sum(1) - 2 * flat @ vocab.T, axis=1).reshape(n, rows * cols)
+        r, c = np.divmod(np.arange(rows * cols), cols)
+        out = []
+        for g in self.levels:
+            cell = (r * g // rows) * g + (c * g // cols)  # each location's cell at this level
+            per_cell = np.bincount(cell, minlength=g * g)
+            bins = (np.arange(n)[:, None] * (g * g) + cell[None, :]) * self.words + words
+            counts = np.bincount(bins.ravel(), minlength=n * g * g * self.words).reshape(n, g * g, self.words)
+            out.append((counts / per_cell[None, :, None]).reshape(n, -1))
+        return np.sqrt(np.hstack(out)).astype(np.float32)

@@ -1,0 +1,69 @@
+"""The bag-of-visual-words descriptor: a vocabulary learned without labels, a spatial pyramid."""
+
+import json
+
+import numpy as np
+import pytest
+
+from fer_classic.features import BoVWDescriptor
+from fer_classic.runs import load_run
+from fer_classic.store import FeatureDirectory, FeatureStoreError
+
+from .conftest import run
+
+SMALL = ["--bovw-words", "24", "--bovw-sample-images", "300"]
+
+
+def test_vocabulary_is_learned_reproducibly_and_histograms_are_normalised(sample):
+    images = sample.images[:400]
+    a = BoVWDescriptor(words=16, sample_images=200).fit(images)
+    b = BoVWDescriptor(words=16, sample_images=200).fit(images)
+    assert a.vocabulary_.shape == (16, 104)
+    assert np.array_equal(a.vocabulary_, b.vocabulary_)
+    assert not np.array_equal(a.vocabulary_, BoVWDescriptor(words=16, sample_images=200, seed=1).fit(images).vocabulary_)
+    X = a.transform(images[:30])
+    assert X.shape == (30, 16 * (1 + 4 + 16))
+    # Square roots of per-cell frequencies: the squares of each cell's 16 entries sum to 1.
+    cells = (X.astype(np.float64) ** 2).reshape(30, 21, 16).sum(axis=2)
+    assert np.allclose(cells, 1, atol=1e-5)
+    # Different expressions give different word counts.
+    assert not np.allclose(X[0], X[1])
+
+
+def test_a_descriptor_that_learns_needs_enough_local_descriptors(sample):
+    with pytest.raises(ValueError, match="vocabulary of 500 words"):
+        BoVWDescriptor(words=500).fit(sample.images[:2])
+
+
+def test_extract_learns_on_training_images_and_train_ships_the_vocabulary(sample_path, tmp_path):
+    feats = tmp_path / "features"
+    result = run("extract", sample_path, "-f", "bovw", *SMALL, "-o", feats)
+    assert result.exit_code == 0, result.output
+    entry = json.loads((feats / "manifest.json").read_text())["descriptors"]["bovw"]
+    assert entry["fitted_on"] == "2872 Training images" and entry["params"]["words"] == 24
+    vocabulary = FeatureDirectory(feats).load_state("bovw")["vocabulary"]
+    assert vocabulary.shape == (24, 104)
+
+    out = tmp_path / "run"
+    result = run("train", feats, "-f", "bovw", "-m", "svm", "--pca", "30", "-o", out)
+    assert result.exit_code == 0, result.output
+    model, metrics = load_run(out)
+    assert np.array_equal(model.steps[0][1].vocabulary_, vocabulary)
+    result = run("evaluate", out, sample_path, "--split", "PublicTest")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["accuracy"] == pytest.approx(metrics["accuracy"])
+
+    # Extracting again reuses the vocabulary; a changed vocabulary file is refused.
+    result = run("extract", sample_path, "-f", "bovw", *SMALL, "--mirror", "-o", feats)
+    assert result.exit_code == 0, result.output
+    assert np.array_equal(FeatureDirectory(feats).load_state("bovw")["vocabulary"], vocabulary)
+    np.savez(feats / "bovw.state.npz", vocabulary=vocabulary + 1)
+    with pytest.raises(FeatureStoreError, match="changed since extraction"):
+        FeatureDirectory(feats).load_state("bovw")
+
+
+def test_bad_bovw_parameters_are_usage_errors(sample_path, tmp_path):
+    result = run("extract", sample_path, "-f", "bovw", "--bovw-words", "1", "-o", tmp_path)
+    assert result.exit_code == 2 and "words >= 2" in result.output
+    result = run("extract", sample_path, "-f", "bovw", "--bovw-levels", "1,x", "-o", tmp_path)
+    assert result.exit_code == 2 and "comma" in result.output

@@ -1,0 +1,79 @@
+"""Soft-voting ensembles and the ``best`` preset."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from skimage import data as skdata
+
+from fer_classic.ensemble import SoftVotingEnsemble, vote_weights
+from fer_classic.mirror import mirror_images
+from fer_classic.models import GridError
+from fer_classic.prediction import predict_photos
+from fer_classic.presets import PRESET_DESCRIPTORS, preset
+from fer_classic.runs import load_run
+
+from .conftest import run
+
+
+def test_vote_weights():
+    # w_i = R(A_i) / sum R(A_j): the best of three gets 3/6.
+    assert np.allclose(vote_weights([0.50, 0.60, 0.55], "rank"), [1 / 6, 3 / 6, 2 / 6])
+    assert np.allclose(vote_weights([0.5, 0.5, 0.6], "rank"), [1.5 / 6, 1.5 / 6, 3 / 6])
+    assert np.allclose(vote_weights([0.4, 0.6], "accuracy"), [0.4, 0.6])
+    assert np.allclose(vote_weights([0.4, 0.6, 0.1], "equal"), [1 / 3] * 3)
+    with pytest.raises(GridError, match="weighting"):
+        vote_weights([0.4], "median")
+
+
+@pytest.fixture(scope="module")
+def preset_run(sample_path, tmp_path_factory):
+    root = tmp_path_factory.mktemp("preset")
+    result = run("extract", sample_path, "-f", ",".join(PRESET_DESCRIPTORS["best"]), "--mirror",
+                 "--bovw-words", "24", "--bovw-sample-images", "300", "-o", root / "features")
+    assert result.exit_code == 0, result.output
+    result = run("train", root / "features", "--preset", "best", "-o", root / "best")
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def test_preset_trains_a_weighted_ensemble_and_records_its_members(preset_run):
+    metrics = json.loads((preset_run / "best" / "metrics.json").read_text())
+    spec = preset("best")
+    assert metrics["model"] == "ensemble" and len(metrics["members"]) == len(spec.members)
+    assert metrics["split_sizes"] == {"fit": 2584, "validation": 288, "refit": 2872, "test": 361}
+    assert sum(m["weight"] for m in metrics["members"]) == pytest.approx(1)
+    accuracies = [m["validation_accuracy"] for m in metrics["members"]]
+    weights = [m["weight"] for m in metrics["members"]]
+    assert np.argmax(weights) == np.argmax(accuracies)  # rank weighting favours the best member
+    grid = pd.read_csv(preset_run / "best" / "grid.csv")
+    assert list(grid["member"])[-1] == "ensemble"
+    assert grid["test_accuracy_not_used_for_selection"].iloc[-1] == pytest.approx(metrics["accuracy"])
+    assert metrics["accuracy"] > 0.3  # well above the 7-class chance level on 361 faces
+
+
+def test_the_saved_ensemble_reproduces_its_test_accuracy_and_labels_photos(preset_run, sample, sample_path):
+    model, metrics = load_run(preset_run / "best")
+    assert isinstance(model, SoftVotingEnsemble) and len(model.image_pipelines()) == 3
+    result = run("evaluate", preset_run / "best", sample_path, "--split", "PublicTest")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["accuracy"] == pytest.approx(metrics["accuracy"])
+    faces = sample.images[:30]
+    assert np.array_equal(model.predict(faces), model.predict(mirror_images(faces)))
+    photo = preset_run / "astronaut.png"
+    from PIL import Image
+    Image.fromarray(skdata.astronaut()).save(photo)
+    rows = predict_photos(preset_run / "best", [photo], upsample=1, threshold=0.5)
+    assert len(rows) == 1 and rows.loc[0, "label"] in metrics["class_names"]
+    assert {f"decision_{c}" for c in metrics["class_names"]} <= set(rows.columns)
+
+
+def test_preset_usage_errors(preset_run, sample_features, tmp_path):
+    result = run("train", preset_run / "features", "--preset", "best", "-m", "svm", "-o", tmp_path / "a")
+    assert result.exit_code == 2 and "drop --model" in result.output
+    result = run("train", preset_run / "features", "-o", tmp_path / "b")
+    assert result.exit_code == 2 and "--preset" in result.output
+    result = run("train", sample_features, "--preset", "best", "-o", tmp_path / "c")
+    assert result.exit_code == 1 and "bovw" in result.output
+    assert not (tmp_path / "c").exists()
