@@ -72,7 +72,7 @@ def render_markdown(title: str, intro: str, sections: list[Section], figure_link
                 out.append("| " + " | ".join(b.headers) + " |")
                 out.append("|" + "---|" * len(b.headers))
                 out += ["| " + " | ".join(_fmt(c).replace("|", "\\|") for c in row) + " |" for row in b.rows]
-                out += ([f"", f"_{b.note}_"] if b.note else []) + [""]
+                out += (["", f"_{b.note}_"] if b.note else []) + [""]
             elif isinstance(b, Figure):
                 out += [f"![{b.caption}]({figure_links[b.path]})", "", f"_{b.caption}_", ""]
     return "\n".join(out)
@@ -174,6 +174,14 @@ def build_sections(runs: list[dict], references: pd.DataFrame, dataset: str = "F
     sections.append(Section("Confusion matrices", [Figure(f"{m['_name']}: rows are the true class",
                                                           m["_dir"] / "confusion_matrix.png")
                                                    for m in runs if (m["_dir"] / "confusion_matrix.png").exists()]))
+    for m in (m for m in runs if m.get("members")):
+        sections.append(Section(f"{m['_name']}: ensemble members", [Table(
+            ["member", "validation accuracy", "test accuracy (not used to weight)", "weight", "fit s"],
+            [[r["member"], _pct(r["validation_accuracy"]), _pct(r["test_accuracy_not_used_for_selection"]),
+              f"{r['weight']:.3f}", f"{r['fit_seconds']:.0f}"] for r in m["members"]]
+            + [["ensemble (soft vote)", _pct(m["ensemble_validation_accuracy"]), _pct(m["accuracy"]), "", ""]],
+            note=f"Members fitted on {m['split_sizes']['fit']} images of the fit split; weights from the "
+                 f"validation split ({m['best_params']['weighting']} weighting).")]))
     knn = [Figure(f"{m['_name']}: validation accuracy against k", m["_dir"] / "knn_accuracy_vs_k.png")
            for m in runs if (m["_dir"] / "knn_accuracy_vs_k.png").exists()]
     if knn:

@@ -20,6 +20,7 @@ from .features import DESCRIPTORS, validate_descriptor
 from .models import GridError, check_model, resolve_params
 from .store import library_versions, read_json, write_json_atomic
 from .ensemble import EnsembleSpec, train_ensemble
+from .mirror import MIRROR_MODES
 from .presets import PRESET_DESCRIPTORS, preset
 from .training import TrainSpec, train_run
 
@@ -164,17 +165,20 @@ def _pipeline_from_json(entry: dict, where: str) -> tuple[NamedPipeline, float |
     except (GridError, ValueError, TypeError) as exc:
         raise BaselineError(f"{where}: {exc}") from None
     known = {"name", "features", "model", "params", "descriptor_params", "grid", "pca", "whiten", "scale",
-             "protocol", "seed", "accuracy", "class_weight"}
+             "protocol", "seed", "accuracy", "class_weight", "mirror", "dtype"}
     extra = sorted(set(entry) - known)
     if extra:
         raise BaselineError(f"{where}: unknown key {', '.join(extra)}")
+    if entry.get("mirror", "none") not in MIRROR_MODES or entry.get("dtype", "float64") not in ("float64", "float32"):
+        raise BaselineError(f"{where}: mirror must be one of {', '.join(MIRROR_MODES)} and dtype float64 or float32")
     accuracy = entry.get("accuracy")
     if accuracy is not None and not (isinstance(accuracy, (int, float)) and 0 <= accuracy <= 1):
         raise BaselineError(f"{where}: accuracy must be a number between 0 and 1")
     spec = TrainSpec(features=list(features), model=entry["model"], params=entry.get("params", {}),
                      grid=entry.get("grid"), pca=entry.get("pca"), whiten=entry.get("whiten", False),
                      scale=entry.get("scale", True), protocol=entry.get("protocol"), seed=entry.get("seed", 42),
-                     class_weight=entry.get("class_weight"))
+                     class_weight=entry.get("class_weight"), mirror=entry.get("mirror", "none"),
+                     dtype=entry.get("dtype", "float64"))
     return NamedPipeline(entry["name"], spec, descriptor_params), accuracy
 
 

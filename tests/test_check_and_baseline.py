@@ -58,6 +58,8 @@ def test_the_gate_fails_when_accuracy_drops(tmp_path, small_data):
      "unknown descriptor sift"),
     ('{"format": "fer-classic-baseline/1", "pipelines": [{"name": "a", "features": ["hog"], "model": "tree"}]}',
      "unknown model 'tree'"),
+    ('{"format": "fer-classic-baseline/1", "pipelines": [{"name": "a", "features": ["hog"], "model": "svm", '
+     '"mirror": "sideways"}]}', "mirror must be one of"),
     ('{"format": "fer-classic-baseline/1", "pipelines": [{"name": "a", "features": ["hog"], "model": "knn", '
      '"params": {"depth": 3}}]}', "knn has no parameter depth"),
     ('{"format": "fer-classic-baseline/1", "pipelines": [{"name": "a", "features": ["hog"], "model": "knn", '

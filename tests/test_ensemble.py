@@ -77,3 +77,10 @@ def test_preset_usage_errors(preset_run, sample_features, tmp_path):
     result = run("train", sample_features, "--preset", "best", "-o", tmp_path / "c")
     assert result.exit_code == 1 and "bovw" in result.output
     assert not (tmp_path / "c").exists()
+
+
+def test_report_lists_the_members(preset_run, tmp_path):
+    result = run("report", preset_run / "best", "-o", tmp_path / "report.md")
+    assert result.exit_code == 0, result.output
+    md = (tmp_path / "report.md").read_text()
+    assert "## best: ensemble members" in md and "| ensemble (soft vote) |" in md

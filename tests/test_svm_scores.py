@@ -1,0 +1,31 @@
+"""The BLAS computation of an RBF SVM's class scores agrees with libsvm's."""
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.svm import SVC, LinearSVC
+
+from fer_classic.store import FeatureDirectory
+from fer_classic.svm_scores import has_fast_scores, rbf_svc_scores
+
+
+def test_scores_match_decision_function(sample_features):
+    fs = FeatureDirectory(sample_features).load("hog")
+    X = PCA(30, random_state=0).fit_transform(fs.X)
+    train, test = fs.usage == "Training", fs.usage != "Training"
+    for gamma in ("scale", 0.05):
+        svc = SVC(C=10, gamma=gamma).fit(X[train], fs.labels[train])
+        assert has_fast_scores(svc)
+        expected = svc.decision_function(X[test])
+        got = rbf_svc_scores(svc, X[test])
+        assert got.shape == expected.shape == (test.sum(), 7)
+        assert np.allclose(got, expected, atol=1e-4)
+        assert np.array_equal(got.argmax(1), expected.argmax(1))
+
+
+def test_only_multiclass_rbf_svms_take_the_fast_path(sample_features):
+    fs = FeatureDirectory(sample_features).load("hist")
+    two = np.isin(fs.labels, [3, 6])
+    assert not has_fast_scores(SVC().fit(fs.X[two], fs.labels[two]))
+    assert not has_fast_scores(SVC(kernel="linear").fit(fs.X[:300], fs.labels[:300]))
+    assert not has_fast_scores(SVC(decision_function_shape="ovo").fit(fs.X[:300], fs.labels[:300]))
+    assert not has_fast_scores(LinearSVC().fit(fs.X[:300], fs.labels[:300]))
