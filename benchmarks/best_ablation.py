@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_classic.ensemble import member_scores, vote_weights
+from fer_classic.ensemble import member_scores, soft_vote, vote_weights
 from fer_classic.evaluation import make_splits
 from fer_classic.mirror import class_scores
 from fer_classic.presets import preset
@@ -26,7 +26,7 @@ from fer_classic.runs import load_run
 from fer_classic.training import load_training_data
 
 
-def member_scores_from_run(model, spec, data, split) -> dict:
+def member_scores_from_run(model, data, split) -> dict:
     """The run's fitted member scored on validation and test rows, with and without mirror averaging."""
     out = {}
     for part in ("validation", "test"):
@@ -53,7 +53,7 @@ def main() -> None:
     split = make_splits(y, datas[0].usage, metrics["protocol"], seed=spec.seed)[0]
     scores = {}  # (member, mirror mode) -> {"validation": ..., "test": ...}
     for i, (m, data, fitted) in enumerate(zip(spec.members, datas, ensemble.members)):
-        from_run = member_scores_from_run(fitted, m, data, split)
+        from_run = member_scores_from_run(fitted, data, split)
         for mode in ("train", "both"):
             scores[i, mode] = {part: from_run[part][mode] for part in ("validation", "test")}
         print(f"refitting {names[i]} without mirror images", flush=True)
@@ -67,8 +67,7 @@ def main() -> None:
         val_acc = [accuracy(scores[k]["validation"], "validation") for k in keys]
         w = vote_weights(val_acc, weighting)
         scale = [np.std(scores[k]["validation"]) for k in keys]
-        return {part: sum(wi * scores[k][part] / si for k, wi, si in zip(keys, w, scale))
-                for part in ("validation", "test")}
+        return {part: soft_vote([scores[k][part] for k in keys], w, scale) for part in ("validation", "test")}
 
     rows = []
     for i, name in enumerate(names):

@@ -70,10 +70,15 @@ def vote_weights(accuracies, weighting: str) -> np.ndarray:
     return raw / raw.sum()
 
 
+def soft_vote(scores, weights, scales) -> np.ndarray:
+    """The ensemble's class scores: each member's ``scores`` divided by its ``scales`` entry (its
+    scores' spread on validation, so members with different score ranges count alike), weighted."""
+    return sum(w * s / scale for s, w, scale in zip(scores, weights, scales))
+
+
 class SoftVotingEnsemble(ClassifierMixin, BaseEstimator):
-    """An image classifier adding its members' class scores, each divided by ``scales[i]`` (its
-    scores' spread on validation, so members with different score ranges count alike) and
-    multiplied by ``weights[i]``. Members are fitted image → label pipelines with the same classes."""
+    """An image classifier voting with its members' class scores (see :func:`soft_vote`). Members are
+    fitted image → label pipelines with the same classes."""
 
     def __init__(self, members=None, weights=None, scales=None):
         self.members = members
@@ -98,7 +103,7 @@ class SoftVotingEnsemble(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X) -> np.ndarray:
         X = check_images(X)
-        return sum(w * class_scores(m, X) / s for m, w, s in zip(self.members, self.weights, self.scales))
+        return soft_vote([class_scores(m, X) for m in self.members], self.weights, self.scales)
 
     def predict(self, X) -> np.ndarray:
         return self.classes_[np.argmax(self.decision_function(X), axis=1)]
@@ -162,7 +167,7 @@ def train_ensemble(features_dir, out_dir, spec: EnsembleSpec, *, n_jobs: int | N
                       for f in fitted]
         weights = vote_weights(accuracies, spec.weighting)
         scales = [float(np.std(f["scores"]["validation"])) or 1.0 for f in fitted]
-        combined = {part: sum(w * f["scores"][part] / s for f, w, s in zip(fitted, weights, scales))
+        combined = {part: soft_vote([f["scores"][part] for f in fitted], weights, scales)
                     for part in ("validation", "test")}
         y_pred = classes[combined["test"].argmax(1)]
         metrics = classification_metrics(y[split.test], y_pred, first.class_names)
