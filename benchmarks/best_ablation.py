@@ -18,24 +18,25 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_classic.ensemble import member_scores, soft_vote, vote_weights
-from fer_classic.evaluation import make_splits
-from fer_classic.mirror import class_scores
-from fer_classic.presets import preset
-from fer_classic.runs import load_run
-from fer_classic.training import load_training_data
+from fer_classic.models.ensemble import soft_vote, vote_weights
+from fer_classic.training.ensemble import member_scores
+from fer_classic.training.protocols import make_splits
+from fer_classic.models.mirror import mirror_averaged_scores
+from fer_classic.pipelines import named_pipeline
+from fer_classic.training.runs import load_run
+from fer_classic.store import FeatureDirectory
 
 
 def member_scores_from_run(model, data, split) -> dict:
-    """The run's fitted member scored on validation and test rows, with and without mirror averaging."""
+    """The run's fitted member scored on validation and test rows, without ("train") and with
+    ("both") averaging over the mirror images."""
+    inner = model.pipeline_ if hasattr(model, "pipeline_") else model
+    reduce_and_classify = inner[1:]  # skip the image descriptors: the rows are features already
     out = {}
     for part in ("validation", "test"):
         rows = getattr(split, part)
-        inner = model.pipeline if hasattr(model, "pipeline") else model
-        reduce_and_classify = inner[1:]  # skip the image descriptors: the rows are features already
-        plain = class_scores(reduce_and_classify, data.X[rows].astype(np.float64))
-        mirrored = class_scores(reduce_and_classify, data.X_mirror[rows].astype(np.float64))
-        out[part] = {"train": plain, "both": (plain + mirrored) / 2}
+        out[part] = {"train": mirror_averaged_scores(reduce_and_classify, data.X[rows]),
+                     "both": mirror_averaged_scores(reduce_and_classify, data.X[rows], data.X_mirror[rows])}
     return out
 
 
@@ -46,13 +47,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     ensemble, metrics = load_run(args.run_dir)
-    spec = preset("best", seed=metrics["spec"]["seed"])
+    spec = named_pipeline("best", seed=metrics["spec"]["seed"]).spec
     names = [f"{m.model} on {'+'.join(m.features)}" for m in spec.members]
-    datas = [load_training_data(args.features_dir, m.features, mirrored=True) for m in spec.members]
+    datas = [FeatureDirectory(args.features_dir).load_fused(m.features, mirrored=True) for m in spec.members]
     y = datas[0].labels
     split = make_splits(y, datas[0].usage, metrics["protocol"], seed=spec.seed)[0]
     scores = {}  # (member, mirror mode) -> {"validation": ..., "test": ...}
-    for i, (m, data, fitted) in enumerate(zip(spec.members, datas, ensemble.members)):
+    for i, (m, data, fitted) in enumerate(zip(spec.members, datas, ensemble.members_)):
         from_run = member_scores_from_run(fitted, data, split)
         for mode in ("train", "both"):
             scores[i, mode] = {part: from_run[part][mode] for part in ("validation", "test")}

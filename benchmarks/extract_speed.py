@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from fer_classic.datasets import load_dataset
+from fer_classic.data import load_dataset
 from fer_classic.features import make_descriptor
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013"

@@ -29,11 +29,11 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
-from fer_classic.datasets import load_dataset
-from fer_classic.evaluation import make_splits
+from fer_classic.data import load_dataset
+from fer_classic.training.protocols import make_splits
 from fer_classic.features import HOGDescriptor, RawPixels
-from fer_classic.knn_grid import knn_grid_predictions
-from fer_classic.models import DEFAULT_GRIDS, expand_grid
+from fer_classic.models.knn import knn_grid_predictions
+from fer_classic.models import expand_grid, model_kind
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013"
 
@@ -75,7 +75,7 @@ def main() -> None:
 
     ds = load_dataset(args.path)
     (split,) = make_splits(ds.labels, ds.usage, "usage", seed=42)
-    configs = expand_grid("knn", DEFAULT_GRIDS["knn"])
+    configs = expand_grid("knn", list(model_kind("knn").default_grid))
     print(f"{len(ds)} images from {args.path}; {os.cpu_count()} cores")
 
     raw = RawPixels().fit_transform(ds.images).astype(np.float64)

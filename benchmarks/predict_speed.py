@@ -18,9 +18,9 @@ import numpy as np
 from skimage import data
 
 from fer_classic import faces
-from fer_classic.datasets import to_gray
-from fer_classic.inference import set_descriptor_runtime
-from fer_classic.runs import load_run
+from fer_classic.data import to_gray
+from fer_classic.apply.evaluate import set_descriptor_runtime
+from fer_classic.training.runs import load_run
 
 
 def timed(func, repeats):

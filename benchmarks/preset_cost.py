@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psutil
 
-from fer_classic.presets import PRESET_DESCRIPTORS
+from fer_classic.pipelines import named_pipeline
 
 
 def measure(args: list[str]) -> tuple[float, float]:
@@ -49,7 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     cli = [sys.executable, "-m", "fer_classic"]
     features, run = args.work / "features", args.work / "run"
-    names = ",".join(PRESET_DESCRIPTORS["best"])
+    names = ",".join(named_pipeline("best").descriptors())
     extract_s, extract_gib = measure([*cli, "extract", args.data, "-f", names, "--mirror", "-o", str(features),
                                       "-j", str(args.jobs)])
     train_s, train_gib = measure([*cli, "train", str(features), "--preset", "best", "-o", str(run), "--force",

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import contextlib
 
+from .errors import ClusterError
+
 ENV_VAR = "FER_CLASSIC_SCHEDULER"
 CONNECT_TIMEOUT = "8s"  # the error must come within 10 s
 
 _current: dict | None = None
 
-
-class ClusterError(RuntimeError):
-    """Dask is missing, or the scheduler does not answer."""
 
 
 def current_cluster() -> dict | None:

@@ -18,12 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import FeatureStoreError
+
 MANIFEST = "manifest.json"
 FEATURES_FORMAT = "fer-classic-features/1"
 
-
-class FeatureStoreError(ValueError):
-    """A features folder that lacks what was asked, or whose files do not match its manifest."""
 
 
 # --------------------------------------------------------------------------- atomic writes
@@ -102,18 +101,36 @@ def library_versions() -> dict[str, str]:
 
 @dataclass
 class FeatureSet:
-    """One descriptor's rows for a dataset, with what identifies each row."""
+    """Descriptor rows for a dataset, with what identifies each row: one descriptor's, or several
+    side by side (feature fusion), and optionally the same rows for every image's mirror image.
 
-    name: str
+    Attributes
+    ----------
+    names : the descriptors, in column order
+    X : float32 ``(n, d)``, the descriptors' columns side by side
+    labels, usage, ids : per row, as in :class:`~fer_classic.data.Dataset`
+    class_names : the label names
+    blocks : each descriptor's number of columns
+    manifest : the features folder's manifest (data fingerprint, descriptor parameters)
+    X_mirror : the same columns for each image flipped left to right, or None
+    """
+
+    names: tuple[str, ...]
     X: np.ndarray
     labels: np.ndarray
     usage: np.ndarray
     ids: np.ndarray
     class_names: tuple[str, ...]
-    params: dict
+    blocks: dict[str, int]
+    manifest: dict
+    X_mirror: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    @property
+    def descriptor_params(self) -> dict[str, dict]:
+        return {n: self.manifest["descriptors"][n]["params"] for n in self.names}
 
 
 def save_feature_file(path, X, labels, usage, ids, class_names) -> None:
@@ -197,11 +214,25 @@ class FeatureDirectory:
                                     f"run); re-run fer-classic extract --force")
         try:
             with np.load(path, allow_pickle=False) as z:
-                fs = FeatureSet(name, z["X"], z["labels"], z["usage"], z["ids"],
-                                tuple(str(c) for c in z["class_names"]), entry.get("params", {}))
+                fs = FeatureSet((name,), z["X"], z["labels"], z["usage"].astype(str), z["ids"],
+                                tuple(str(c) for c in z["class_names"]), {name: int(z["X"].shape[1])}, manifest)
         except (OSError, ValueError, KeyError) as exc:
             raise FeatureStoreError(f"{path}: not a readable feature file ({exc})") from None
         if len(fs) != manifest.get("n_images") or fs.X.shape != (len(fs), entry.get("dim")):
             raise FeatureStoreError(f"{path}: {fs.X.shape} does not match the manifest "
                                     f"({manifest.get('n_images')} images, dim {entry.get('dim')})")
         return fs
+
+    def load_fused(self, names, mirrored: bool = False) -> FeatureSet:
+        """The named descriptors side by side (feature fusion), checked to describe the same images
+        in the same order; with ``mirrored``, those of the mirror images too (``X_mirror``)."""
+        sets = [self.load(n) for n in names]
+        first = sets[0]
+        for other in sets[1:]:
+            if not (np.array_equal(other.ids, first.ids) and np.array_equal(other.labels, first.labels)):
+                raise FeatureStoreError(f"{self.path}: {first.names[0]}.npz and {other.names[0]}.npz describe "
+                                        f"different images; extract them again together")
+        X = np.hstack([s.X for s in sets]) if len(sets) > 1 else first.X
+        X_mirror = np.hstack([self.load(n, mirrored=True).X for n in names]) if mirrored else None
+        return FeatureSet(tuple(names), X, first.labels, first.usage, first.ids, first.class_names,
+                          {s.names[0]: s.X.shape[1] for s in sets}, first.manifest, X_mirror)

@@ -1,8 +1,8 @@
 """Named pipelines run together: the standard baseline suite, and the accuracy regression gate.
 
-A pipeline is a :class:`~fer_classic.training.TrainSpec` with a name and the descriptor parameters
-its features are extracted with. ``run_pipelines`` extracts what they need (once per distinct set of
-descriptor parameters) and trains each into its own run directory.
+``run_pipelines`` extracts what the pipelines (:mod:`fer_classic.pipelines`) need, once per distinct
+set of descriptor parameters, and trains each into its own run directory; ``check_baseline`` re-runs
+the pipelines of a baseline file and compares their accuracy with the recorded one.
 """
 
 from __future__ import annotations
@@ -11,18 +11,17 @@ import json
 import logging
 import tempfile
 import time
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 
-from .datasets import Dataset
-from .extraction import extract_features
+from .data import Dataset
+from .errors import ConfigurationError, FeatureStoreError
 from .features import DESCRIPTORS, validate_descriptor
-from .models import GridError, check_model, resolve_params
+from .features.extraction import extract_features
+from .models.registry import did_you_mean
+from .pipelines import PIPELINES, NamedPipeline, named_pipeline
 from .store import library_versions, read_json, write_json_atomic
-from .ensemble import EnsembleSpec, train_ensemble
-from .mirror import MIRROR_MODES
-from .presets import PRESET_DESCRIPTORS, preset
-from .training import TrainSpec, train_run
+from .training import EnsembleSpec, TrainSpec, train_ensemble, train_run
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +29,8 @@ BASELINE_FORMAT = "fer-classic-baseline/1"
 DEFAULT_TOLERANCE = 0.01
 
 
-class BaselineError(ValueError):
+class BaselineError(ConfigurationError):
     """A baseline file that is malformed or names something fer-classic does not know."""
-
-
-@dataclass
-class NamedPipeline:
-    name: str
-    spec: TrainSpec | EnsembleSpec
-    descriptor_params: dict = field(default_factory=dict)
-
-    def descriptors(self) -> dict[str, dict]:
-        return {f: self.descriptor_params.get(f, {}) for f in self.spec.features}
 
 
 def plan_feature_folders(pipelines: list[NamedPipeline]) -> tuple[list[dict], dict[str, int]]:
@@ -60,28 +49,6 @@ def plan_feature_folders(pipelines: list[NamedPipeline]) -> tuple[list[dict], di
             folders.append(dict(wanted))
             where[p.name] = len(folders) - 1
     return folders, where
-
-
-def standard_suite() -> list[NamedPipeline]:
-    """The baseline suite: the published setups (KNN on raw pixels and on the histogram), then MLP,
-    SVM and random forest on HOG, LBP and landmarks, an SVM on the fusion of all three, and the
-    ``best`` preset."""
-    knn_grid = "default"
-    suite = [
-        NamedPipeline("knn-raw", TrainSpec(["raw"], "knn", grid=knn_grid, scale=False)),
-        NamedPipeline("knn-hist", TrainSpec(["hist"], "knn", grid=knn_grid, scale=False)),
-    ]
-    for f in ("hog", "lbp", "landmarks"):
-        pca = None if f == "landmarks" else 0.95
-        suite += [
-            NamedPipeline(f"mlp-{f}", TrainSpec([f], "mlp", params={"hidden": (256, 128)}, pca=pca)),
-            NamedPipeline(f"svm-{f}", TrainSpec([f], "svm", params={"C": 10.0}, pca=pca)),
-            NamedPipeline(f"rf-{f}", TrainSpec([f], "rf", params={"trees": 300})),
-        ]
-    suite.append(NamedPipeline("svm-hog+lbp+landmarks", TrainSpec(["hog", "lbp", "landmarks"], "svm",
-                                                                   params={"C": 10.0}, pca=0.95)))
-    suite.append(NamedPipeline("best", preset("best"), PRESET_DESCRIPTORS["best"]))
-    return suite
 
 
 def run_pipelines(dataset: Dataset, pipelines: list[NamedPipeline], workdir, *, n_jobs=None,
@@ -127,7 +94,7 @@ def finished_run(run_dir: Path, spec: TrainSpec | EnsembleSpec, features_dir: Pa
     try:
         metrics = read_json(run_dir / "metrics.json", "run")
         manifest = read_json(Path(features_dir) / "manifest.json", "features")
-    except ValueError:
+    except FeatureStoreError:
         return None
     recorded = dict(metrics.get("spec") or {})
     if isinstance(spec, TrainSpec):  # a run made before a setting existed was made with its default
@@ -144,41 +111,49 @@ def finished_run(run_dir: Path, spec: TrainSpec | EnsembleSpec, features_dir: Pa
 
 # --------------------------------------------------------------------------- the baseline file
 
+SPEC_KEYS = ("features", "model", "params", "grid", "pca", "whiten", "scale", "protocol", "seed", "class_weight",
+             "mirror", "dtype")
+
+
 def _pipeline_from_json(entry: dict, where: str) -> tuple[NamedPipeline, float | None]:
+    """One baseline entry: a registered pipeline by ``name`` alone (with an optional ``seed``), or a
+    pipeline spelled out (``name``, ``features``, ``model`` and any other TrainSpec setting)."""
     if not isinstance(entry, dict):
         raise BaselineError(f"{where}: a pipeline is a JSON object")
-    for key in ("name", "features", "model"):
-        if key not in entry:
-            raise BaselineError(f"{where}: missing {key!r}")
-    features = entry["features"]
-    if isinstance(features, str):
-        features = [features]
-    unknown = [f for f in features if f not in DESCRIPTORS]
-    if unknown:
-        raise BaselineError(f"{where}: unknown descriptor {', '.join(unknown)} (known: {', '.join(DESCRIPTORS)})")
-    descriptor_params = entry.get("descriptor_params", {})
-    try:
-        for f, params in descriptor_params.items():
-            validate_descriptor(f, **params)
-        check_model(entry["model"])
-        resolve_params(entry["model"], entry.get("params", {}))
-    except (GridError, ValueError, TypeError) as exc:
-        raise BaselineError(f"{where}: {exc}") from None
-    known = {"name", "features", "model", "params", "descriptor_params", "grid", "pca", "whiten", "scale",
-             "protocol", "seed", "accuracy", "class_weight", "mirror", "dtype"}
-    extra = sorted(set(entry) - known)
+    if "name" not in entry:
+        raise BaselineError(f"{where}: missing 'name'")
+    extra = sorted(set(entry) - {"name", "accuracy", "descriptor_params", *SPEC_KEYS})
     if extra:
-        raise BaselineError(f"{where}: unknown key {', '.join(extra)}")
-    if entry.get("mirror", "none") not in MIRROR_MODES or entry.get("dtype", "float64") not in ("float64", "float32"):
-        raise BaselineError(f"{where}: mirror must be one of {', '.join(MIRROR_MODES)} and dtype float64 or float32")
+        raise BaselineError(f"{where}: unknown key {', '.join(extra)}{did_you_mean(extra[0], SPEC_KEYS)}")
     accuracy = entry.get("accuracy")
     if accuracy is not None and not (isinstance(accuracy, (int, float)) and 0 <= accuracy <= 1):
         raise BaselineError(f"{where}: accuracy must be a number between 0 and 1")
-    spec = TrainSpec(features=list(features), model=entry["model"], params=entry.get("params", {}),
-                     grid=entry.get("grid"), pca=entry.get("pca"), whiten=entry.get("whiten", False),
-                     scale=entry.get("scale", True), protocol=entry.get("protocol"), seed=entry.get("seed", 42),
-                     class_weight=entry.get("class_weight"), mirror=entry.get("mirror", "none"),
-                     dtype=entry.get("dtype", "float64"))
+    try:
+        if "features" not in entry and "model" not in entry:
+            if set(entry) - {"name", "accuracy", "seed"}:
+                raise BaselineError(f"{where}: a pipeline named alone takes only a seed; spell out features and "
+                                    f"model to change it")
+            if entry["name"] not in PIPELINES:
+                raise BaselineError(f"{where}: {entry['name']!r} is not a registered pipeline"
+                                    f"{did_you_mean(entry['name'], PIPELINES)}; give its features and model")
+            return named_pipeline(entry["name"], seed=entry.get("seed", 42)), accuracy
+        for key in ("features", "model"):
+            if key not in entry:
+                raise BaselineError(f"{where}: missing {key!r}")
+        features = [entry["features"]] if isinstance(entry["features"], str) else list(entry["features"])
+        unknown = [f for f in features if f not in DESCRIPTORS]
+        if unknown:
+            raise BaselineError(f"{where}: unknown descriptor {', '.join(unknown)}"
+                                f"{did_you_mean(unknown[0], DESCRIPTORS)} (known: {', '.join(DESCRIPTORS)})")
+        descriptor_params = entry.get("descriptor_params", {})
+        for f, params in descriptor_params.items():
+            validate_descriptor(f, **params)
+        spec = TrainSpec(**{k: entry[k] for k in SPEC_KEYS if k in entry and k != "features"}, features=features)
+        spec.validate().configurations()
+    except BaselineError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise BaselineError(f"{where}: {exc}") from None
     return NamedPipeline(entry["name"], spec, descriptor_params), accuracy
 
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer_classic.datasets import load_dataset
-from fer_classic.extraction import default_sample_path
+from fer_classic.data import load_dataset
+from fer_classic.data import default_sample_path
 
 REPO = Path(__file__).resolve().parent.parent
 FULL_FER2013 = Path(os.environ.get("FER2013_PATH", REPO.parent / "shared" / "datasets" / "fer2013"))
@@ -119,7 +119,7 @@ def _reset_cli_logging():
 @pytest.fixture(scope="session")
 def sample_features(tmp_path_factory, sample):
     """Every descriptor of the embedded sample, extracted once (hog at 8-px cells, to keep it quick)."""
-    from fer_classic.extraction import extract_features
+    from fer_classic.features.extraction import extract_features
 
     out = tmp_path_factory.mktemp("sample-features")
     extract_features(sample, out, {"raw": {}, "hist": {}, "hog": {"pixels_per_cell": 8}, "lbp": {},

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fer_classic.features import BoVWDescriptor
-from fer_classic.runs import load_run
+from fer_classic.training.runs import load_run
 from fer_classic.store import FeatureDirectory, FeatureStoreError
 
 from .conftest import run

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from fer_classic.suite import plan_feature_folders, standard_suite
+from fer_classic.pipelines import standard_suite
+from fer_classic.suite import plan_feature_folders
 
 from .conftest import REPO, run, write_images
 

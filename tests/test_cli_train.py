@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fer_classic.runs import load_run
+from fer_classic.training.runs import load_run
 
 from .conftest import run
 
@@ -177,14 +177,15 @@ def test_existing_run_needs_force(knn_run, sample_features):
 
 
 def test_interrupted_run_leaves_nothing_that_looks_complete(sample_features, tmp_path, monkeypatch):
-    import fer_classic.training as training
+    import fer_classic.training.record as record
+    from fer_classic.training import TrainSpec, train_run
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(training, "save_model", interrupted)
+    monkeypatch.setattr(record, "save_model", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        training.train_run(sample_features, tmp_path / "run", training.TrainSpec(["hist"], "knn"))
+        train_run(sample_features, tmp_path / "run", TrainSpec(["hist"], "knn"))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -213,7 +214,7 @@ class Untrusted:
 def test_untrusted_types_are_refused(knn_run, tmp_path):
     import skops.io as sio
 
-    from fer_classic.runs import RunError, load_run
+    from fer_classic.training.runs import RunError, load_run
     from fer_classic.store import file_sha256
 
     copy = tmp_path / "copy"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from fer_classic.cluster import ClusterError, compute_on
-from fer_classic.extraction import extract_features
+from fer_classic.features.extraction import extract_features
 from fer_classic.store import FeatureDirectory
 
 from .conftest import run

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer_classic.datasets import DatasetError, load_dataset, read_image
-from fer_classic.labels import FER2013_CLASSES, canonical_class_name
+from fer_classic.data import DatasetError, load_dataset, read_image
+from fer_classic.data.labels import FER2013_CLASSES, canonical_class_name
 
 from .conftest import write_fer_csv, write_images
 

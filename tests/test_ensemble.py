@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from skimage import data as skdata
 
-from fer_classic.ensemble import SoftVotingEnsemble, vote_weights
-from fer_classic.mirror import mirror_images
-from fer_classic.models import GridError
-from fer_classic.prediction import predict_photos
-from fer_classic.presets import PRESET_DESCRIPTORS, preset
-from fer_classic.runs import load_run
+from fer_classic.models.ensemble import SoftVotingEnsemble, vote_weights
+from fer_classic.models.mirror import mirror_images
+from fer_classic.errors import ConfigurationError
+from fer_classic.apply.photos import predict_photos
+from fer_classic.pipelines import named_pipeline
+from fer_classic.training.runs import load_run
 
 from .conftest import run
 
@@ -23,14 +23,14 @@ def test_vote_weights():
     assert np.allclose(vote_weights([0.5, 0.5, 0.6], "rank"), [1.5 / 6, 1.5 / 6, 3 / 6])
     assert np.allclose(vote_weights([0.4, 0.6], "accuracy"), [0.4, 0.6])
     assert np.allclose(vote_weights([0.4, 0.6, 0.1], "equal"), [1 / 3] * 3)
-    with pytest.raises(GridError, match="weighting"):
+    with pytest.raises(ConfigurationError, match="weighting"):
         vote_weights([0.4], "median")
 
 
 @pytest.fixture(scope="module")
 def preset_run(sample_path, tmp_path_factory):
     root = tmp_path_factory.mktemp("preset")
-    result = run("extract", sample_path, "-f", ",".join(PRESET_DESCRIPTORS["best"]), "--mirror",
+    result = run("extract", sample_path, "-f", ",".join(named_pipeline("best").descriptors()), "--mirror",
                  "--bovw-words", "24", "--bovw-sample-images", "300", "-o", root / "features")
     assert result.exit_code == 0, result.output
     result = run("train", root / "features", "--preset", "best", "-o", root / "best")
@@ -40,7 +40,7 @@ def preset_run(sample_path, tmp_path_factory):
 
 def test_preset_trains_a_weighted_ensemble_and_records_its_members(preset_run):
     metrics = json.loads((preset_run / "best" / "metrics.json").read_text())
-    spec = preset("best")
+    spec = named_pipeline("best").spec
     assert metrics["model"] == "ensemble" and len(metrics["members"]) == len(spec.members)
     assert metrics["split_sizes"] == {"fit": 2584, "validation": 288, "refit": 2872, "test": 361}
     assert sum(m["weight"] for m in metrics["members"]) == pytest.approx(1)

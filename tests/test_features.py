@@ -10,7 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import estimator_checks
 
-from fer_classic.datasets import to_gray
+from fer_classic.data import to_gray
 from fer_classic.features import DESCRIPTORS, LandmarkDescriptor, make_descriptor
 
 EXPECTED_DIM = {"raw": 2304, "hist": 32, "hog": 1764, "lbp": 360, "landmarks": 136, "bovw": 500 * 21}

@@ -8,9 +8,9 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from fer_classic.features import HOGDescriptor, RawPixels
-from fer_classic.knn_grid import (FastKNeighborsClassifier, _heap_push, kneighbors, knn_grid_predictions,
+from fer_classic.models.knn import (FastKNeighborsClassifier, _heap_push, kneighbors, knn_grid_predictions,
                                   minkowski_distances)
-from fer_classic.models import DEFAULT_GRIDS, expand_grid
+from fer_classic.models import expand_grid, model_kind
 
 
 def _features(sample, kind):
@@ -29,7 +29,7 @@ def test_every_default_grid_configuration_predicts_like_scikit_learn(sample, kin
     X_fit, y_fit, X_test = _features(sample, kind)
     # Training rows as queries too: zero distances, where distance weighting has its special rule.
     queries = {"test": X_test, "train": X_fit[:60]}
-    configs = expand_grid("knn", DEFAULT_GRIDS["knn"])
+    configs = expand_grid("knn", list(model_kind("knn").default_grid))
     assert len(configs) == 30
     fast = knn_grid_predictions(X_fit, y_fit, queries, configs)
     # One OpenMP thread: scikit-learn then scans training rows in order, and its tie-breaking does
@@ -38,7 +38,7 @@ def test_every_default_grid_configuration_predicts_like_scikit_learn(sample, kin
         for config, predicted in zip(configs, fast):
             reference = KNeighborsClassifier(n_neighbors=config["k"], weights=config["weights"],
                                              p=config["p"]).fit(X_fit, y_fit)
-            model = FastKNeighborsClassifier(config["k"], config["weights"], config["p"]).fit(X_fit, y_fit)
+            model = FastKNeighborsClassifier(n_neighbors=config["k"], weights=config["weights"], p=config["p"]).fit(X_fit, y_fit)
             for name, X in queries.items():
                 expected = reference.predict(X)
                 assert np.array_equal(predicted[name], expected), (config, name)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from fer_classic.features import make_descriptor
-from fer_classic.mirror import MirrorAveragedClassifier, mirror_images
-from fer_classic.runs import load_run
+from fer_classic.models.mirror import MirrorAveragedClassifier, mirror_images
+from fer_classic.training.runs import load_run
 from fer_classic.store import FeatureDirectory
 
 from .conftest import run

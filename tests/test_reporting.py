@@ -6,7 +6,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from fer_classic.reporting import load_references
+from fer_classic.reporting.report import load_references
 
 from .conftest import run
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from fer_classic.datasets import load_dataset
-from fer_classic.extraction import extract_features
+from fer_classic.data import load_dataset
+from fer_classic.features.extraction import extract_features
 from fer_classic.features import HOGDescriptor
 from fer_classic.store import FeatureDirectory, FeatureStoreError, atomic_path, write_json_atomic
 
@@ -46,7 +46,7 @@ def test_feature_files_round_trip_without_pickle(split_folders, tmp_path):
     assert fs.X.shape == (21, 90) and fs.X.dtype == np.float32
     assert list(fs.ids) == list(ds.ids) and list(fs.usage) == list(ds.usage)
     assert np.array_equal(fs.labels, ds.labels) and fs.class_names == ds.class_names
-    assert fs.params["grid"] == 3
+    assert fs.descriptor_params["lbp"]["grid"] == 3
     with np.load(tmp_path / "lbp.npz", allow_pickle=False) as z:
         assert set(z.files) == {"X", "labels", "usage", "ids", "class_names"}
 

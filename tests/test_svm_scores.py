@@ -5,7 +5,7 @@ from sklearn.decomposition import PCA
 from sklearn.svm import SVC, LinearSVC
 
 from fer_classic.store import FeatureDirectory
-from fer_classic.svm_scores import has_fast_scores, rbf_svc_scores
+from fer_classic.models.svm_scores import has_fast_scores, rbf_svc_scores
 
 
 def test_scores_match_decision_function(sample_features):

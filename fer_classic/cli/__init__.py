@@ -8,22 +8,19 @@ import signal
 import click
 
 from .. import __version__
-from ..datasets import DatasetError
-from ..evaluation import ProtocolError
-from ..cluster import ClusterError
-from ..faces import ModelFileError
-from ..store import FeatureStoreError
-
-# Library errors a user can act on: shown as one line, exit status 1 (click's convention).
-USER_ERRORS = (DatasetError, FeatureStoreError, ProtocolError, ModelFileError, ClusterError,
-               FileNotFoundError, PermissionError)
+from ..errors import ConfigurationError, FerClassicError
 
 
 class FerClassicGroup(click.Group):
+    """Turns the library's errors into click's: settings it cannot use are usage errors (exit status
+    2), anything else a user can act on (bad data, missing files) a one-line error (exit status 1)."""
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except USER_ERRORS as exc:
+        except ConfigurationError as exc:
+            raise click.UsageError(str(exc)) from exc
+        except (FerClassicError, FileNotFoundError, PermissionError) as exc:
             raise click.ClickException(str(exc)) from exc
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from ..datasets import load_dataset
-from ..extraction import default_sample_path
-from ..reporting import write_report
-from ..suite import record_wall_time, run_pipelines, standard_suite
+from ..data import default_sample_path, load_dataset
+from ..pipelines import standard_suite
+from ..reporting.report import write_report
+from ..suite import record_wall_time, run_pipelines
 from . import main
 from .options import runtime_options, scheduler_option
 
@@ -23,9 +23,12 @@ log = logging.getLogger(__name__)
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for features/, runs/ and report.md/.html.")
 @click.option("--force", is_flag=True, help="Replace runs already in OUT.")
+@click.option("--seed", type=int, default=42,
+              help="Seed of every random choice of training (validation split, PCA, classifiers); the bag of "
+                   "words' vocabulary keeps its own (extract --bovw-seed, default 0).")
 @scheduler_option
 @runtime_options
-def baseline(data, out, force, jobs, progress):
+def baseline(data, out, force, seed, jobs, progress):
     """Extract every descriptor from DATA (default: the embedded sample), train the standard suite and
     write the comparison report OUT/report.md (and .html).
 
@@ -44,7 +47,7 @@ def baseline(data, out, force, jobs, progress):
     start = time.perf_counter()
     dataset = load_dataset(data or default_sample_path(), n_jobs=jobs, progress=progress)
     log.info("%d images from %s", len(dataset), dataset.source)
-    suite = standard_suite()
+    suite = standard_suite(seed)
     run_pipelines(dataset, suite, out, n_jobs=jobs, progress=progress, force=force)
     wall = record_wall_time(out, time.perf_counter() - start, restart=force)
     md, page = write_report([out / "runs" / p.name for p in suite], out / "report.md", wall_seconds=wall)

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..datasets import load_dataset
-from ..extraction import default_sample_path
-from ..suite import BaselineError, check_baseline
+from ..data import default_sample_path, load_dataset
+from ..suite import check_baseline
 from . import main
 from .options import runtime_options
 
@@ -31,11 +30,8 @@ def check(data, baseline, tolerance, update, jobs, progress):
       fer-classic check --baseline reports/baseline.json --update
     """
     dataset = load_dataset(data or default_sample_path(), n_jobs=jobs, progress=progress)
-    try:
-        rows, regressed = check_baseline(baseline, dataset, tolerance=tolerance, update=update, n_jobs=jobs,
-                                         progress=progress)
-    except BaselineError as exc:
-        raise click.UsageError(str(exc)) from None
+    rows, regressed = check_baseline(baseline, dataset, tolerance=tolerance, update=update, n_jobs=jobs,
+                                     progress=progress)
     click.echo(f"{'pipeline':28s} {'baseline':>9s} {'now':>9s} {'change':>8s}  status")
     for r in rows:
         base = "–" if r["baseline"] is None else f"{r['baseline']:.4f}"

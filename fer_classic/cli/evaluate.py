@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..inference import evaluate_run
-from ..labels import USAGES
+from ..apply.evaluate import evaluate_run
+from ..data import USAGES
 from . import main
 from .options import dataset_options, runtime_options
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..datasets import load_dataset
-from ..extraction import default_sample_path, extract_features
+from ..data import default_sample_path, load_dataset
+from ..features.extraction import extract_features
 from ..features import DEFAULT_DESCRIPTORS, DESCRIPTORS, validate_descriptor
 from . import main
 from .options import (dataset_options, descriptor_options, descriptor_params_from, parse_feature_names,

@@ -118,6 +118,41 @@ def parse_feature_names(value: str, param_hint: str = "--features") -> list[str]
     return list(dict.fromkeys(names))
 
 
+class ModelParamType(click.ParamType):
+    """A model parameter's value, parsed by its registry declaration (so ``--k three`` says what a
+    whole number is, and ``--weights distanse`` suggests ``distance``)."""
+
+    def __init__(self, param):
+        self.param = param
+        self.name = param.type.__name__ if isinstance(param.type, type) else param.name
+
+    def convert(self, value, option, ctx):
+        try:
+            return self.param.parse(value)
+        except (TypeError, ValueError) as exc:
+            self.fail(str(exc), option, ctx)
+
+
+def model_param_options(func):
+    """One typed option per model parameter (``--k``, ``--hidden``, ``--C``...), from the model registry.
+    A name two kinds share becomes one option; its value is checked against the chosen model."""
+    from ..models import MODEL_KINDS
+
+    seen: dict[str, list] = {}
+    for kind in MODEL_KINDS.values():
+        for param in kind.params:
+            seen.setdefault(param.name, []).append((kind.name, param))
+    for name, uses in reversed(list(seen.items())):
+        param = uses[0][1]
+        kinds = "/".join(k for k, _ in uses)
+        typed = len({(p.type, p.choices) for _, p in uses}) == 1  # one declaration: parse it here
+        choices = f" ({'|'.join(map(str, param.choices))})" if param.choices and typed else ""
+        func = click.option(f"--{name.replace('_', '-')}", f"param_{name}", default=None, show_default=False,
+                            type=ModelParamType(param) if typed else str,
+                            help=f"{kinds}: {param.help}{choices} [default: {param.shown_default()}]")(func)
+    return func
+
+
 def scheduler_option(func):
     """``--scheduler ADDRESS`` (or $FER_CLASSIC_SCHEDULER): run extraction chunks and grid fits on Dask."""
     from ..cluster import ENV_VAR, compute_on

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..prediction import predict_photos
+from ..apply.photos import predict_photos
 from ..store import write_text_atomic
 from . import main
 from .options import runtime_options

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..reporting import write_report
+from ..reporting.report import write_report
 from . import main
 
 

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 from pathlib import Path
 
 import click
 
-from ..evaluation import PROTOCOLS, ProtocolError
-from ..ensemble import train_ensemble
-from ..mirror import MIRROR_MODES
-from ..models import MODELS, PARAMS, GridError
-from ..presets import PRESETS, preset
-from ..training import TrainSpec, train_run
+from ..models import MIRROR_MODES, MODEL_KINDS, read_grid_file
+from ..pipelines import PIPELINES, named_pipeline
+from ..training import PROTOCOLS, EnsembleSpec, TrainSpec, train_ensemble, train_run
 from . import main
-from .options import parse_feature_names, runtime_options, scheduler_option
+from .options import model_param_options, parse_feature_names, runtime_options, scheduler_option
 
 
 def parse_pca(value: str):
@@ -36,48 +32,14 @@ def parse_pca(value: str):
                              param_hint="--pca")
 
 
-def read_grid_file(path: str, model: str):
-    """A grid from YAML or JSON: a mapping of parameter to list of values, or a list of such mappings,
-    optionally keyed by model name."""
-    import yaml
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-        grid = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-    except OSError as exc:
-        raise click.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint="--grid") from None
-    except (ValueError, yaml.YAMLError) as exc:
-        raise click.BadParameter(f"{path} is not valid YAML/JSON: {exc}", param_hint="--grid") from None
-    if isinstance(grid, dict) and model in grid and set(grid) <= set(MODELS):
-        grid = grid[model]
-    if not isinstance(grid, (dict, list)) or not grid:
-        raise click.BadParameter(f"{path}: a grid is a mapping of parameter to list of values",
-                                 param_hint="--grid")
-    return grid
-
-
-def model_param_options(func):
-    """One option per model parameter (``--k``, ``--hidden``, ``--C``...), from models.PARAMS."""
-    seen = {}
-    for model, params in PARAMS.items():
-        for name, param in params.items():
-            seen.setdefault(name, []).append((model, param))
-    for name, uses in reversed(list(seen.items())):
-        models = "/".join(m for m, _ in uses)
-        default = uses[0][1].default
-        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        func = click.option(f"--{name.replace('_', '-')}", f"param_{name}", default=None, show_default=False,
-                            help=f"{models}: {uses[0][1].help} [default: {shown}]")(func)
-    return func
-
-
 @main.command()
 @click.argument("features_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--features", "-f", help="Descriptors to fuse, comma-separated (e.g. hog,lbp).")
-@click.option("--model", "-m", type=click.Choice(MODELS), help="Classifier.")
-@click.option("--preset", "preset_name", type=click.Choice(PRESETS), default=None,
+@click.option("--model", "-m", type=click.Choice(list(MODEL_KINDS)), help="Classifier.")
+@click.option("--preset", "preset_name", type=click.Choice(list(PIPELINES)), default=None,
               help="A named pipeline instead of --features/--model: best is the strongest (an ensemble; "
-                   "extract its features with: extract --features bovw,hog,lbp,landmarks --mirror).")
+                   "extract its features with: extract --features bovw,hog,lbp,landmarks --mirror); the others "
+                   "are the standard suite's.")
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run directory to create.")
 @click.option("--pca", default="none", help="PCA: none, a component count (200) or a variance fraction (0.95).")
@@ -88,7 +50,9 @@ def model_param_options(func):
 @click.option("--protocol", type=click.Choice(PROTOCOLS), default=None,
               help="usage (default when the data has FER2013 usage), stratified 70/10/20, or kfold.")
 @click.option("--folds", type=click.IntRange(2, 100), default=10, help="Folds for --protocol kfold.")
-@click.option("--seed", type=int, default=42, help="Seed for every random choice.")
+@click.option("--seed", type=int, default=42,
+              help="Seed of every random choice of training: validation split, folds, PCA, classifier. (A bag "
+                   "of words' vocabulary is learned at extraction, seeded by extract --bovw-seed.)")
 @click.option("--class-weight", type=click.Choice(["balanced"]), default=None,
               help="Weight classes inversely to their frequency (svm, rf).")
 @click.option("--mirror", type=click.Choice(MIRROR_MODES), default="none", show_default=True,
@@ -113,7 +77,6 @@ def train(features_dir, features, model, preset_name, out, pca, whiten, scale, g
       fer-classic train feats --preset best --out runs/best
     """
     given = {k[len("param_"):]: v for k, v in options.items() if k.startswith("param_") and v is not None}
-    command = shlex.join(["fer-classic", *sys.argv[1:]])
     if preset_name:
         conflicting = [flag for flag, value in (("--features", features), ("--model", model), ("--pca", pca != "none"),
                                                 ("--grid", grid), ("--mirror", mirror != "none"),
@@ -121,37 +84,24 @@ def train(features_dir, features, model, preset_name, out, pca, whiten, scale, g
         conflicting += [f"--{p.replace('_', '-')}" for p in given]
         if conflicting:
             raise click.UsageError(f"--preset sets the whole pipeline; drop {', '.join(conflicting)}")
-        spec = preset(preset_name, seed=seed)
+        spec = named_pipeline(preset_name, seed=seed).spec
         spec.protocol = protocol
-        try:
-            metrics = train_ensemble(features_dir, out, spec, n_jobs=jobs, force=force, command=command)
-        except GridError as exc:
-            raise click.UsageError(str(exc)) from None
-        except ProtocolError as exc:
-            raise click.ClickException(str(exc)) from None
-        _echo_result(out, f"{preset_name} preset", metrics)
-        return
-    if not features or not model:
-        raise click.UsageError("give --features and --model, or --preset")
-    names = parse_feature_names(features)
-    foreign = sorted(set(given) - set(PARAMS[model]))
-    if foreign:
-        raise click.UsageError(f"{model} takes no --{', --'.join(f.replace('_', '-') for f in foreign)} "
-                               f"(it takes --{', --'.join(p.replace('_', '-') for p in PARAMS[model])})")
-    grid_value = read_grid_file(grid, model) if grid and grid != "default" else grid
-    spec = TrainSpec(features=names, model=model, params=given, grid=grid_value, pca=parse_pca(pca),
-                     whiten=whiten, scale=scale, protocol=protocol, seed=seed, folds=folds,
-                     class_weight=class_weight, mirror=mirror)
-    try:
-        metrics = train_run(features_dir, out, spec, n_jobs=jobs, force=force, command=command)
-    except GridError as exc:
-        raise click.UsageError(str(exc)) from None
-    except ProtocolError as exc:
-        raise click.ClickException(str(exc)) from None
-    _echo_result(out, f"{model} {'+'.join(names)}", metrics)
-
-
-def _echo_result(out, what: str, metrics: dict) -> None:
+        what = f"{preset_name} preset"
+    else:
+        if not features or not model:
+            raise click.UsageError("give --features and --model, or --preset")
+        names = parse_feature_names(features)
+        foreign = sorted(set(given) - set(MODEL_KINDS[model].param_names()))
+        if foreign:
+            raise click.UsageError(f"{model} takes no --{', --'.join(f.replace('_', '-') for f in foreign)} "
+                                   f"(it takes --{', --'.join(p.replace('_', '-') for p in MODEL_KINDS[model].param_names())})")
+        spec = TrainSpec(features=names, model=model, params=given, pca=parse_pca(pca), whiten=whiten, scale=scale,
+                         grid=read_grid_file(grid, model) if grid and grid != "default" else grid,
+                         protocol=protocol, seed=seed, folds=folds, class_weight=class_weight, mirror=mirror)
+        what = f"{model} {'+'.join(names)}"
+    trainer = train_ensemble if isinstance(spec, EnsembleSpec) else train_run
+    metrics = trainer(features_dir, out, spec, n_jobs=jobs, force=force,
+                      command=shlex.join(["fer-classic", *sys.argv[1:]]))
     click.echo(f"{out}\t{what}\t{metrics['test_split']} accuracy {metrics['accuracy']:.4f}"
                f"\tbalanced {metrics['balanced_accuracy']:.4f}\tmacro-F1 {metrics['macro_f1']:.4f}"
                f"\t({metrics['protocol']} protocol)")

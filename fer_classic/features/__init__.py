@@ -33,11 +33,6 @@ def make_descriptor(name: str, **params) -> ImageDescriptor:
     return cls(**params)
 
 
-def descriptor_name(descriptor: ImageDescriptor) -> str:
-    """The registry name of a descriptor instance."""
-    return next(n for n, cls in DESCRIPTORS.items() if type(descriptor) is cls)
-
-
 def validate_descriptor(name: str, **params) -> ImageDescriptor:
     """The descriptor ``name`` with ``params``, after checking they work on a blank face (descriptors
     that learn from images check their parameters without learning); raises ValueError if not."""
@@ -50,4 +45,4 @@ def validate_descriptor(name: str, **params) -> ImageDescriptor:
 
 
 __all__ = ["BoVWDescriptor", "DEFAULT_DESCRIPTORS", "DESCRIPTORS", "RUNTIME_PARAMS", "HOGDescriptor", "ImageDescriptor", "IntensityHistogram",
-           "LBPDescriptor", "LandmarkDescriptor", "RawPixels", "check_images", "descriptor_name", "make_descriptor", "validate_descriptor"]
+           "LBPDescriptor", "LandmarkDescriptor", "RawPixels", "check_images", "make_descriptor", "validate_descriptor"]

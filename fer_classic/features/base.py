@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..datasets import resize_image, to_gray
+from ..data.datasets import resize_image, to_gray
 from ..parallel import map_in_chunks
 
 # Parameters that change how a descriptor runs, not what it computes: left out of manifests.

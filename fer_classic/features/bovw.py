@@ -52,10 +52,7 @@ class BoVWDescriptor(ImageDescriptor):
             raise ValueError(f"{len(local)} local descriptors cannot make a vocabulary of {self.words} words; "
                              f"fit on more images or use fewer words")
         kmeans = MiniBatchKMeans(n_clusters=self.words, random_state=self.seed, batch_size=4096, n_init=3)
-        self.vocabulary_ = kmeans.fit(local).cluster_centers_.astype(np.float32)
-        self.n_channels_ = 1
-        self.n_features_out_ = self.words * sum(g * g for g in self.levels)
-        return self
+        return self.set_learned_state({"vocabulary": kmeans.fit(local).cluster_centers_})
 
     def learned_state(self) -> dict[str, np.ndarray]:
         return {"vocabulary": self.vocabulary_}

@@ -6,7 +6,7 @@ import numpy as np
 from skimage.feature import hog, local_binary_pattern
 
 from .. import faces
-from ..datasets import to_gray
+from ..data.datasets import to_gray
 from .base import ImageDescriptor
 
 PATCH_KINDS = ("none", "hog", "lbp")

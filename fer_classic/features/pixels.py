@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..datasets import resize_image
+from ..data.datasets import resize_image
 from .base import ImageDescriptor
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 # Extra candidates fetched beyond k, so that float32 rounding in faiss cannot push a true neighbour out.
@@ -186,7 +187,7 @@ def _in_threads(func, items: list, chunk: int = 16) -> list:
         return []
     from concurrent.futures import ThreadPoolExecutor
 
-    from .parallel import effective_n_jobs
+    from ..parallel import effective_n_jobs
 
     chunks = [items[i:i + chunk] for i in range(0, len(items), chunk)]
     with ThreadPoolExecutor(max_workers=effective_n_jobs(None)) as pool:
@@ -222,13 +223,14 @@ class FastKNeighborsClassifier(ClassifierMixin, BaseEstimator):
     """k nearest neighbours under the Minkowski ``p`` norm, with scikit-learn's KNeighborsClassifier's
     predictions (its tie-breaking included), computed with the fast exact kernels of the grid."""
 
-    def __init__(self, n_neighbors: int = 5, weights: str = "uniform", p: float = 2):
+    def __init__(self, *, n_neighbors: int = 5, weights: str = "uniform", p: float = 2):
         self.n_neighbors = n_neighbors
         self.weights = weights
         self.p = p
 
     def fit(self, X, y):
         X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
         if self.weights not in ("uniform", "distance"):
             raise ValueError(f"weights must be uniform or distance, got {self.weights!r}")
         self.classes_, self._y = np.unique(y, return_inverse=True)
@@ -244,4 +246,5 @@ class FastKNeighborsClassifier(ClassifierMixin, BaseEstimator):
         return vote(self._y[nb], d, self.weights, len(self.classes_))
 
     def predict(self, X) -> np.ndarray:
+        check_is_fitted(self, "_fit_X")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

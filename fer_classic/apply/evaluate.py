@@ -8,11 +8,12 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from .datasets import DatasetError, load_dataset
-from .evaluation import classification_metrics
-from .features import ImageDescriptor
-from .runs import load_run
-from .store import library_versions, write_json_atomic
+from ..data import load_dataset
+from ..errors import DatasetError
+from ..training.metrics import classification_metrics
+from ..features import ImageDescriptor
+from ..training.runs import load_run
+from ..store import library_versions, write_json_atomic
 
 log = logging.getLogger(__name__)
 

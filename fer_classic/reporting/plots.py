@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .store import atomic_path
+from ..store import atomic_path
 
 
 def _pyplot():

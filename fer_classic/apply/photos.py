@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import faces
-from .datasets import IMAGE_SUFFIXES, read_image, resize_image, to_gray
-from .inference import set_descriptor_runtime
-from .parallel import map_in_chunks
-from .runs import load_run
-from .store import atomic_path
+from .. import faces
+from ..data import IMAGE_SUFFIXES, read_image, resize_image, to_gray
+from .evaluate import set_descriptor_runtime
+from ..parallel import map_in_chunks
+from ..training.runs import load_run
+from ..store import atomic_path
 
 log = logging.getLogger(__name__)
 

@@ -4,11 +4,12 @@ its mirror (test-time augmentation). A mirrored face shows the same expression."
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.validation import check_is_fitted
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 
-from .features.base import check_images
+from ..features.base import check_images
 from .svm_scores import has_fast_scores, rbf_svc_scores
 
 MIRROR_MODES = ("none", "train", "both")
@@ -37,40 +38,59 @@ def class_scores(clf, X) -> np.ndarray:
     return scores if scores.ndim == 2 else np.column_stack([-scores, scores])
 
 
+def mirror_averaged_scores(clf, X, X_mirror=None) -> np.ndarray:
+    """``clf``'s class scores for rows ``X``, averaged with those of ``X_mirror`` (the same images
+    mirrored) when given."""
+    scores = class_scores(clf, X)
+    return scores if X_mirror is None else (scores + class_scores(clf, X_mirror)) / 2
+
+
 def predict_mirror_averaged(clf, X, X_mirror=None) -> np.ndarray:
-    """``clf``'s labels for rows ``X``; with ``X_mirror`` (the same images mirrored), the class whose
-    score summed over both is highest."""
+    """``clf``'s labels for rows ``X``; with ``X_mirror``, the class whose averaged score is highest."""
     if X_mirror is None:
         return clf.predict(X)
-    return clf.classes_[np.argmax(class_scores(clf, X) + class_scores(clf, X_mirror), axis=1)]
+    return clf.classes_[np.argmax(mirror_averaged_scores(clf, X, X_mirror), axis=1)]
 
 
 class MirrorAveragedClassifier(ClassifierMixin, BaseEstimator):
     """An image classifier whose scores are averaged over each image and its mirror image.
 
-    ``pipeline`` is a fitted image → label pipeline (descriptors, reduction, classifier).
+    Parameters
+    ----------
+    pipeline : estimator
+        An image → label pipeline (descriptors, reduction, classifier). ``fit`` fits a clone of it;
+        :meth:`from_fitted` wraps one fitted elsewhere.
     """
 
-    def __init__(self, pipeline=None):
+    def __init__(self, *, pipeline=None):
         self.pipeline = pipeline
 
+    @classmethod
+    def from_fitted(cls, pipeline) -> "MirrorAveragedClassifier":
+        wrapper = cls(pipeline=pipeline)
+        wrapper.pipeline_ = pipeline
+        return wrapper
+
     def fit(self, X, y):
-        self.pipeline.fit(X, y)
+        """Fit a clone of the pipeline on the images ``X`` (not their mirrors: train on mirrored
+        copies by adding them to ``X``)."""
+        self.pipeline_ = clone(self.pipeline).fit(X, y)
         return self
 
     @property
     def classes_(self):
-        return self.pipeline.classes_
+        return self.pipeline_.classes_
 
     def __sklearn_is_fitted__(self):
-        return hasattr(self.pipeline, "classes_")
+        return hasattr(self, "pipeline_")
 
     def image_pipelines(self) -> list:
         """The image → label pipelines inside (for setting their descriptors' runtime options)."""
-        return [self.pipeline]
+        return [self.pipeline_]
 
     def _both(self, X, scores):
         """Mean of ``scores`` over each image and its mirror image, computed in one batch."""
+        check_is_fitted(self)
         X = check_images(X)
         both = np.concatenate([X, mirror_images(X)]) if isinstance(X, np.ndarray) else X + mirror_images(X)
         s = scores(both)
@@ -78,11 +98,12 @@ class MirrorAveragedClassifier(ClassifierMixin, BaseEstimator):
 
     @available_if(lambda self: hasattr(self.pipeline, "predict_proba"))
     def predict_proba(self, X) -> np.ndarray:
-        return self._both(X, self.pipeline.predict_proba)
+        return self._both(X, lambda images: self.pipeline_.predict_proba(images))
 
     @available_if(lambda self: not hasattr(self.pipeline, "predict_proba"))
     def decision_function(self, X) -> np.ndarray:
-        return self._both(X, lambda images: class_scores(self.pipeline, images))
+        return self._both(X, lambda images: class_scores(self.pipeline_, images))
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[np.argmax(self._both(X, lambda images: class_scores(self.pipeline, images)), axis=1)]
+        scores = self._both(X, lambda images: class_scores(self.pipeline_, images))
+        return self.classes_[np.argmax(scores, axis=1)]

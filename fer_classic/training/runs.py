@@ -13,7 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .store import FeatureStoreError, file_sha256, library_versions, read_json, write_json_atomic
+from ..errors import RunError
+from ..store import atomic_path, file_sha256, library_versions, read_json, write_json_atomic
 
 METRICS = "metrics.json"
 MODEL_FILE = "model.skops"
@@ -34,9 +35,6 @@ TRUSTED_SKLEARN_TYPES = frozenset({
     "sklearn.metrics._dist_metrics.MinkowskiDistance32",
 })
 
-
-class RunError(FeatureStoreError):
-    """A run directory that is missing, incomplete, tampered with or from an incompatible version."""
 
 
 def is_trusted_type(name: str) -> bool:
@@ -78,7 +76,6 @@ def save_model(pipeline, path: Path) -> str:
 
     import skops.io as sio
 
-    from .store import atomic_path
 
     with atomic_path(path) as tmp:
         sio.dump(pipeline, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=1)

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ModelFileError
+
 SHAPE_PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
 
-
-class ModelFileError(RuntimeError):
-    """A model file the toolkit needs is missing."""
 
 
 def shape_predictor_path() -> Path:

@@ -21,7 +21,8 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .labels import FER2013_CLASSES, USAGES, canonical_class_name, normalise_extra_class_name
-from .parallel import map_in_chunks
+from ..errors import DatasetError
+from ..parallel import map_in_chunks
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +40,6 @@ SPLIT_FOLDERS = {
 }
 _USAGE_PREFIX = re.compile(r"^(Training|PublicTest|PrivateTest)_")
 
-
-class DatasetError(ValueError):
-    """A dataset that cannot be read as asked: says what and where."""
 
 
 @dataclass

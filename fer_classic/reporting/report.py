@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
-from .models import describe_params
-from .runs import METRICS, RunError
-from .store import read_json, write_text_atomic
+from .. import __version__
+from ..models.registry import describe_params
+from ..errors import RunError
+from ..training.runs import METRICS
+from ..store import read_json, write_text_atomic
 
 FAMILY_LABELS = {"cnn": "CNN", "classical": "classical", "human": "human"}
 
@@ -30,7 +31,7 @@ FAMILY_LABELS = {"cnn": "CNN", "classical": "classical", "human": "human"}
 def load_references() -> pd.DataFrame:
     """Published numbers (``references.csv`` in the package): dataset, method, family, accuracy, split,
     source, notes."""
-    with resources.files("fer_classic").joinpath("references.csv").open(encoding="utf-8") as fh:
+    with resources.files("fer_classic.reporting").joinpath("references.csv").open(encoding="utf-8") as fh:
         return pd.read_csv(fh).fillna("")
 
 

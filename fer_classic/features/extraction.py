@@ -6,14 +6,16 @@ import json
 import logging
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Iterable
 
-from .cluster import current_cluster
-from .datasets import Dataset
-from .features import descriptor_name, make_descriptor
-from .mirror import mirror_images
-from .store import FEATURES_FORMAT, FeatureDirectory, file_sha256, library_versions, save_feature_file
+import numpy as np
+from sklearn.pipeline import FeatureUnion
+
+from ..cluster import current_cluster
+from ..data import Dataset
+from ..models.mirror import mirror_images
+from ..store import FEATURES_FORMAT, FeatureDirectory, file_sha256, library_versions, save_feature_file
+from . import make_descriptor
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,7 @@ def extract_features(dataset: Dataset, out_dir, descriptors: dict[str, dict], *,
                 continue
             start = time.perf_counter()
             if not ready:
-                learned = _prepare(descriptor, dataset, folder, old)
+                learned = _prepare(name, descriptor, dataset, folder, old)
                 ready = True
             X = descriptor.transform(mirror_images(dataset.images) if mirrored else dataset.images)
             seconds = time.perf_counter() - start
@@ -86,14 +88,13 @@ def extract_features(dataset: Dataset, out_dir, descriptors: dict[str, dict], *,
     return manifest
 
 
-def _prepare(descriptor, dataset: Dataset, folder: FeatureDirectory, entry: dict | None) -> dict:
+def _prepare(name: str, descriptor, dataset: Dataset, folder: FeatureDirectory, entry: dict | None) -> dict:
     """Fit ``descriptor``; one that learns from images (a vocabulary) is fitted on the Training images
     only (all images when the data has no usage), or given the state stored with ``entry``, and its
     learned arrays are written to ``<name>.state.npz``. Returns the manifest fields about that."""
     if not descriptor.learns_from_images:
         descriptor.fit(dataset.images)
         return {}
-    name = folder.file_for(descriptor_name(descriptor)).stem
     if entry and entry.get("state_file"):
         descriptor.set_learned_state(folder.load_state(name, entry))
         return {k: entry[k] for k in ("state_file", "state_sha256", "fitted_on")}
@@ -106,6 +107,21 @@ def _prepare(descriptor, dataset: Dataset, folder: FeatureDirectory, entry: dict
     return {"state_file": path.name, "state_sha256": file_sha256(path), "fitted_on": fitted_on}
 
 
-def default_sample_path() -> Path:
-    """The embedded stratified FER2013 sample in the source tree's ``data/`` folder."""
-    return Path(__file__).resolve().parent.parent / "data" / "fer2013-sample"
+def fitted_descriptors(features_dir, names: list[str], manifest: dict | None = None):
+    """The descriptors ``names`` as they were run to make the features in ``features_dir``: built
+    from the manifest's parameters, stateless ones fitted on a blank image (``fit`` sets channel
+    handling), the others given what they learned at extraction. One descriptor, or a FeatureUnion
+    of several in the given order (their columns side by side, as ``load_fused`` puts them)."""
+    folder = FeatureDirectory(features_dir)
+    manifest = manifest or folder.manifest()
+    blank = np.zeros((1,) + tuple(manifest.get("image_shape") or (48, 48)), dtype=np.uint8)
+    steps = []
+    for n in names:
+        entry = manifest["descriptors"][n]
+        descriptor = make_descriptor(n, **entry["params"])
+        if descriptor.learns_from_images:
+            descriptor.set_learned_state(folder.load_state(n, entry))
+        else:
+            descriptor.fit(blank)
+        steps.append((n, descriptor))
+    return steps[0][1] if len(steps) == 1 else FeatureUnion(steps)

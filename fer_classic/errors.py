@@ -1,0 +1,41 @@
+"""The errors fer-classic raises for problems a user can act on.
+
+Every one derives from :class:`FerClassicError`; the command line turns a :class:`ConfigurationError`
+(a bad option, parameter, grid or baseline file) into a usage error (exit status 2) and any other into a
+one-line error (exit status 1). The library never exits or prints.
+"""
+
+from __future__ import annotations
+
+
+class FerClassicError(Exception):
+    """Base of every error fer-classic raises on purpose: the message says what and where."""
+
+
+class ConfigurationError(FerClassicError, ValueError):
+    """Settings fer-classic cannot use: an unknown model, descriptor or parameter, a bad value, a
+    malformed grid or baseline file."""
+
+
+class DatasetError(FerClassicError, ValueError):
+    """A dataset that cannot be read as asked: says what and where."""
+
+
+class FeatureStoreError(FerClassicError, ValueError):
+    """A features folder that lacks what was asked, or whose files do not match its manifest."""
+
+
+class RunError(FeatureStoreError):
+    """A run directory that is missing, incomplete, tampered with or from an incompatible version."""
+
+
+class ProtocolError(FerClassicError, ValueError):
+    """A protocol that the data cannot support (no usage column, too few images of a class, ...)."""
+
+
+class ModelFileError(FerClassicError, RuntimeError):
+    """A model file the toolkit needs (dlib's) is missing."""
+
+
+class ClusterError(FerClassicError, RuntimeError):
+    """Dask is missing, or the scheduler does not answer."""

@@ -1,0 +1,104 @@
+"""Named pipelines, one registry: the standard baseline suite's entries and the ``best`` preset alike.
+
+``fer-classic train FEATURES --preset NAME`` trains one, ``fer-classic baseline`` runs those in the
+suite, and a baseline file (``fer-classic check``) may name one instead of spelling out its settings.
+A pipeline is a :class:`~fer_classic.training.TrainSpec` (or :class:`~fer_classic.training.EnsembleSpec`)
+with a name and the descriptor parameters its features must be extracted with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import ConfigurationError
+from .models.registry import did_you_mean
+from .training.spec import EnsembleSpec, TrainSpec
+
+
+@dataclass(frozen=True)
+class NamedPipeline:
+    """A pipeline users run by name.
+
+    Parameters
+    ----------
+    name : str
+        Its name (``svm-hog``, ``best``).
+    spec : TrainSpec or EnsembleSpec
+        What it trains.
+    descriptor_params : dict
+        Parameters its descriptors are extracted with, where not the defaults.
+    summary : str
+        One line for ``--help`` and the README.
+    in_suite : bool
+        Whether ``fer-classic baseline`` runs it.
+    """
+
+    name: str
+    spec: TrainSpec | EnsembleSpec
+    descriptor_params: dict = field(default_factory=dict)
+    summary: str = ""
+    in_suite: bool = True
+
+    def descriptors(self) -> dict[str, dict]:
+        """Each descriptor the pipeline needs, with its extraction parameters."""
+        return {f: self.descriptor_params.get(f, {}) for f in self.spec.features}
+
+    def with_seed(self, seed: int) -> "NamedPipeline":
+        """A copy whose every random choice of training uses ``seed`` (the spec is copied, never shared)."""
+        return NamedPipeline(self.name, self.spec.with_seed(seed), dict(self.descriptor_params), self.summary,
+                             self.in_suite)
+
+
+PIPELINES: dict[str, NamedPipeline] = {}
+
+
+def register_pipeline(pipeline: NamedPipeline) -> NamedPipeline:
+    """Add ``pipeline`` to :data:`PIPELINES`."""
+    if pipeline.name in PIPELINES:
+        raise ValueError(f"pipeline {pipeline.name!r} is registered twice")
+    PIPELINES[pipeline.name] = pipeline
+    return pipeline
+
+
+def named_pipeline(name: str, seed: int = 42) -> NamedPipeline:
+    """The registered pipeline ``name`` with ``seed``; an unknown name raises ConfigurationError."""
+    if name not in PIPELINES:
+        raise ConfigurationError(f"unknown pipeline {name!r}{did_you_mean(name, PIPELINES)}; "
+                                 f"known: {', '.join(PIPELINES)}")
+    return PIPELINES[name].with_seed(seed)
+
+
+def standard_suite(seed: int = 42) -> list[NamedPipeline]:
+    """The pipelines ``fer-classic baseline`` runs, in order."""
+    return [p.with_seed(seed) for p in PIPELINES.values() if p.in_suite]
+
+
+# --------------------------------------------------------------------------- the registered pipelines
+
+register_pipeline(NamedPipeline("knn-raw", TrainSpec(["raw"], "knn", grid="default", scale=False),
+                                summary="the published setup: KNN grid on raw pixels"))
+register_pipeline(NamedPipeline("knn-hist", TrainSpec(["hist"], "knn", grid="default", scale=False),
+                                summary="the published setup: KNN grid on the intensity histogram"))
+for _f in ("hog", "lbp", "landmarks"):
+    _pca = None if _f == "landmarks" else 0.95
+    register_pipeline(NamedPipeline(f"mlp-{_f}", TrainSpec([_f], "mlp", params={"hidden": (256, 128)}, pca=_pca),
+                                    summary=f"MLP 256-128 on {_f}"))
+    register_pipeline(NamedPipeline(f"svm-{_f}", TrainSpec([_f], "svm", params={"C": 10.0}, pca=_pca),
+                                    summary=f"RBF SVM on {_f}"))
+    register_pipeline(NamedPipeline(f"rf-{_f}", TrainSpec([_f], "rf", params={"trees": 300}),
+                                    summary=f"random forest on {_f}"))
+register_pipeline(NamedPipeline("svm-hog+lbp+landmarks",
+                                TrainSpec(["hog", "lbp", "landmarks"], "svm", params={"C": 10.0}, pca=0.95),
+                                summary="RBF SVM on the fusion of HOG, LBP and landmarks"))
+
+_SVM = {"kernel": "rbf", "C": 10.0}
+register_pipeline(NamedPipeline(
+    "best",
+    EnsembleSpec(members=[
+        TrainSpec(["bovw"], "svm", params=_SVM, pca=300, mirror="both", dtype="float32"),
+        TrainSpec(["hog"], "svm", params=_SVM, pca=200, mirror="both"),
+        TrainSpec(["lbp", "landmarks"], "svm", params=_SVM, pca=200, mirror="both"),
+    ], weighting="rank"),
+    {"bovw": {}, "hog": {}, "lbp": {}, "landmarks": {}},
+    summary="the strongest: soft-voting ensemble of RBF SVMs on a bag of DAISY words, HOG and LBP+landmarks, "
+            "with mirror images (extract --features bovw,hog,lbp,landmarks --mirror)"))

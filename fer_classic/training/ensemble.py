@@ -1,0 +1,120 @@
+"""Training a soft-voting ensemble: members fitted on the protocol's fit split (in parallel), weighted
+by their scores on the validation split, the ensemble scored once on the test split.
+
+Members are fitted on the fit split only, since their scores on the validation split set the weights
+(as the MLP keeps the model early-stopped on validation).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+
+from ..models import SoftVotingEnsemble, describe_params, model_kind, soft_vote, vote_weights
+from ..models.mirror import mirror_averaged_scores
+from ..parallel import call_unpacked
+from ..store import FeatureDirectory, FeatureSet
+from .metrics import classification_metrics
+from .protocols import default_protocol, make_splits
+from .record import RunOutcome, write_run
+from .reduction import fit_reducer, query_rows
+from .runs import new_run_directory
+from .spec import EnsembleSpec, TrainSpec
+from .train import image_pipeline
+
+log = logging.getLogger(__name__)
+
+
+def member_scores(spec: TrainSpec, data, split, n_jobs) -> dict:
+    """Fit one member on the fit split; its class scores on validation and test. ``data`` is its
+    FeatureSet, or the features folder to load it from (in the worker, so that the parent process
+    does not hold every member's features at once)."""
+    if not isinstance(data, FeatureSet):
+        data = FeatureDirectory(data).load_fused(spec.features, mirrored=spec.mirror != "none")
+    params = model_kind(spec.model).resolve(spec.params)
+    start = time.perf_counter()
+    reducer, X_fit, y_fit = fit_reducer(spec, data, split.fit)
+    clf = model_kind(spec.model).fit(params, X_fit, y_fit, seed=spec.seed, class_weight=spec.class_weight,
+                                     n_jobs=n_jobs)
+    fit_seconds = time.perf_counter() - start
+    scores = {part: mirror_averaged_scores(clf, *query_rows(spec, data, reducer, getattr(split, part)))
+              for part in ("validation", "test")}
+    return {"reducer": reducer, "classifier": clf, "params": params, "scores": scores,
+            "fit_seconds": fit_seconds}
+
+
+def member_name(m: TrainSpec) -> str:
+    pca = "" if m.pca is None else f" pca={m.pca}"
+    mirror = "" if m.mirror == "none" else f" mirror={m.mirror}"
+    return f"{m.model} on {'+'.join(m.features)}{pca}{mirror} ({describe_params(model_kind(m.model).resolve(m.params))})"
+
+
+def train_ensemble(features_dir, out_dir, spec: EnsembleSpec, *, n_jobs: int | None = None, force: bool = False,
+                   command: str | None = None) -> dict:
+    """Fit the members (in parallel), weight them on validation, score the ensemble once on test, and
+    write a run directory like :func:`~fer_classic.training.train_run`'s (its grid.csv lists the
+    members with their validation and test accuracy and weight).
+
+    Parameters
+    ----------
+    features_dir, out_dir, n_jobs, force, command
+        As for :func:`~fer_classic.training.train_run`.
+    spec : EnsembleSpec
+        The members and their weighting.
+
+    Returns
+    -------
+    dict
+        The run's metrics; ``members`` lists each member's scores and weight.
+    """
+    spec.validate()
+    folder = FeatureDirectory(features_dir)
+    manifest = folder.manifest()
+    # Labels and splits from the narrowest descriptor: the members load their own features.
+    narrowest = min(spec.features, key=lambda f: (manifest["descriptors"].get(f) or {}).get("dim", 0))
+    first = folder.load_fused([narrowest])
+    spec = dataclasses.replace(spec, protocol=spec.protocol or default_protocol(first.usage))
+    split = make_splits(first.labels, first.usage, spec.protocol, seed=spec.seed)[0]
+    log.info("ensemble of %d members on %s, %s protocol, %s weighting", len(spec.members),
+             "+".join(spec.features), spec.protocol, spec.weighting)
+    start = time.perf_counter()
+    with new_run_directory(out_dir, force=force) as tmp:
+        fitted = Parallel(n_jobs=n_jobs if len(spec.members) > 1 else 1)(
+            delayed(call_unpacked)(member_scores, (m, features_dir, split, 1)) for m in spec.members)
+        classes = fitted[0]["classifier"].classes_
+
+        def accuracy(scores, part):
+            return float(np.mean(classes[scores.argmax(1)] == first.labels[getattr(split, part)]))
+
+        accuracies = [accuracy(f["scores"]["validation"], "validation") for f in fitted]
+        weights = vote_weights(accuracies, spec.weighting)
+        scales = [float(np.std(f["scores"]["validation"])) or 1.0 for f in fitted]
+        combined = {part: soft_vote([f["scores"][part] for f in fitted], weights, scales)
+                    for part in ("validation", "test")}
+        metrics = classification_metrics(first.labels[split.test], classes[combined["test"].argmax(1)],
+                                         first.class_names)
+        rows = [{"member": member_name(m), "validation_accuracy": acc,
+                 "test_accuracy_not_used_for_selection": accuracy(f["scores"]["test"], "test"),
+                 "weight": round(float(w), 6), "fit_seconds": round(f["fit_seconds"], 3)}
+                for m, f, acc, w in zip(spec.members, fitted, accuracies, weights)]
+        rows.append({"member": "ensemble", "validation_accuracy": accuracy(combined["validation"], "validation"),
+                     "test_accuracy_not_used_for_selection": metrics["accuracy"], "weight": 1.0,
+                     "fit_seconds": None})
+        model = SoftVotingEnsemble.from_fitted(
+            [image_pipeline(features_dir, m, manifest, f["reducer"], f["classifier"])
+                     for m, f in zip(spec.members, fitted)],
+            [float(w) for w in weights], scales)
+        outcome = RunOutcome(
+            spec=spec, manifest=manifest, split=split, test_metrics=metrics,
+            best_params={"weighting": spec.weighting,
+                         "members": [f"{m.model}:{'+'.join(m.features)}" for m in spec.members]},
+            grid=pd.DataFrame(rows), model=model,
+            seconds={"fit": time.perf_counter() - start, "predict": None, "grid": 0.0},
+            details={"members": rows[:-1], "ensemble_validation_accuracy": rows[-1]["validation_accuracy"]},
+            command=command)
+        return write_run(tmp, outcome)

@@ -1,0 +1,127 @@
+"""The run record: what every run directory holds, built in one place for plain runs, grids, k-fold
+and ensembles alike — metrics.json, the grid table, the confusion matrix and other figures, the model.
+
+A trainer describes what it did as a :class:`RunOutcome`; :func:`run_metrics` turns that into
+metrics.json and :func:`write_run` writes everything. Adding a metric is one edit here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from ..cluster import current_cluster
+from ..models import describe_params
+from ..reporting.plots import plot_confusion_matrix, plot_knn_accuracy, plot_learning_curves
+from ..store import library_versions, write_text_atomic
+from .protocols import Split
+from .runs import MODEL_FILE, save_model, write_metrics
+
+
+@dataclass
+class RunOutcome:
+    """What a training run produced.
+
+    Attributes
+    ----------
+    spec : TrainSpec or EnsembleSpec
+    manifest : the features folder's manifest (data fingerprint, descriptor parameters)
+    split : the protocol's split (the first fold's for k-fold)
+    test_metrics : :func:`~fer_classic.training.metrics.classification_metrics` of the reported test
+        images (pooled over folds for k-fold)
+    best_params : the configuration selected on validation (for an ensemble, how it votes)
+    grid : one row per configuration tried (or member combined) with its validation score
+    model : the fitted image → label model to save
+    seconds : ``fit``, ``predict`` and ``grid`` wall seconds
+    n_configurations : configurations the grid compared
+    details : what only some runs have (PCA, folds, learning curves, members)
+    test_split, split_sizes : override the split's own (k-fold pools its folds)
+    """
+
+    spec: object
+    manifest: dict
+    split: Split
+    test_metrics: dict
+    best_params: dict
+    grid: pd.DataFrame
+    model: object
+    seconds: dict
+    n_configurations: int = 1
+    details: dict = field(default_factory=dict)
+    test_split: str | None = None
+    split_sizes: dict | list | None = None
+    command: str | None = None
+
+
+def provenance(manifest: dict, command: str | None) -> dict:
+    """Where a number comes from: the data's fingerprint and source, library versions, where and when
+    it was computed, and the command."""
+    return {
+        "class_names": list(manifest["class_names"]),
+        "image_shape": manifest.get("image_shape"),
+        "dataset_fingerprint": manifest["fingerprint"],
+        "dataset_source": manifest.get("source"),
+        "versions": library_versions(),
+        "computed_on": current_cluster() or "local",
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+    }
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def run_metrics(o: RunOutcome) -> dict:
+    """metrics.json of a run (without the model file's name and hash, added when it is saved)."""
+    test = {k: v for k, v in o.test_metrics.items() if k != "n"}
+    features = list(o.spec.features)
+    descriptors = o.manifest["descriptors"]
+    return {
+        **test,
+        "n_test": o.test_metrics["n"],
+        **provenance(o.manifest, o.command),
+        "protocol": o.spec.protocol,
+        "test_split": o.test_split or o.split.test_name,
+        "validation_split": o.split.validation_name,
+        "split_sizes": o.split_sizes or o.split.sizes(),
+        "model": o.spec.model,
+        "best_params": {k: _plain(v) for k, v in o.best_params.items()},
+        "features": features,
+        "feature_dims": {f: descriptors[f]["dim"] for f in features},
+        "descriptor_params": {f: descriptors[f]["params"] for f in features},
+        "spec": asdict(o.spec),
+        "n_configurations": o.n_configurations,
+        **{f"{k}_seconds": None if v is None else round(v, 3) for k, v in o.seconds.items()},
+        **o.details,
+    }
+
+
+def write_run(run_dir: Path, o: RunOutcome) -> dict:
+    """Write everything a run directory holds into ``run_dir``; returns its metrics."""
+    metrics = run_metrics(o)
+    metrics["model_file"] = MODEL_FILE
+    metrics["model_sha256"] = save_model(o.model, run_dir / MODEL_FILE)
+    labels = metrics["labels"]
+    cm = pd.DataFrame(metrics["confusion_matrix"], index=pd.Index(labels, name="true"), columns=labels)
+    write_text_atomic(run_dir / "confusion_matrix.csv", cm.to_csv())
+    features = "+".join(metrics["features"])
+    plot_confusion_matrix(metrics["confusion_matrix"], labels, run_dir / "confusion_matrix.png",
+                          f"{metrics['model']} on {features}: {metrics['test_split']} accuracy "
+                          f"{metrics['accuracy']:.2%} ({metrics['protocol']} protocol)")
+    write_text_atomic(run_dir / "grid.csv", o.grid.to_csv(index=False))
+    if metrics["model"] == "knn" and metrics["n_configurations"] > 1:
+        first_fold = o.grid[o.grid["fold"] == o.grid["fold"].iloc[0]] if "fold" in o.grid else o.grid
+        plot_knn_accuracy(first_fold.to_dict("records"), run_dir / "knn_accuracy_vs_k.png",
+                          f"KNN on {features}: {metrics['validation_split']}")
+    if "learning_curves" in metrics:
+        curves = pd.DataFrame(metrics["learning_curves"])
+        curves.index = pd.RangeIndex(1, len(curves) + 1, name="epoch")
+        write_text_atomic(run_dir / "mlp_curves.csv", curves.to_csv())
+        plot_learning_curves(metrics["learning_curves"], run_dir / "mlp_curves.png",
+                             f"MLP {describe_params(o.best_params)}")
+    write_metrics(run_dir, metrics)
+    return metrics

@@ -1,0 +1,62 @@
+"""The rows a classifier sees: features cast to one dtype, standardised and reduced by PCA, with the
+mirror images' rows added for training or kept apart for averaging at prediction."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.decomposition import PCA
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ..store import FeatureSet
+from .spec import TrainSpec
+
+
+class Float64(TransformerMixin, BaseEstimator):
+    """Casts feature rows to float64, so that training and prediction compute alike."""
+
+    dtype = np.float64
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return np.asarray(X, dtype=self.dtype)
+
+    def __sklearn_is_fitted__(self):
+        return True  # stateless
+
+
+class Float32(Float64):
+    """Casts feature rows to float32 (for wide features, where float64 copies would not fit in memory)."""
+
+    dtype = np.float32
+
+
+def make_reducer(spec: TrainSpec) -> Pipeline:
+    """The unfitted cast → scaler → PCA steps that ``spec`` asks for."""
+    steps = [(spec.dtype, Float64() if spec.dtype == "float64" else Float32())]
+    if spec.scale:
+        steps.append(("scaler", StandardScaler()))
+    if spec.pca is not None:
+        steps.append(("pca", PCA(n_components=spec.pca, whiten=spec.whiten, random_state=spec.seed,
+                                 svd_solver="full" if isinstance(spec.pca, float) else "auto")))
+    return Pipeline(steps)
+
+
+def fit_reducer(spec: TrainSpec, data: FeatureSet, rows) -> tuple[Pipeline, np.ndarray, np.ndarray]:
+    """The scaler and PCA fitted on ``rows``, and the reduced rows and labels to fit the classifier on:
+    with mirroring, each image's and its mirror image's (the reducer is fitted on the images alone,
+    which keeps a wide descriptor's memory at one copy of the fit rows)."""
+    reducer = make_reducer(spec).fit(data.X[rows])
+    X, y = reducer.transform(data.X[rows]), data.labels[rows]
+    if spec.mirror != "none":
+        X, y = np.vstack([X, reducer.transform(data.X_mirror[rows])]), np.concatenate([y, y])
+    return reducer, X, y
+
+
+def query_rows(spec: TrainSpec, data: FeatureSet, reducer, rows) -> tuple[np.ndarray, np.ndarray | None]:
+    """Reduced rows to predict and, when predictions average over mirror images, their mirrors'."""
+    mirrors = reducer.transform(data.X_mirror[rows]) if spec.mirror == "both" else None
+    return reducer.transform(data.X[rows]), mirrors
