@@ -102,3 +102,10 @@ register_pipeline(NamedPipeline(
     {"bovw": {}, "hog": {}, "lbp": {}, "landmarks": {}},
     summary="the strongest: soft-voting ensemble of RBF SVMs on a bag of DAISY words, HOG and LBP+landmarks, "
             "with mirror images (extract --features bovw,hog,lbp,landmarks --mirror)"))
+
+
+def pipelines_markdown_table() -> str:
+    """The README's table of named pipelines, made from the registry."""
+    lines = ["| pipeline | what | in `baseline` |", "|---|---|---|"]
+    lines += [f"| `{p.name}` | {p.summary} | {'yes' if p.in_suite else 'no'} |" for p in PIPELINES.values()]
+    return "\n".join(lines)

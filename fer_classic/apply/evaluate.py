@@ -39,10 +39,29 @@ def trained_classes(pipeline, class_names) -> list[str]:
 
 def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: int | None = None,
                  progress: bool = False, dataset_kwargs: dict | None = None) -> dict:
-    """Metrics of a run's pipeline on the images of ``data`` (all of them, or one FER2013 usage split).
+    """Metrics of a run's pipeline on the images of ``data``.
 
-    Classes of ``data`` that the model never saw are listed under ``unseen_classes``; their images
-    count as errors, since the model cannot predict them.
+    Parameters
+    ----------
+    run_dir : path
+        A run directory (``train``'s output).
+    data : path
+        Any dataset :func:`~fer_classic.load_dataset` reads.
+    split : str, optional
+        Only the images of this FER2013 usage (``PublicTest``, ``PrivateTest``, ``Training``).
+    out : path, optional
+        Also write the result as JSON here (atomically).
+    n_jobs, progress
+        Worker processes and a progress bar on stderr.
+    dataset_kwargs : dict, optional
+        More arguments for :func:`~fer_classic.load_dataset` (``strict``, ``classes``, ``size``).
+
+    Returns
+    -------
+    dict
+        Accuracy, balanced accuracy, macro F1, per-class scores, the confusion matrix, the data's
+        fingerprint and what the run was trained on. Classes of ``data`` that the model never saw are
+        listed under ``unseen_classes``; their images count as errors.
     """
     pipeline, run_metrics = load_run(run_dir)
     ds = load_dataset(data, n_jobs=n_jobs, progress=progress, **(dataset_kwargs or {}))

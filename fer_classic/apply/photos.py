@@ -69,9 +69,31 @@ def _scores(pipeline, X, class_names) -> pd.DataFrame:
 
 def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, threshold: float = 0.0,
                    annotate: str | None = None, n_jobs: int | None = None, progress: bool = False) -> pd.DataFrame:
-    """One row per face found in the photos ``inputs`` (files or folders): file, face index, box,
-    predicted label and a score per class. A photo without a face, or one that cannot be read, gets
-    a row whose ``status`` says so."""
+    """Label the expression of every face in ordinary photos.
+
+    Parameters
+    ----------
+    run_dir : path
+        A run directory (``train``'s output).
+    inputs : paths
+        Image files or folders (searched recursively).
+    detect : bool
+        Find faces with dlib's detector; False treats each image as an already-cropped face.
+    upsample : int
+        Upsample photos this many times before detection (small faces).
+    threshold : float
+        Detector score a face must exceed.
+    annotate : path, optional
+        Folder for copies of the photos with boxes and labels drawn.
+    n_jobs, progress
+        Worker processes and a progress bar on stderr.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per face: file, face index, box, label, status and a score per class. A photo
+        without a face, or one that cannot be read, gets a row whose ``status`` says so.
+    """
     pipeline, metrics = load_run(run_dir)
     class_names = metrics["class_names"]
     size = int((metrics.get("image_shape") or [48])[0])

@@ -147,9 +147,12 @@ def model_param_options(func):
         kinds = "/".join(k for k, _ in uses)
         typed = len({(p.type, p.choices) for _, p in uses}) == 1  # one declaration: parse it here
         choices = f" ({'|'.join(map(str, param.choices))})" if param.choices and typed else ""
+        defaults = {p.shown_default() for _, p in uses}
+        default = param.shown_default() if len(defaults) == 1 else \
+            ", ".join(f"{k} {p.shown_default()}" for k, p in uses)
         func = click.option(f"--{name.replace('_', '-')}", f"param_{name}", default=None, show_default=False,
                             type=ModelParamType(param) if typed else str,
-                            help=f"{kinds}: {param.help}{choices} [default: {param.shown_default()}]")(func)
+                            help=f"{kinds}: {param.help}{choices} [default: {default}]")(func)
     return func
 
 

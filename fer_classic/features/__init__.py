@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..errors import ConfigurationError
+from ..models.registry import did_you_mean
 from .base import RUNTIME_PARAMS, ImageDescriptor, check_images
 from .bovw import BoVWDescriptor
 from .landmarks import LandmarkDescriptor
@@ -25,22 +27,28 @@ DEFAULT_DESCRIPTORS = ("raw", "hist", "hog", "lbp", "landmarks")
 def make_descriptor(name: str, **params) -> ImageDescriptor:
     """The descriptor registered as ``name`` with ``params``; unknown names or parameters raise."""
     if name not in DESCRIPTORS:
-        raise ValueError(f"unknown descriptor {name!r}; known: {', '.join(DESCRIPTORS)}")
+        raise ConfigurationError(f"unknown descriptor {name!r}{did_you_mean(name, DESCRIPTORS)}; "
+                                 f"known: {', '.join(DESCRIPTORS)}")
     cls = DESCRIPTORS[name]
-    unknown = set(params) - set(cls().get_params())
+    known = cls().get_params()
+    unknown = sorted(set(params) - set(known))
     if unknown:
-        raise ValueError(f"descriptor {name!r} has no parameter {', '.join(sorted(unknown))}")
+        raise ConfigurationError(f"descriptor {name!r} has no parameter {', '.join(unknown)}"
+                                 f"{did_you_mean(unknown[0], known)}")
     return cls(**params)
 
 
 def validate_descriptor(name: str, **params) -> ImageDescriptor:
     """The descriptor ``name`` with ``params``, after checking they work on a blank face (descriptors
-    that learn from images check their parameters without learning); raises ValueError if not."""
+    that learn from images check their parameters without learning); raises ConfigurationError if not."""
     descriptor = make_descriptor(name, **params)
-    if descriptor.learns_from_images:
-        descriptor.check_params()
-    else:
-        descriptor.fit([[[0] * 48] * 48])
+    try:
+        if descriptor.learns_from_images:
+            descriptor.check_params()
+        else:
+            descriptor.fit([[[0] * 48] * 48])
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"descriptor {name!r}: {exc}") from None
     return descriptor
 
 

@@ -27,14 +27,33 @@ def _normalised(params: dict) -> dict:
 
 def extract_features(dataset: Dataset, out_dir, descriptors: dict[str, dict], *, force: bool = False,
                      mirror: bool | Iterable[str] = False, n_jobs: int | None = None, progress: bool = False) -> dict:
-    """Write ``out_dir/<name>.npz`` for each descriptor ``name`` (with its parameters) and the manifest;
-    with ``mirror`` (True, or the names of the descriptors to mirror), also ``<name>.mirror.npz``, the
-    descriptor of each image flipped left to right (for training on mirrored copies and averaging
-    predictions over a face and its mirror).
+    """Describe every image of a dataset with each descriptor, into feature files and a manifest.
 
     A descriptor already in ``out_dir`` for the same data (same fingerprint) and the same parameters
     is reused unless ``force``. The manifest is rewritten after each descriptor, so an interrupted
-    run keeps what it finished. Returns the manifest.
+    run keeps what it finished.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        From :func:`~fer_classic.load_dataset`.
+    out_dir : path
+        Folder for ``<name>.npz`` per descriptor and ``manifest.json``.
+    descriptors : dict
+        Descriptor name → its parameters (``{"hog": {"pixels_per_cell": 8}, "lbp": {}}``).
+    force : bool
+        Recompute descriptors that are up to date.
+    mirror : bool or names
+        Also describe each image flipped left to right (``<name>.mirror.npz``), for all descriptors
+        or the named ones: for training on mirror images and averaging predictions over them.
+    n_jobs, progress
+        Worker processes and a progress bar on stderr.
+
+    Returns
+    -------
+    dict
+        The manifest: data fingerprint, counts, skipped files, and per descriptor its file,
+        dimension, parameters, time and SHA-256.
     """
     folder = FeatureDirectory(out_dir)
     fingerprint = dataset.fingerprint()

@@ -5,11 +5,12 @@ ensembles. Nothing here reads files or knows about protocols."""
 from . import kinds  # noqa: F401  (registers the shipped model kinds)
 from .ensemble import SoftVotingEnsemble, soft_vote, vote_weights
 from .knn import FastKNeighborsClassifier
+from .local import LocalLearningClassifier
 from .mirror import MIRROR_MODES, MirrorAveragedClassifier, class_scores, mirror_averaged_scores, mirror_images
 from .registry import (MODEL_KINDS, ModelKind, Param, describe_params, expand_grid, model_kind, read_grid_file,
                        register_model, resolve_params)
 
-__all__ = ["FastKNeighborsClassifier", "MIRROR_MODES", "MODEL_KINDS", "MirrorAveragedClassifier", "ModelKind", "Param",
+__all__ = ["FastKNeighborsClassifier", "LocalLearningClassifier", "MIRROR_MODES", "MODEL_KINDS", "MirrorAveragedClassifier", "ModelKind", "Param",
            "SoftVotingEnsemble", "class_scores", "describe_params", "expand_grid", "mirror_averaged_scores",
            "mirror_images", "model_kind", "read_grid_file", "register_model", "resolve_params", "soft_vote",
            "vote_weights"]

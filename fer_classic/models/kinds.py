@@ -7,6 +7,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC, LinearSVC
 
 from .knn import FastKNeighborsClassifier, knn_grid_predictions
+from .local import LocalLearningClassifier
 from .mlp import fit_mlp_with_curves
 from .registry import ModelKind, Param, parse_gamma, parse_optional_int, parse_sizes, register_model
 
@@ -26,6 +27,11 @@ def _svm(p, *, seed, class_weight, n_jobs):
         return LinearSVC(C=p["C"], class_weight=class_weight, random_state=seed, max_iter=5000)
     return SVC(kernel="rbf", C=p["C"], gamma=p["gamma"], class_weight=class_weight, random_state=seed,
                cache_size=1000)
+
+
+def _local(p, *, seed, class_weight, n_jobs):
+    return LocalLearningClassifier(k=p["k"], metric=p["metric"], kernel=p["kernel"], C=p["C"],
+                                   class_weight=class_weight, random_state=seed, n_jobs=n_jobs)
 
 
 def _rf(p, *, seed, class_weight, n_jobs):
@@ -65,3 +71,11 @@ RF = register_model(ModelKind(
     (Param("trees", int, 300, "trees in the forest", minimum=1),
      Param("max_depth", parse_optional_int, None, "maximum depth (none: unlimited)", minimum=1)),
     _rf, ({"trees": [100, 300], "max_depth": [None, 20]},), class_weight=True))
+
+LOCAL = register_model(ModelKind(
+    "local", "local learning: per query, an SVM fitted on its k nearest training rows alone",
+    (Param("k", int, 200, "neighbours", minimum=1),
+     Param("metric", str, "cosine", "how neighbours are found", choices=("cosine", "l2", "l1")),
+     Param("kernel", str, "linear", "the local SVM: linear (LinearSVC) or rbf (SVC)", choices=("rbf", "linear")),
+     Param("C", float, 1.0, "the local SVM's regularisation", minimum=0)),
+    _local, ({"k": [100, 200], "C": [0.1, 1.0]},), class_weight=True))

@@ -96,8 +96,8 @@ def train_ensemble(features_dir, out_dir, spec: EnsembleSpec, *, n_jobs: int | N
         scales = [float(np.std(f["scores"]["validation"])) or 1.0 for f in fitted]
         combined = {part: soft_vote([f["scores"][part] for f in fitted], weights, scales)
                     for part in ("validation", "test")}
-        metrics = classification_metrics(first.labels[split.test], classes[combined["test"].argmax(1)],
-                                         first.class_names)
+        y_pred = classes[combined["test"].argmax(1)]
+        metrics = classification_metrics(first.labels[split.test], y_pred, first.class_names)
         rows = [{"member": member_name(m), "validation_accuracy": acc,
                  "test_accuracy_not_used_for_selection": accuracy(f["scores"]["test"], "test"),
                  "weight": round(float(w), 6), "fit_seconds": round(f["fit_seconds"], 3)}
@@ -116,5 +116,5 @@ def train_ensemble(features_dir, out_dir, spec: EnsembleSpec, *, n_jobs: int | N
             grid=pd.DataFrame(rows), model=model,
             seconds={"fit": time.perf_counter() - start, "predict": None, "grid": 0.0},
             details={"members": rows[:-1], "ensemble_validation_accuracy": rows[-1]["validation_accuracy"]},
-            command=command)
+            command=command, test_ids=first.ids[split.test], y_true=first.labels[split.test], y_pred=y_pred)
         return write_run(tmp, outcome)

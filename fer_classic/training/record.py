@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..cluster import current_cluster
@@ -19,6 +20,9 @@ from ..reporting.plots import plot_confusion_matrix, plot_knn_accuracy, plot_lea
 from ..store import library_versions, write_text_atomic
 from .protocols import Split
 from .runs import MODEL_FILE, save_model, write_metrics
+from .uncertainty import intervals
+
+PREDICTIONS = "predictions.csv"
 
 
 @dataclass
@@ -39,6 +43,8 @@ class RunOutcome:
     n_configurations : configurations the grid compared
     details : what only some runs have (PCA, folds, learning curves, members)
     test_split, split_sizes : override the split's own (k-fold pools its folds)
+    test_ids, y_true, y_pred : the reported test images' ids, true and predicted labels (written to
+        predictions.csv, for paired comparisons on the same images)
     """
 
     spec: object
@@ -54,6 +60,9 @@ class RunOutcome:
     test_split: str | None = None
     split_sizes: dict | list | None = None
     command: str | None = None
+    test_ids: np.ndarray | None = None
+    y_true: np.ndarray | None = None
+    y_pred: np.ndarray | None = None
 
 
 def provenance(manifest: dict, command: str | None) -> dict:
@@ -83,6 +92,7 @@ def run_metrics(o: RunOutcome) -> dict:
     return {
         **test,
         "n_test": o.test_metrics["n"],
+        "intervals": intervals(o.y_true, o.y_pred),
         **provenance(o.manifest, o.command),
         "protocol": o.spec.protocol,
         "test_split": o.test_split or o.split.test_name,
@@ -113,6 +123,9 @@ def write_run(run_dir: Path, o: RunOutcome) -> dict:
                           f"{metrics['model']} on {features}: {metrics['test_split']} accuracy "
                           f"{metrics['accuracy']:.2%} ({metrics['protocol']} protocol)")
     write_text_atomic(run_dir / "grid.csv", o.grid.to_csv(index=False))
+    names = np.asarray(metrics["class_names"])
+    predictions = pd.DataFrame({"id": o.test_ids, "true": names[o.y_true], "predicted": names[o.y_pred]})
+    write_text_atomic(run_dir / PREDICTIONS, predictions.to_csv(index=False))
     if metrics["model"] == "knn" and metrics["n_configurations"] > 1:
         first_fold = o.grid[o.grid["fold"] == o.grid["fold"].iloc[0]] if "fold" in o.grid else o.grid
         plot_knn_accuracy(first_fold.to_dict("records"), run_dir / "knn_accuracy_vs_k.png",

@@ -95,7 +95,27 @@ def _check_versions(recorded: dict, run_dir: Path) -> None:
 
 
 def load_run(run_dir: str | os.PathLike) -> tuple[object, dict]:
-    """The fitted image→label pipeline of a run and its metrics, after every safety check."""
+    """The fitted image→label model of a run and its metrics, after every safety check.
+
+    Parameters
+    ----------
+    run_dir : path
+        A run directory (``train``'s output).
+
+    Returns
+    -------
+    model : estimator
+        ``predict(images)`` labels uint8 face images.
+    metrics : dict
+        The run's metrics.json.
+
+    Raises
+    ------
+    RunError
+        No run there, a model file whose SHA-256 differs from the recorded one, one saved with
+        another scikit-learn or fer-classic minor version, or one holding types fer-classic does not
+        trust.
+    """
     import skops.io as sio
 
     run_dir = Path(run_dir)

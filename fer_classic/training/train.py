@@ -221,5 +221,8 @@ def train_run(features_dir, out_dir, spec: TrainSpec, *, n_jobs: int | None = No
             seconds={k: sum(r[f"{k}_seconds"] for r in results) for k in ("fit", "predict", "grid")},
             n_configurations=len(configs), details=_details(spec, results, final),
             test_split=f"all {spec.folds} folds, pooled" if kfold else None,
-            split_sizes=[r["split"].sizes() for r in results] if kfold else None, command=command)
+            split_sizes=[r["split"].sizes() for r in results] if kfold else None, command=command,
+            test_ids=np.concatenate([data.ids[r["split"].test] for r in results]),
+            y_true=np.concatenate([data.labels[r["split"].test] for r in results]),
+            y_pred=np.concatenate([r["y_pred"] for r in results]))
         return write_run(tmp, outcome)

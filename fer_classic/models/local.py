@@ -1,0 +1,129 @@
+"""Local learning (Bottou & Vapnik 1992; for FER, Ionescu, Popescu & Grozea 2013): for each query, its
+k nearest training rows, a classifier fitted on those alone, used for that query only.
+
+Neighbours come from the exact KNN machinery of :mod:`fer_classic.models.knn` (cosine similarity is the
+L2 norm between unit-length rows). A neighbourhood holding one class answers that class without
+fitting. Each query's model depends only on the query, the training rows and the seed, so results are
+the same on any number of cores.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.svm import SVC, LinearSVC
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .knn import kneighbors
+
+METRICS = {"cosine": 2, "l2": 2, "l1": 1}
+LOCAL_MODELS = ("linear", "rbf")
+
+
+def _unit_rows(X: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return X / np.where(norms > 0, norms, 1)
+
+
+class LocalLearningClassifier(ClassifierMixin, BaseEstimator):
+    """A classifier fitted, for each query, on the query's nearest training rows alone.
+
+    Parameters
+    ----------
+    k : int
+        Neighbours each local model is fitted on.
+    metric : {"cosine", "l2", "l1"}
+        How neighbours are found.
+    kernel : {"linear", "rbf"}
+        The local model: LinearSVC, or an RBF SVC (gamma "scale").
+    C : float
+        The local model's regularisation.
+    class_weight : "balanced" or None
+        Class weighting inside each neighbourhood.
+    random_state : int
+        Seeds each local model (the same seed for every query).
+    n_jobs : int, optional
+        Worker processes over queries (joblib's convention).
+    """
+
+    def __init__(self, *, k: int = 200, metric: str = "cosine", kernel: str = "linear", C: float = 1.0,
+                 class_weight: str | None = None, random_state: int = 0, n_jobs: int | None = None):
+        self.k = k
+        self.metric = metric
+        self.kernel = kernel
+        self.C = C
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit(self, X, y):
+        X, y = validate_data(self, X, y, dtype=np.float32)
+        check_classification_targets(y)
+        if self.metric not in METRICS or self.kernel not in LOCAL_MODELS or self.k < 1:
+            raise ValueError(f"metric must be one of {', '.join(METRICS)}, kernel one of {', '.join(LOCAL_MODELS)}, "
+                             f"and k >= 1; got {self.metric!r}, {self.kernel!r}, {self.k}")
+        self.classes_, self._y = np.unique(y, return_inverse=True)
+        self._fit_X = X
+        self._search_X = _unit_rows(X) if self.metric == "cosine" else X
+        return self
+
+    def neighbours(self, X) -> np.ndarray:
+        """Indices of each query's ``k`` nearest training rows, nearest first."""
+        check_is_fitted(self, "_fit_X")
+        X = validate_data(self, X, dtype=np.float32, reset=False)
+        queries = _unit_rows(X) if self.metric == "cosine" else X
+        return kneighbors(self._search_X, queries, self.k, METRICS[self.metric])[1]
+
+    def decision_function(self, X) -> np.ndarray:
+        """Each query's local model's one-vs-rest scores, ``(n, n_classes)``; classes absent from a
+        neighbourhood score below every present one, and a one-class neighbourhood scores +1 for its
+        class and -1 for the others."""
+        check_is_fitted(self, "_fit_X")
+        X = validate_data(self, X, dtype=np.float32, reset=False)
+        neighbours = self.neighbours(X)
+        chunks = np.array_split(np.arange(len(X)), max(1, min(len(X), 8 * _workers(self.n_jobs))))
+        parts = Parallel(n_jobs=self.n_jobs if len(chunks) > 1 else 1)(
+            delayed(_local_scores)(self, X[c], neighbours[c]) for c in chunks if len(c))
+        return np.vstack(parts) if parts else np.zeros((0, len(self.classes_)))
+
+    def predict(self, X) -> np.ndarray:
+        scores = self.decision_function(X)
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def _local_model(self):
+        if self.kernel == "linear":
+            return LinearSVC(C=self.C, class_weight=self.class_weight, random_state=self.random_state,
+                             max_iter=5000)
+        return SVC(C=self.C, gamma="scale", class_weight=self.class_weight, random_state=self.random_state)
+
+
+def _workers(n_jobs) -> int:
+    from ..parallel import effective_n_jobs
+
+    return effective_n_jobs(n_jobs)
+
+
+def _local_scores(model: LocalLearningClassifier, X: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
+    n_classes = len(model.classes_)
+    out = np.empty((len(X), n_classes))
+    for i, (x, nb) in enumerate(zip(X, neighbours)):
+        labels = model._y[nb]
+        present = np.unique(labels)
+        if len(present) == 1:
+            out[i] = -1.0
+            out[i, present[0]] = 1.0
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            local = model._local_model().fit(model._fit_X[nb], labels)
+        scores = local.decision_function(x[None, :])[0]
+        if len(present) == 2:  # a binary model's one score favours the second class
+            scores = np.array([-scores, scores])
+        out[i] = scores.min() - 1.0
+        out[i, present] = scores
+    return out

@@ -1,0 +1,67 @@
+"""Local learning: per query, an SVM fitted on its nearest training rows alone."""
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.neighbors import NearestNeighbors
+from sklearn.svm import LinearSVC
+
+from fer_classic.models import LocalLearningClassifier
+from fer_classic.store import FeatureDirectory
+from fer_classic.training import EnsembleSpec, TrainSpec, train_ensemble, train_run
+
+
+@pytest.fixture(scope="module")
+def hog_rows(sample_features):
+    fs = FeatureDirectory(sample_features).load("hog")
+    train, test = np.flatnonzero(fs.usage == "Training"), np.flatnonzero(fs.usage == "PublicTest")
+    return fs.X[train], fs.labels[train], fs.X[test][:40], fs.labels[test][:40]
+
+
+def test_each_query_gets_the_svm_of_its_own_neighbours(hog_rows):
+    X, y, Q, _ = hog_rows
+    model = LocalLearningClassifier(k=60, metric="cosine", C=0.5, random_state=3, n_jobs=1).fit(X, y)
+    scores = model.decision_function(Q[:5])
+    def unit(A):
+        norms = np.linalg.norm(A, axis=1, keepdims=True)
+        return A / np.where(norms > 0, norms, 1)
+
+    _, nb = NearestNeighbors(n_neighbors=60).fit(unit(X)).kneighbors(unit(Q[:5]))
+    for q, row, neighbours in zip(Q[:5], scores, nb):
+        local = LinearSVC(C=0.5, random_state=3, max_iter=5000).fit(X[neighbours], y[neighbours])
+        present = np.isin(model.classes_, local.classes_)
+        assert np.allclose(row[present], local.decision_function(q[None])[0], atol=1e-4)
+        assert (row[~present] < row[present].min()).all()
+
+
+def test_one_class_neighbourhood_answers_that_class():
+    X = np.vstack([np.zeros((5, 3)) + [1, 0, 0], np.zeros((5, 3)) + [0, 1, 0]]) + np.arange(10)[:, None] * 1e-3
+    y = np.array([0] * 5 + [1] * 5)
+    model = LocalLearningClassifier(k=3, metric="l2", n_jobs=1).fit(X, y)
+    assert list(model.predict([[1, 0, 0], [0, 1, 0]])) == [0, 1]
+    assert np.array_equal(model.decision_function([[1, 0, 0]]), [[1.0, -1.0]])
+
+
+def test_same_answers_on_any_core_count(hog_rows):
+    X, y, Q, _ = hog_rows
+    one = LocalLearningClassifier(k=50, n_jobs=1, random_state=0).fit(X, y).decision_function(Q)
+    two = LocalLearningClassifier(k=50, n_jobs=2, random_state=0).fit(X, y).decision_function(Q)
+    assert np.array_equal(one, two)
+
+
+def test_local_learning_is_a_model_kind_with_mirrors_and_in_ensembles(sample, tmp_path):
+    from fer_classic.features.extraction import extract_features
+
+    feats = tmp_path / "feats"
+    extract_features(sample, feats, {"hog": {"pixels_per_cell": 8}, "lbp": {}}, mirror=True, n_jobs=2)
+    metrics = train_run(feats, tmp_path / "local", TrainSpec(["hog"], "local", params={"k": 50}, pca=50,
+                                                             mirror="both"), n_jobs=2)
+    assert metrics["model"] == "local" and metrics["best_params"]["k"] == 50 and 0.2 < metrics["accuracy"] < 1
+    ensemble = EnsembleSpec(members=[TrainSpec(["hog"], "local", params={"k": 50}, pca=50, mirror="both"),
+                                     TrainSpec(["lbp"], "svm", pca=50, mirror="both")])
+    metrics = train_ensemble(feats, tmp_path / "ens", ensemble, n_jobs=2)
+    grid = (tmp_path / "ens" / "grid.csv").read_text()
+    assert "local on hog" in grid and len(metrics["members"]) == 2
+    saved = json.loads((tmp_path / "ens" / "metrics.json").read_text())
+    assert saved["spec"]["members"][0]["model"] == "local"

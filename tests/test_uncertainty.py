@@ -1,0 +1,55 @@
+"""Intervals and paired tests: the numbers researchers cite."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from statistics import NormalDist
+
+from fer_classic.training.uncertainty import bootstrap_intervals, intervals, mcnemar, wilson_interval
+
+
+def test_wilson_interval_matches_the_formula():
+    k, n = 2228, 3589
+    p, z = k / n, NormalDist().inv_cdf(0.975)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    lo, hi = wilson_interval(k, n)
+    assert lo == pytest.approx(centre - half, abs=1e-9) and hi == pytest.approx(centre + half, abs=1e-9)
+    assert 0.015 < (hi - lo) / 2 < 0.017  # about ±1.6 points at FER2013's PublicTest size
+
+
+def test_bootstrap_intervals_are_seeded_and_contain_the_estimate():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 7, 500)
+    pred = np.where(rng.random(500) < 0.6, y, rng.integers(0, 7, 500))
+    first, again = bootstrap_intervals(y, pred), bootstrap_intervals(y, pred)
+    assert first == again
+    from sklearn.metrics import balanced_accuracy_score
+    lo, hi = first["balanced_accuracy"]
+    assert lo < balanced_accuracy_score(y, pred) < hi
+    assert intervals(y, pred)["n"] == 500
+
+
+def test_exact_mcnemar():
+    a = np.array([1] * 30 + [0] * 10 + [1] * 50, bool)
+    b = np.array([0] * 30 + [1] * 10 + [1] * 50, bool)
+    result = mcnemar(a, b)
+    assert (result["a_right_b_wrong"], result["a_wrong_b_right"]) == (30, 10)
+    from scipy.stats import binom
+    assert result["p_value"] == pytest.approx(2 * binom.cdf(10, 40, 0.5))
+    assert mcnemar(a, a)["p_value"] == 1.0
+
+
+def test_runs_record_intervals_and_per_image_predictions(sample_features, tmp_path):
+    import json
+
+    from fer_classic.training import TrainSpec, train_run
+
+    knn_run = tmp_path / "run"
+    train_run(sample_features, knn_run, TrainSpec(["hist"], "knn"), n_jobs=1)
+    metrics = json.loads((knn_run / "metrics.json").read_text())
+    lo, hi = metrics["intervals"]["accuracy"]
+    assert lo < metrics["accuracy"] < hi and metrics["intervals"]["n"] == metrics["n_test"]
+    predictions = pd.read_csv(knn_run / "predictions.csv")
+    assert len(predictions) == metrics["n_test"]
+    assert np.mean(predictions["true"] == predictions["predicted"]) == pytest.approx(metrics["accuracy"])
