@@ -13,20 +13,28 @@ The flow, one package per stage::
 
 __version__ = "0.2.0"
 
-from .apply.evaluate import evaluate_run  # noqa: E402
-from .apply.photos import predict_photos  # noqa: E402
-from .data import FER2013_CLASSES, Dataset, load_dataset  # noqa: E402
-from .errors import (ConfigurationError, DatasetError, FeatureStoreError, FerClassicError, ProtocolError,  # noqa: E402
-                     RunError)
-from .features import DESCRIPTORS, make_descriptor  # noqa: E402
-from .features.extraction import extract_features  # noqa: E402
-from .models import MODEL_KINDS, model_kind  # noqa: E402
-from .pipelines import PIPELINES, named_pipeline  # noqa: E402
-from .reporting.report import write_report  # noqa: E402
-from .training import EnsembleSpec, TrainSpec, load_run, train_ensemble, train_run  # noqa: E402
+# The public API, imported on first use (``import fer_classic`` stays quick, which the command line's
+# start-up and its Ctrl-C handling rely on).
+_API = {
+    "evaluate_run": "apply.evaluate", "predict_photos": "apply.photos",
+    "Dataset": "data", "FER2013_CLASSES": "data", "load_dataset": "data",
+    "ConfigurationError": "errors", "DatasetError": "errors", "FeatureStoreError": "errors",
+    "FerClassicError": "errors", "ProtocolError": "errors", "RunError": "errors",
+    "DESCRIPTORS": "features", "make_descriptor": "features", "extract_features": "features.extraction",
+    "MODEL_KINDS": "models", "model_kind": "models", "PIPELINES": "pipelines", "named_pipeline": "pipelines",
+    "write_report": "reporting.report", "EnsembleSpec": "training", "TrainSpec": "training",
+    "load_run": "training", "train_ensemble": "training", "train_run": "training",
+}
+__all__ = sorted(_API) + ["__version__"]
 
-__all__ = ["ConfigurationError", "DESCRIPTORS", "Dataset", "DatasetError", "EnsembleSpec", "FER2013_CLASSES",
-           "FeatureStoreError", "FerClassicError", "MODEL_KINDS", "PIPELINES", "ProtocolError", "RunError",
-           "TrainSpec", "__version__", "evaluate_run", "extract_features", "load_dataset", "load_run",
-           "make_descriptor", "model_kind", "named_pipeline", "predict_photos", "train_ensemble", "train_run",
-           "write_report"]
+
+def __getattr__(name):
+    if name in _API:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

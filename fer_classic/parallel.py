@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Callable, Sequence
 
 import numpy as np
@@ -36,7 +37,9 @@ def map_in_chunks(func: Callable[[Sequence], Sequence], items: Sequence, *, n_jo
         # Several chunks per worker keep both cores busy and the progress bar moving.
         chunk_size = max(64, min(2000, -(-n // (jobs * 8)) if n else 1))
     chunks = [items[i:i + chunk_size] for i in range(0, n, chunk_size)]
-    bar = tqdm(total=n, desc=desc, unit="img", disable=not progress, leave=False, dynamic_ncols=True)
+    # A bar redraws itself with carriage returns: only on a terminal, never into a redirected log.
+    bar = tqdm(total=n, desc=desc, unit="img", disable=not (progress and sys.stderr.isatty()), leave=False,
+               dynamic_ncols=True)
     parts: list = []
     try:
         if jobs == 1 or len(chunks) <= 1:
@@ -58,4 +61,15 @@ def call_unpacked(func, packed: tuple):
     """``func(*packed)``. Arguments travel packed in a tuple because joblib's Dask backend scatters
     large array arguments to a single worker, where they are lost if that worker dies; inside a
     tuple they stay part of the task, which Dask can then run again elsewhere."""
+    _leave_interrupts_to_the_parent()
     return func(*packed)
+
+
+def _leave_interrupts_to_the_parent() -> None:
+    """In a joblib worker process, ignore Ctrl-C: the terminal sends it to every process of the job, and
+    the parent alone should answer it (it stops the workers), not each worker with a traceback."""
+    import multiprocessing
+    import signal
+
+    if multiprocessing.current_process().name.startswith("LokyProcess"):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -1,3 +1,4 @@
+import re
 import gzip
 import logging
 
@@ -59,8 +60,11 @@ def test_class_folders_with_synonyms_colour_sizes_and_an_extra_class(class_folde
     assert ds.layout == "classes"
     assert ds.class_names == FER2013_CLASSES + ("contempt",)
     assert "contempt" in caplog.text
-    # One colour image makes the whole set RGB; the 96x96 jpgs are the odd size out (most are 48x48).
-    assert ds.images.shape == (12, 48, 48, 3)
+    # One colour image among grayscale ones follows the majority, and the warning names it; the 96x96
+    # jpgs are the odd size out (most are 48x48), named too.
+    assert ds.images.shape == (12, 48, 48)
+    assert "1 of 12 images are colour" in caplog.text and "surprised/img_0.png" in caplog.text
+    assert re.search(r"resizing \d+ to the most common, 48x48: \S+\.jpg", caplog.text)
     assert ds.class_counts() == {"angry": 3, "disgust": 0, "fear": 0, "happy": 3, "sad": 3, "surprise": 1,
                                  "neutral": 0, "contempt": 2}
     assert set(ds.usage) == {""} and not ds.has_usage

@@ -22,6 +22,11 @@ class FerClassicGroup(click.Group):
             raise click.UsageError(str(exc)) from exc
         except (FerClassicError, FileNotFoundError, PermissionError) as exc:
             raise click.ClickException(str(exc)) from exc
+        except KeyboardInterrupt:
+            # Files are written under temporary names and renamed when complete, so nothing
+            # half-written is left; shells expect 130 after Ctrl-C.
+            click.echo("fer-classic: interrupted; finished files were kept, unfinished ones removed", err=True)
+            raise click.exceptions.Exit(130) from None
 
 
 @click.group(cls=FerClassicGroup, context_settings={"help_option_names": ["-h", "--help"],

@@ -14,6 +14,7 @@ import io
 import logging
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -21,7 +22,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .labels import FER2013_CLASSES, USAGES, canonical_class_name, normalise_extra_class_name
-from ..errors import DatasetError
+from ..errors import ConfigurationError, DatasetError
 from ..parallel import map_in_chunks
 
 log = logging.getLogger(__name__)
@@ -91,8 +92,9 @@ class Dataset:
         h.update(repr(self.images.shape).encode())
         h.update(np.ascontiguousarray(self.images).tobytes())
         h.update(np.asarray(self.labels, dtype=np.int64).tobytes())
-        h.update("\n".join(map(str, self.usage)).encode())
-        h.update("\n".join(map(str, self.ids)).encode())
+        # File names that are not valid UTF-8 (old archives) reach Python as surrogate escapes.
+        h.update("\n".join(map(str, self.usage)).encode("utf-8", "surrogateescape"))
+        h.update("\n".join(map(str, self.ids)).encode("utf-8", "surrogateescape"))
         return "sha256:" + h.hexdigest()
 
 
@@ -106,7 +108,12 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     """
     from PIL import Image, ImageOps
 
-    with Image.open(path) as im:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", Image.DecompressionBombWarning)
+        im = Image.open(path)
+    if caught:
+        log.warning("%s: a very large image (%dx%d): decoding it takes much memory", path, *im.size)
+    with im:
         im.load()
         im = ImageOps.exif_transpose(im)
         if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
@@ -152,24 +159,49 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return np.clip(np.round(image[..., :3] @ weights), 0, 255).astype(np.uint8)
 
 
-def stack_images(images: Sequence[np.ndarray], size: tuple[int, int] | None = None) -> np.ndarray:
+def _named(names: Sequence[str] | None, index, most: int = 5) -> str:
+    """``a.png, b.png and 3 more`` for the images at ``index``."""
+    index = list(index)
+    if names is None:
+        return f"{len(index)} images"
+    shown = ", ".join(str(names[i]) for i in index[:most])
+    return shown + (f" and {len(index) - most} more" if len(index) > most else "")
+
+
+def stack_images(images: Sequence[np.ndarray], size: tuple[int, int] | None = None,
+                 names: Sequence[str] | None = None) -> np.ndarray:
     """One ``uint8`` array from images of possibly different sizes and colour modes.
 
     Images are resized to ``size``, or, when that is None and sizes differ, to the most common
-    size (the smallest of equally common ones). When some are colour, grayscale ones are repeated into three channels.
+    size (the smallest of equally common ones), with a warning naming the odd ones (``names``). Mixed
+    colour modes follow the majority: a few colour images among grayscale ones are converted to
+    grayscale (and a few grayscale ones among colour repeated into three channels), with a warning
+    naming them.
     """
     if not len(images):
         return np.zeros((0,) + tuple(size or (48, 48)), dtype=np.uint8)
     shapes = collections.Counter(im.shape[:2] for im in images)
     # The most common size; between equally common sizes, the smallest.
     target = tuple(size) if size else min(shapes, key=lambda s: (-shapes[s], s[0] * s[1], s))
-    colour = any(im.ndim == 3 for im in images)
     if len(shapes) > 1 and not size:
-        log.warning("images have %d different sizes; resizing all to %dx%d", len(shapes), *target)
+        odd = [i for i, im in enumerate(images) if im.shape[:2] != target]
+        log.warning("images have %d different sizes; resizing %d to the most common, %dx%d: %s", len(shapes),
+                    len(odd), *target, _named(names, odd))
+    in_colour = [i for i, im in enumerate(images) if im.ndim == 3]
+    colour = len(in_colour) * 2 > len(images)
+    if in_colour and len(in_colour) < len(images):
+        odd = in_colour if not colour else [i for i, im in enumerate(images) if im.ndim == 2]
+        log.warning("%d of %d images are %s, the rest %s: converting them to %s: %s", len(odd), len(images),
+                    *(("colour", "grayscale", "grayscale") if not colour else ("grayscale", "colour", "colour")),
+                    _named(names, odd))
     out = np.empty((len(images),) + target + ((3,) if colour else ()), dtype=np.uint8)
     for i, im in enumerate(images):
         im = resize_image(im, target)
-        out[i] = np.repeat(im[..., None], 3, axis=2) if colour and im.ndim == 2 else im
+        if colour and im.ndim == 2:
+            im = np.repeat(im[..., None], 3, axis=2)
+        elif not colour and im.ndim == 3:
+            im = to_gray(im)
+        out[i] = im
     return out
 
 
@@ -197,6 +229,20 @@ class _ClassResolver:
     def wanted(self, raw: str) -> bool:
         return self.keep is None or self._name(raw) in self.keep
 
+    def check_asked(self, observed: Iterable[str], where) -> None:
+        """Every class asked for must match a class of the data (a typo is an error, not a silent skip)."""
+        if self.keep is None:
+            return
+        present = {self._name(r) for r in observed}
+        missing = sorted(self.keep - present)
+        if missing:
+            import difflib
+
+            hints = [f"{m!r}" + (f" (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(
+                m, sorted(present), n=1, cutoff=0.6)) else "") for m in missing]
+            raise ConfigurationError(f"--classes: {', '.join(hints)} matches no class of {where}; its classes: "
+                                     f"{', '.join(sorted(present))}")
+
     def names(self, observed: Iterable[str]) -> tuple[str, ...]:
         extra = sorted({self._name(r) for r in observed if canonical_class_name(r) is None and self.wanted(r)})
         self.extra = extra
@@ -207,8 +253,17 @@ class _ClassResolver:
 
 
 def _collect_folder_files(root: Path, layout: str) -> tuple[list[Path], list[str], list[str]]:
-    """(files, raw class names, usage) for the split-folder or class-folder layout."""
+    """(files, raw class names, usage) for the split-folder or class-folder layout; a class folder
+    without images is reported."""
     files, raw_labels, usage = [], [], []
+    before = 0
+
+    def check_not_empty(class_dir: Path):
+        nonlocal before
+        if len(files) == before:
+            log.warning("%s: class folder with no images (%s gets none from it)", class_dir, class_dir.name)
+        before = len(files)
+
     if layout == "split":
         splits = [d for d in _subdirs(root) if d.name.lower() in SPLIT_FOLDERS]
         names = {d.name.lower() for d in splits}
@@ -224,6 +279,7 @@ def _collect_folder_files(root: Path, layout: str) -> tuple[list[Path], list[str
                         files.append(f)
                         raw_labels.append(class_dir.name)
                         usage.append(m.group(1) if m else folder_usage)
+                check_not_empty(class_dir)
     else:
         for class_dir in _subdirs(root):
             for f in sorted(class_dir.iterdir()):
@@ -232,6 +288,7 @@ def _collect_folder_files(root: Path, layout: str) -> tuple[list[Path], list[str
                     raw_labels.append(class_dir.name)
                     m = _USAGE_PREFIX.match(f.name)
                     usage.append(m.group(1) if m else "")
+            check_not_empty(class_dir)
     return files, raw_labels, usage
 
 
@@ -292,6 +349,7 @@ def load_dataset(path: str | os.PathLike, *, strict: bool = False, classes: Iter
 def _load_folders(root, layout, *, strict, classes, size, n_jobs, progress) -> Dataset:
     resolver = _ClassResolver(classes)
     files, raw_labels, usage = _collect_folder_files(root, layout)
+    resolver.check_asked(raw_labels, root)
     keep = [i for i, r in enumerate(raw_labels) if resolver.wanted(r)]
     files = [files[i] for i in keep]
     raw_labels = [raw_labels[i] for i in keep]
@@ -320,7 +378,7 @@ def _load_folders(root, layout, *, strict, classes, size, n_jobs, progress) -> D
         ids.append(rel)
     if not images:
         raise DatasetError(f"{root}: none of the {len(files)} image files could be read")
-    return Dataset(stack_images(images, size), np.asarray(labels, dtype=np.int64),
+    return Dataset(stack_images(images, size, ids), np.asarray(labels, dtype=np.int64),
                    np.asarray(usages, dtype=object), np.asarray(ids, dtype=object), names,
                    str(root), layout, skipped)
 
@@ -335,7 +393,7 @@ def _load_csv(path: Path, classes) -> Dataset:
     """The FER2013 CSV: one face per row, 2,304 space-separated pixels (any square count works)."""
     resolver = _ClassResolver(classes)
     where = path.name
-    rows, raw_labels, usages, ids = [], [], [], []
+    rows, raw_labels, usages, ids, seen = [], [], [], [], set()
     n_pixels = None
     try:
         with _open_text(path) as fh:
@@ -357,6 +415,7 @@ def _load_csv(path: Path, classes) -> Dataset:
                 if u and u not in USAGES:
                     raise DatasetError(f"{path}: line {line}: unknown Usage {u!r} "
                                        f"(expected one of {', '.join(USAGES)})")
+                seen.add(raw)
                 if not resolver.wanted(raw):
                     continue
                 try:
@@ -380,6 +439,7 @@ def _load_csv(path: Path, classes) -> Dataset:
                 ids.append(f"{where}:{line}")
     except (UnicodeDecodeError, csv.Error, OSError, EOFError) as exc:
         raise DatasetError(f"{path}: not a readable CSV ({exc})") from None
+    resolver.check_asked(seen, path)
     if not rows:
         raise DatasetError(f"{path}: no data rows" + (" for the classes asked for" if classes else ""))
     names = resolver.names(raw_labels)

@@ -6,6 +6,7 @@ from ..errors import ConfigurationError
 from ..models.registry import did_you_mean
 from .base import RUNTIME_PARAMS, ImageDescriptor, check_images
 from .bovw import BoVWDescriptor
+from .filterbank import FilterBankDescriptor
 from .landmarks import LandmarkDescriptor
 from .pixels import IntensityHistogram, RawPixels
 from .texture import HOGDescriptor, LBPDescriptor
@@ -18,6 +19,7 @@ DESCRIPTORS: dict[str, type[ImageDescriptor]] = {
     "lbp": LBPDescriptor,
     "landmarks": LandmarkDescriptor,
     "bovw": BoVWDescriptor,
+    "filterbank": FilterBankDescriptor,
 }
 
 # What extract computes when no --features are given: the cheap ones (bovw learns a vocabulary).
@@ -52,5 +54,5 @@ def validate_descriptor(name: str, **params) -> ImageDescriptor:
     return descriptor
 
 
-__all__ = ["BoVWDescriptor", "DEFAULT_DESCRIPTORS", "DESCRIPTORS", "RUNTIME_PARAMS", "HOGDescriptor", "ImageDescriptor", "IntensityHistogram",
+__all__ = ["BoVWDescriptor", "FilterBankDescriptor", "DEFAULT_DESCRIPTORS", "DESCRIPTORS", "RUNTIME_PARAMS", "HOGDescriptor", "ImageDescriptor", "IntensityHistogram",
            "LBPDescriptor", "LandmarkDescriptor", "RawPixels", "check_images", "make_descriptor", "validate_descriptor"]

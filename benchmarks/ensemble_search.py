@@ -1,0 +1,123 @@
+"""Which members make the strongest soft-voting ensemble, chosen on validation only.
+
+Each candidate member (a TrainSpec) is fitted once on the usage protocol's fit split (90% of Training,
+seeded) and its class scores on the validation split (the other 10%) and on PublicTest are cached in
+--cache. Then members are added greedily, each time the one that most raises the *validation* accuracy
+of the rank-weighted soft vote, until none helps. PublicTest is scored once per listed ensemble and
+never used to choose. Prints each candidate and each step with validation and PublicTest accuracy
+(n and a 95% Wilson interval), and the exact McNemar test of the chosen ensemble against the one given
+by --against (default: the members of the `best` preset before this search).
+
+    python benchmarks/ensemble_search.py out/full/features --cache out/full/member-scores -j 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from joblib import Parallel, delayed
+
+from fer_classic.models import soft_vote, vote_weights
+from fer_classic.store import FeatureDirectory
+from fer_classic.training import TrainSpec
+from fer_classic.training.ensemble import member_name, member_scores
+from fer_classic.training.protocols import make_splits
+from fer_classic.training.uncertainty import mcnemar, wilson_interval
+
+SVM = {"kernel": "rbf", "C": 10.0}
+CANDIDATES = {
+    "bovw": TrainSpec(["bovw"], "svm", params=SVM, pca=300, mirror="both", dtype="float32"),
+    "hog": TrainSpec(["hog"], "svm", params=SVM, pca=200, mirror="both"),
+    "lbp+landmarks": TrainSpec(["lbp", "landmarks"], "svm", params=SVM, pca=200, mirror="both"),
+    "filterbank": TrainSpec(["filterbank"], "svm", params=SVM, pca=300, mirror="both", dtype="float32"),
+    "filterbank-linear": TrainSpec(["filterbank"], "svm", params={"kernel": "linear", "C": 0.01}, mirror="both",
+                                   dtype="float32"),
+    "bovw-local": TrainSpec(["bovw"], "local", params={"k": 200, "kernel": "rbf", "C": 10.0}, pca=300,
+                            mirror="both", dtype="float32"),
+    "hog-local": TrainSpec(["hog"], "local", params={"k": 200, "kernel": "rbf", "C": 10.0}, pca=200, mirror="both"),
+}
+PREVIOUS_BEST = ["bovw", "hog", "lbp+landmarks"]
+
+
+def key(spec: TrainSpec) -> str:
+    return hashlib.sha256(json.dumps(asdict(spec), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def compute(name, spec, features_dir, split, cache: Path):
+    path = cache / f"{name}-{key(spec)}.npz"
+    if not path.exists():
+        start = time.perf_counter()
+        result = member_scores(spec, features_dir, split, 1)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, validation=result["scores"]["validation"], test=result["scores"]["test"],
+                 classes=result["classifier"].classes_, seconds=time.perf_counter() - start)
+        tmp.rename(path)
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
+def describe(name, correct) -> str:
+    lo, hi = wilson_interval(int(correct.sum()), len(correct))
+    return f"{name} {correct.mean():.2%} [{lo:.2%}, {hi:.2%}] (n={len(correct)})"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("features_dir")
+    ap.add_argument("--cache", required=True)
+    ap.add_argument("--only", default=",".join(CANDIDATES), help="candidates to consider, comma-separated")
+    ap.add_argument("--against", default=",".join(PREVIOUS_BEST))
+    ap.add_argument("-j", "--jobs", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=42)
+    args = ap.parse_args()
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    names = [n.strip() for n in args.only.split(",") if n.strip()]
+    base = FeatureDirectory(args.features_dir).load("hist")
+    split = make_splits(base.labels, base.usage, "usage", seed=args.seed)[0]
+    y_val, y_test = base.labels[split.validation], base.labels[split.test]
+    specs = {n: CANDIDATES[n].with_seed(args.seed) for n in names}
+    done = Parallel(n_jobs=args.jobs)(delayed(compute)(n, s, args.features_dir, split, cache) for n, s in specs.items())
+    scores = dict(zip(names, done))
+    classes = scores[names[0]]["classes"]
+
+    def correct(members, part):
+        vals = [scores[m]["validation"] for m in members]
+        accs = [np.mean(classes[v.argmax(1)] == y_val) for v in vals]
+        weights = vote_weights(accs, "rank")
+        scales = [float(np.std(v)) or 1.0 for v in vals]
+        combined = soft_vote([scores[m][part] for m in members], weights, scales)
+        return classes[combined.argmax(1)] == (y_val if part == "validation" else y_test)
+
+    for n in names:
+        print(f"{n:18s} {member_name(specs[n])}: fit {float(scores[n]['seconds']):.0f} s; "
+              f"{describe('validation', correct([n], 'validation'))}; {describe('PublicTest', correct([n], 'test'))}")
+    chosen, best_val = [], 0.0
+    while True:
+        options = [(correct(chosen + [n], "validation").mean(), n) for n in names if n not in chosen]
+        if not options:
+            break
+        val, n = max(options)
+        if val <= best_val:
+            break
+        chosen.append(n)
+        best_val = val
+        print(f"+ {n:16s} -> {describe('validation', correct(chosen, 'validation'))}; "
+              f"{describe('PublicTest', correct(chosen, 'test'))}")
+    against = [n.strip() for n in args.against.split(",") if n.strip() in scores]
+    if against:
+        test = mcnemar(correct(chosen, "test"), correct(against, "test"))
+        print(f"chosen {'+'.join(chosen)} vs {'+'.join(against)} on PublicTest: {test['difference']:+.2%} "
+              f"({test['a_right_b_wrong']} vs {test['a_wrong_b_right']} discordant), exact McNemar p = {test['p_value']:.3g}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
