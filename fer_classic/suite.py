@@ -52,7 +52,7 @@ def plan_feature_folders(pipelines: list[NamedPipeline]) -> tuple[list[dict], di
 
 
 def run_pipelines(dataset: Dataset, pipelines: list[NamedPipeline], workdir, *, n_jobs=None,
-                  progress=False, force=False) -> dict[str, dict]:
+                  progress=False, force=False, command: str | None = None) -> dict[str, dict]:
     """Extract and train every pipeline under ``workdir``; returns each one's metrics by name."""
     workdir = Path(workdir)
     folders, where = plan_feature_folders(pipelines)
@@ -71,7 +71,8 @@ def run_pipelines(dataset: Dataset, pipelines: list[NamedPipeline], workdir, *, 
             continue
         log.info("[%d/%d] %s", i, len(pipelines), p.name)
         train = train_ensemble if isinstance(p.spec, EnsembleSpec) else train_run
-        results[p.name] = train(paths[where[p.name]], run_dir, p.spec, n_jobs=n_jobs, force=force)
+        results[p.name] = train(paths[where[p.name]], run_dir, p.spec, n_jobs=n_jobs, force=force,
+                                command=f"{command or 'fer_classic.suite.run_pipelines'} (pipeline {p.name})")
     return results
 
 
@@ -175,14 +176,15 @@ def read_baseline(path) -> tuple[dict, list[tuple[NamedPipeline, float | None]]]
 
 
 def check_baseline(baseline_path, dataset: Dataset, *, tolerance: float | None = None, update: bool = False,
-                   n_jobs=None, progress=False) -> tuple[list[dict], bool]:
+                   n_jobs=None, progress=False, command: str | None = None) -> tuple[list[dict], bool]:
     """Re-run the baseline's pipelines on ``dataset``; rows of (name, baseline, now, change, status),
     and whether any fell below its baseline minus the tolerance. ``update`` rewrites the file."""
     doc, pipelines = read_baseline(baseline_path)
     tolerance = doc.get("tolerance", DEFAULT_TOLERANCE) if tolerance is None else tolerance
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="fer-classic-check-") as work:
-        results = run_pipelines(dataset, [p for p, _ in pipelines], work, n_jobs=n_jobs, progress=progress)
+        results = run_pipelines(dataset, [p for p, _ in pipelines], work, n_jobs=n_jobs, progress=progress,
+                                command=command)
     rows, regressed = [], False
     for (p, before), entry in zip(pipelines, doc["pipelines"]):
         now = results[p.name]["accuracy"]

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .. import faces
+from ..errors import DatasetError
 from ..data import IMAGE_SUFFIXES, read_image, resize_image, to_gray
 from .evaluate import set_descriptor_runtime
 from ..parallel import map_in_chunks
@@ -40,16 +41,17 @@ def find_faces(path, *, detect: bool = True, upsample: int = 0, threshold: float
     except Exception as exc:  # any decoding failure is reported for this file alone
         return {"file": str(path), "error": f"unreadable: {type(exc).__name__}: {exc}"}
     gray = to_gray(image)
+    shape = gray.shape
     if not detect:
         return {"file": str(path), "faces": [resize_image(gray, (size, size))],
-                "boxes": [(0, 0, gray.shape[1], gray.shape[0])]}
+                "boxes": [(0, 0, gray.shape[1], gray.shape[0])], "shape": shape}
     found, boxes = [], []
     # dlib's HOG detector takes the strongest gradient over colour channels: it sees more in colour.
     for left, top, right, bottom in faces.detect_faces(image, upsample, threshold):
         points = faces.landmarks(gray, (left, top, right, bottom))
         found.append(faces.align_face(gray, points, size))
         boxes.append((left, top, right - left, bottom - top))
-    return {"file": str(path), "faces": found, "boxes": boxes}
+    return {"file": str(path), "faces": found, "boxes": boxes, "shape": shape}
 
 
 def _find_faces_batch(paths, **options):
@@ -98,6 +100,9 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
     class_names = metrics["class_names"]
     size = int((metrics.get("image_shape") or [48])[0])
     paths = expand_inputs(inputs)
+    if not paths:
+        raise DatasetError(f"no image files in {', '.join(map(str, inputs))} (looked for "
+                           f"{', '.join(sorted(IMAGE_SUFFIXES))}, in subfolders too)")
     options = {"detect": detect, "upsample": upsample, "threshold": threshold, "size": size}
     found = map_in_chunks(functools.partial(_find_faces_batch, **options), paths, n_jobs=n_jobs, progress=progress, desc="finding faces", chunk_size=8)
     rows, face_rows, face_images = [], [], []
@@ -111,6 +116,10 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
             rows.append({"file": item["file"], "face": i, "x": x, "y": y, "width": w, "height": h, "status": "ok"})
             face_rows.append(rows[-1])
             face_images.append(face)
+    small = [item["file"] for item in found if "faces" in item and not item["faces"] and max(item["shape"]) <= 96]
+    if detect and small:
+        log.warning("no face found in %d small image(s) (at most 96 px, e.g. %s): if they are already-cropped "
+                    "faces like FER2013's, use --no-detect", len(small), small[0])
     if face_images:
         set_descriptor_runtime(pipeline, n_jobs if len(face_images) > 256 else 1, False)
         X = np.stack(face_images)

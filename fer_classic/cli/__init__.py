@@ -37,7 +37,7 @@ def main():
 
     \b
     fer-classic baseline --out out          the standard suite and report on the embedded sample
-    fer-classic extract                     descriptors of the embedded FER2013 sample
+    fer-classic extract --out feats         descriptors of the embedded FER2013 sample
     fer-classic extract DATA --out feats    descriptors of your dataset
     fer-classic train feats -f hog -m svm --out runs/svm
     fer-classic evaluate runs/svm DATA

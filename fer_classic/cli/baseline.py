@@ -13,12 +13,12 @@ from ..pipelines import standard_suite
 from ..reporting.report import write_report
 from ..suite import record_wall_time, run_pipelines
 from . import main
-from .options import runtime_options, scheduler_option
+from .options import command_line, runtime_options, scheduler_option
 
 log = logging.getLogger(__name__)
 
 
-@main.command()
+@main.command(short_help="The whole standard suite and its report, in one command.")
 @click.argument("data", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for features/, runs/ and report.md/.html.")
@@ -48,7 +48,7 @@ def baseline(data, out, force, seed, jobs, progress):
     dataset = load_dataset(data or default_sample_path(), n_jobs=jobs, progress=progress)
     log.info("%d images from %s", len(dataset), dataset.source)
     suite = standard_suite(seed)
-    run_pipelines(dataset, suite, out, n_jobs=jobs, progress=progress, force=force)
+    run_pipelines(dataset, suite, out, n_jobs=jobs, progress=progress, force=force, command=command_line())
     wall = record_wall_time(out, time.perf_counter() - start, restart=force)
     md, page = write_report([out / "runs" / p.name for p in suite], out / "report.md", wall_seconds=wall)
     click.echo(f"{md}\n{page}")

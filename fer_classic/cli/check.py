@@ -9,10 +9,10 @@ import click
 from ..data import default_sample_path, load_dataset
 from ..suite import check_baseline
 from . import main
-from .options import runtime_options
+from .options import command_line, runtime_options
 
 
-@main.command()
+@main.command(short_help="Fail (exit 1) when a baseline's accuracy regresses: the CI gate.")
 @click.argument("data", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--baseline", "-b", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON file listing pipelines and the accuracy each reached.")
@@ -31,7 +31,7 @@ def check(data, baseline, tolerance, update, jobs, progress):
     """
     dataset = load_dataset(data or default_sample_path(), n_jobs=jobs, progress=progress)
     rows, regressed = check_baseline(baseline, dataset, tolerance=tolerance, update=update, n_jobs=jobs,
-                                     progress=progress)
+                                     progress=progress, command=command_line())
     click.echo(f"{'pipeline':28s} {'baseline':>9s} {'now':>9s} {'change':>8s}  status")
     for r in rows:
         base = "–" if r["baseline"] is None else f"{r['baseline']:.4f}"

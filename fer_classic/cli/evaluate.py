@@ -10,13 +10,13 @@ import click
 from ..apply.evaluate import evaluate_run
 from ..data import USAGES
 from . import main
-from .options import dataset_options, runtime_options
+from .options import Choice, dataset_options, runtime_options
 
 
-@main.command()
+@main.command(short_help="A trained run's metrics on another dataset or split.")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("data", type=click.Path(exists=True, path_type=Path))
-@click.option("--split", type=click.Choice(USAGES), default=None,
+@click.option("--split", type=Choice(USAGES), default=None,
               help="Only the images of this FER2013 usage (default: all images).")
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the metrics as JSON here (default: to stdout).")

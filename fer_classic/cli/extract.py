@@ -16,7 +16,7 @@ from .options import (dataset_options, descriptor_options, descriptor_params_fro
 
 log = logging.getLogger(__name__)
 
-@main.command()
+@main.command(short_help="Descriptors of a face dataset, as feature files.")
 @click.argument("data", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--features", "-f", default=",".join(DEFAULT_DESCRIPTORS), show_default=True,
               help=f"Descriptors to extract, comma-separated, from: {', '.join(DESCRIPTORS)}.")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import logging
+import shlex
 import sys
 
 import click
@@ -11,10 +13,28 @@ import click
 from ..features import DESCRIPTORS, RUNTIME_PARAMS
 
 
+class Choice(click.Choice):
+    """click's Choice, suggesting the closest choice for a mistyped value (``-m svn``: did you mean svm?)."""
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as exc:
+            close = difflib.get_close_matches(str(value), [str(c) for c in self.choices], n=1, cutoff=0.5)
+            if close:
+                exc.message = f"{exc.message} Did you mean {close[0]!r}?"
+            raise
+
+
 class _StderrFormatter(logging.Formatter):
     def format(self, record):
         msg = super().format(record)
         return msg if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {msg}"
+
+
+def command_line() -> str:
+    """The command as the user typed it, for the records outputs keep."""
+    return shlex.join(["fer-classic", *sys.argv[1:]])
 
 
 def configure_logging(quiet: bool, verbose: int) -> None:
@@ -84,7 +104,10 @@ def descriptor_options(func):
                 continue
             flag = f"--{name}-{param.replace('_', '-')}"
             dest = descriptor_option_name(name, param)
-            if isinstance(default, bool):
+            if param in cls.param_choices:
+                func = click.option(flag, dest, type=Choice(cls.param_choices[param]), default=None,
+                                    show_default=False, help=f"{name} descriptor: {param} [default: {default}]")(func)
+            elif isinstance(default, bool):
                 func = click.option(f"{flag}/--no-{name}-{param.replace('_', '-')}", dest, default=None,
                                     help=f"{name} descriptor: {param} [default: {default}]",
                                     show_default=False)(func)
@@ -113,7 +136,9 @@ def parse_feature_names(value: str, param_hint: str = "--features") -> list[str]
     names = [n.strip() for n in value.split(",") if n.strip()]
     unknown = [n for n in names if n not in DESCRIPTORS]
     if unknown or not names:
-        raise click.BadParameter(f"unknown descriptor {', '.join(unknown) or '(none given)'}; "
+        close = difflib.get_close_matches(unknown[0], list(DESCRIPTORS), n=1, cutoff=0.5) if unknown else []
+        raise click.BadParameter(f"unknown descriptor {', '.join(unknown) or '(none given)'}"
+                                 f"{f' (did you mean {close[0]!r}?)' if close else ''}; "
                                  f"choose from {', '.join(DESCRIPTORS)}", param_hint=param_hint)
     return list(dict.fromkeys(names))
 

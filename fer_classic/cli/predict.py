@@ -10,15 +10,15 @@ import click
 from ..apply.photos import predict_photos
 from ..store import write_text_atomic
 from . import main
-from .options import runtime_options
+from .options import Choice, runtime_options
 
 
-@main.command()
+@main.command(short_help="The expressions of the faces in photos.")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the table here (default: stdout).")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", help="Table format.")
+@click.option("--format", "fmt", type=Choice(["csv", "json"]), default="csv", help="Table format.")
 @click.option("--annotate", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write a copy of each photo with boxes and labels drawn into this folder.")
 @click.option("--detect/--no-detect", default=True,
@@ -53,4 +53,4 @@ def predict(run_dir, inputs, out, fmt, annotate, detect, upsample, threshold, jo
     else:
         click.echo(text, nl=False)
     if table["status"].str.startswith("unreadable").all():
-        raise click.ClickException("none of the inputs could be read")
+        raise click.ClickException(f"none of the {len(table)} image files could be read (see the warnings above)")

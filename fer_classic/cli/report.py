@@ -10,7 +10,7 @@ from ..reporting.report import write_report
 from . import main
 
 
-@main.command()
+@main.command(short_help="Runs side by side with published reference numbers.")
 @click.argument("run_dirs", nargs=-1, required=True,
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
 
 import click
@@ -12,7 +10,7 @@ from ..models import MIRROR_MODES, MODEL_KINDS, read_grid_file
 from ..pipelines import PIPELINES, named_pipeline
 from ..training import PROTOCOLS, EnsembleSpec, TrainSpec, train_ensemble, train_run
 from . import main
-from .options import model_param_options, parse_feature_names, runtime_options, scheduler_option
+from .options import Choice, command_line, model_param_options, parse_feature_names, runtime_options, scheduler_option
 
 
 def parse_pca(value: str):
@@ -32,11 +30,11 @@ def parse_pca(value: str):
                              param_hint="--pca")
 
 
-@main.command()
+@main.command(short_help="PCA and a classifier on extracted features, selected honestly.")
 @click.argument("features_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--features", "-f", help="Descriptors to fuse, comma-separated (e.g. hog,lbp).")
-@click.option("--model", "-m", type=click.Choice(list(MODEL_KINDS)), help="Classifier.")
-@click.option("--preset", "preset_name", type=click.Choice(list(PIPELINES)), default=None,
+@click.option("--model", "-m", type=Choice(list(MODEL_KINDS)), help="Classifier.")
+@click.option("--preset", "preset_name", type=Choice(list(PIPELINES)), default=None,
               help="A named pipeline instead of --features/--model: best is the strongest (an ensemble; "
                    "extract its features with: extract --features bovw,hog,lbp,landmarks --mirror); the others "
                    "are the standard suite's.")
@@ -47,15 +45,15 @@ def parse_pca(value: str):
 @click.option("--scale/--no-scale", default=True, help="Standardise features before PCA and the classifier.")
 @click.option("--grid", "grid", is_flag=False, flag_value="default", default=None,
               help="Search the model's default grid (--grid alone) or one from a YAML/JSON file.")
-@click.option("--protocol", type=click.Choice(PROTOCOLS), default=None,
+@click.option("--protocol", type=Choice(PROTOCOLS), default=None,
               help="usage (default when the data has FER2013 usage), stratified 70/10/20, or kfold.")
 @click.option("--folds", type=click.IntRange(2, 100), default=10, help="Folds for --protocol kfold.")
 @click.option("--seed", type=int, default=42,
               help="Seed of every random choice of training: validation split, folds, PCA, classifier. (A bag "
                    "of words' vocabulary is learned at extraction, seeded by extract --bovw-seed.)")
-@click.option("--class-weight", type=click.Choice(["balanced"]), default=None,
+@click.option("--class-weight", type=Choice(["balanced"]), default=None,
               help="Weight classes inversely to their frequency (svm, rf).")
-@click.option("--mirror", type=click.Choice(MIRROR_MODES), default="none", show_default=True,
+@click.option("--mirror", type=Choice(MIRROR_MODES), default="none", show_default=True,
               help="train: add each training image's mirror image (needs extract --mirror); both: also "
                    "average each prediction over the face and its mirror.")
 @click.option("--force", is_flag=True, help="Replace an existing run directory.")
@@ -101,7 +99,7 @@ def train(features_dir, features, model, preset_name, out, pca, whiten, scale, g
         what = f"{model} {'+'.join(names)}"
     trainer = train_ensemble if isinstance(spec, EnsembleSpec) else train_run
     metrics = trainer(features_dir, out, spec, n_jobs=jobs, force=force,
-                      command=shlex.join(["fer-classic", *sys.argv[1:]]))
+                      command=command_line())
     click.echo(f"{out}\t{what}\t{metrics['test_split']} accuracy {metrics['accuracy']:.4f}"
                f"\tbalanced {metrics['balanced_accuracy']:.4f}\tmacro-F1 {metrics['macro_f1']:.4f}"
                f"\t({metrics['protocol']} protocol)")

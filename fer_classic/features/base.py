@@ -65,6 +65,8 @@ class ImageDescriptor(TransformerMixin, BaseEstimator):
     learns_from_images = False
     # Cheap descriptors run in this process: shipping images to workers would cost more than it saves.
     parallel = True
+    # Parameters that take one of a fixed set of values (the command line offers them as choices).
+    param_choices: dict[str, tuple] = {}
 
     def fit(self, X, y=None):
         X = check_images(X)

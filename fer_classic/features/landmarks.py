@@ -21,6 +21,8 @@ class LandmarkDescriptor(ImageDescriptor):
     where it finds none, the whole image is used.
     """
 
+    param_choices = {"patches": PATCH_KINDS}
+
     def __init__(self, patches: str = "none", patch_size: int = 12, detect: bool = False, upsample: int = 0,
                  size: int = 48, n_jobs: int | None = None, progress: bool = False):
         self.patches = patches

@@ -11,6 +11,8 @@ from .base import ImageDescriptor
 class HOGDescriptor(ImageDescriptor):
     """scikit-image's histogram of oriented gradients of the grayscale face at ``size``×``size``."""
 
+    param_choices = {"block_norm": ("L1", "L1-sqrt", "L2", "L2-Hys")}
+
     def __init__(self, orientations: int = 9, pixels_per_cell: int = 6, cells_per_block: int = 2,
                  block_norm: str = "L2-Hys", size: int = 48, n_jobs: int | None = None,
                  progress: bool = False):
@@ -58,6 +60,8 @@ def lbp_code_count(points: int, method: str) -> int:
 class LBPDescriptor(ImageDescriptor):
     """Local binary patterns (``points`` neighbours at ``radius``), pooled into a histogram per cell
     of a ``grid``×``grid`` partition of the grayscale face; ``method='uniform'`` by default."""
+
+    param_choices = {"method": ("uniform", "nri_uniform", "default", "ror")}
 
     def __init__(self, points: int = 8, radius: float = 1, grid: int = 6, method: str = "uniform",
                  size: int = 48, n_jobs: int | None = None, progress: bool = False):

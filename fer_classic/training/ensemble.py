@@ -20,7 +20,7 @@ from ..models.mirror import mirror_averaged_scores
 from ..parallel import call_unpacked
 from ..store import FeatureDirectory, FeatureSet
 from .metrics import classification_metrics
-from .protocols import default_protocol, make_splits
+from .protocols import check_trainable, default_protocol, make_splits
 from .record import RunOutcome, write_run
 from .reduction import fit_reducer, query_rows
 from .runs import new_run_directory
@@ -80,6 +80,7 @@ def train_ensemble(features_dir, out_dir, spec: EnsembleSpec, *, n_jobs: int | N
     first = folder.load_fused([narrowest])
     spec = dataclasses.replace(spec, protocol=spec.protocol or default_protocol(first.usage))
     split = make_splits(first.labels, first.usage, spec.protocol, seed=spec.seed)[0]
+    check_trainable(first.labels, [split], first.class_names, features_dir)
     log.info("ensemble of %d members on %s, %s protocol, %s weighting", len(spec.members),
              "+".join(spec.features), spec.protocol, spec.weighting)
     start = time.perf_counter()

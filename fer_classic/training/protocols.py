@@ -99,6 +99,18 @@ def make_splits(labels: np.ndarray, usage: np.ndarray, protocol: str, *, seed: i
     raise ProtocolError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
 
 
+def check_trainable(labels: np.ndarray, splits: list[Split], class_names, where) -> None:
+    """Every split must fit on at least two classes: a classifier of one class has nothing to learn
+    (and scikit-learn's would fail, or score a meaningless 100%)."""
+    for split in splits:
+        present = np.unique(labels[split.fit])
+        if len(present) < 2:
+            only = ", ".join(f"{class_names[c]!r}" for c in present) or "none"
+            raise ProtocolError(f"{where}: training needs images of at least two classes; the images to fit "
+                                f"on{' in ' + split.name if split.name and split.name != 'usage' else ''} have only "
+                                f"{only} ({len(split.fit)} images)")
+
+
 def default_protocol(usage: np.ndarray) -> str:
     """``usage`` when the data has FER2013 usage (Training and a test split), else ``stratified``."""
     usage = np.asarray(usage).astype(str)

@@ -9,6 +9,7 @@ from sklearn.decomposition import PCA
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ..errors import ConfigurationError
 from ..store import FeatureSet
 from .spec import TrainSpec
 
@@ -49,6 +50,11 @@ def fit_reducer(spec: TrainSpec, data: FeatureSet, rows) -> tuple[Pipeline, np.n
     """The scaler and PCA fitted on ``rows``, and the reduced rows and labels to fit the classifier on:
     with mirroring, each image's and its mirror image's (the reducer is fitted on the images alone,
     which keeps a wide descriptor's memory at one copy of the fit rows)."""
+    if isinstance(spec.pca, int) and spec.pca > min(len(rows), data.X.shape[1]):
+        raise ConfigurationError(
+            f"--pca {spec.pca}: PCA keeps at most min(rows, columns) = {min(len(rows), data.X.shape[1])} components "
+            f"of {'+'.join(data.names)} ({data.X.shape[1]} columns, {len(rows)} images to fit on); give a "
+            f"smaller count or a fraction of variance such as 0.95")
     reducer = make_reducer(spec).fit(data.X[rows])
     X, y = reducer.transform(data.X[rows]), data.labels[rows]
     if spec.mirror != "none":

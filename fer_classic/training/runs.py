@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import RunError
-from ..store import atomic_path, file_sha256, library_versions, read_json, write_json_atomic
+from ..store import atomic_path, current_umask, file_sha256, library_versions, read_json, write_json_atomic
 
 METRICS = "metrics.json"
 MODEL_FILE = "model.skops"
@@ -54,6 +54,7 @@ def new_run_directory(path: str | os.PathLike, force: bool = False):
         raise RunError(f"{path} already exists (use --force to replace it)")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private; a finished run follows the umask
     try:
         yield tmp
         if path.exists():

@@ -24,7 +24,7 @@ from ..models.mirror import predict_mirror_averaged
 from ..parallel import call_unpacked
 from ..store import FeatureDirectory, FeatureSet
 from .metrics import classification_metrics, learning_curve_rates
-from .protocols import Split, default_protocol, make_splits
+from .protocols import Split, check_trainable, default_protocol, make_splits
 from .record import RunOutcome, write_run
 from .reduction import fit_reducer, query_rows
 from .runs import new_run_directory
@@ -208,6 +208,7 @@ def train_run(features_dir, out_dir, spec: TrainSpec, *, n_jobs: int | None = No
     spec = dataclasses.replace(spec, protocol=spec.protocol or default_protocol(data.usage))
     configs = spec.configurations()
     splits = make_splits(data.labels, data.usage, spec.protocol, seed=spec.seed, folds=spec.folds)
+    check_trainable(data.labels, splits, data.class_names, features_dir)
     log.info("%s on %s (%d-d), %s protocol, %d configuration(s)", spec.model, "+".join(spec.features),
              data.X.shape[1], spec.protocol, len(configs))
     with new_run_directory(out_dir, force=force) as tmp:

@@ -1,0 +1,153 @@
+"""Every bad input gets a clear answer: what and where, exit status 1 for errors, 2 for usage, 130 after
+Ctrl-C, no traceback, nothing half-written."""
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .conftest import run, write_images
+
+
+def no_traceback(result):
+    return "Traceback" not in result.output + (result.stderr or "")
+
+
+@pytest.fixture
+def one_class_features(tmp_path, faces):
+    root = tmp_path / "one"
+    write_images(root / "train" / "happy", faces[:12], prefix="Training")
+    write_images(root / "test" / "happy", faces[12:16], prefix="PublicTest")
+    assert run("extract", root, "-f", "hog,hist", "-o", tmp_path / "f", "-q", "-j", "1").exit_code == 0
+    return tmp_path / "f"
+
+
+@pytest.mark.parametrize("model", ["svm", "mlp", "knn", "rf"])
+def test_training_on_one_class_is_an_error(one_class_features, tmp_path, model):
+    result = run("train", one_class_features, "-f", "hist", "-m", model, "-o", tmp_path / "run")
+    assert result.exit_code == 1 and "at least two classes" in result.stderr and "'happy'" in result.stderr
+    assert no_traceback(result) and not (tmp_path / "run").exists()
+
+
+def test_pca_above_the_rank_is_a_usage_error(sample_features, tmp_path):
+    result = run("train", sample_features, "-f", "hog", "-m", "svm", "--pca", "2000", "-o", tmp_path / "run")
+    assert result.exit_code == 2 and "--pca 2000" in result.stderr and "at most" in result.stderr
+    assert no_traceback(result) and not (tmp_path / "run").exists()
+
+
+def test_file_names_that_are_not_utf8(tmp_path, faces):
+    root = tmp_path / "latin1"
+    for c, name in enumerate(("angry", "happy")):
+        write_images(root / name, faces[4 * c:4 * c + 4])
+    folder = os.fsencode(root / "happy")
+    os.rename(os.path.join(folder, b"img_0.png"), os.path.join(folder, b"caf\xe9.png"))  # a Latin-1 byte
+    result = run("extract", root, "-f", "hist", "-o", tmp_path / "f", "-j", "1")
+    assert result.exit_code == 0 and no_traceback(result)
+    assert json.loads((tmp_path / "f" / "manifest.json").read_text())["n_images"] == 8
+
+
+def test_ctrl_c_exits_130_without_tracebacks(tmp_path):
+    out = tmp_path / "f"
+    for delay in (0.3, 3.0):  # while importing, and while the workers run
+        proc = subprocess.Popen([sys.executable, "-m", "fer_classic", "extract", "-f", "hog,lbp,landmarks", "-o", out],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        if proc.returncode == 0:  # finished before the signal: nothing to check
+            continue
+        # 130 = 128 + SIGINT; a signal that lands before Python has started ends it by the signal, which a
+        # shell reports as 130 too.
+        assert proc.returncode in (130, -signal.SIGINT), err.decode()
+        assert b"Traceback" not in err and b"interrupted" in err
+        assert not list(out.glob(".*.tmp")) if out.exists() else True
+
+
+def test_empty_class_folder_is_reported(class_folders, caplog):
+    (class_folders / "fear").mkdir()
+    result = run("extract", class_folders, "-f", "hist", "-o", class_folders.parent / "f", "-j", "1")
+    assert result.exit_code == 0 and "fear" in result.stderr and "no images" in result.stderr
+
+
+def test_mistyped_values_get_suggestions(sample_features, class_folders, tmp_path):
+    result = run("extract", class_folders, "--classes", "hapy,sad", "-o", tmp_path / "f")
+    assert result.exit_code == 2 and "'hapy'" in result.stderr and "did you mean 'happy'" in result.stderr
+    result = run("extract", "-f", "hgo", "-o", tmp_path / "f")
+    assert result.exit_code == 2 and "did you mean 'hog'" in result.stderr
+    result = run("train", sample_features, "-f", "hog", "-m", "svn", "-o", tmp_path / "r")
+    assert result.exit_code == 2 and "Did you mean 'svm'" in result.stderr
+    result = run("extract", "--lbp-method", "unifrom", "-o", tmp_path / "f")
+    assert result.exit_code == 2 and "Did you mean 'uniform'" in result.stderr
+
+
+def test_help_lists_full_summaries_and_working_examples():
+    text = run("--help").output
+    commands = text.split("Commands:")[1]
+    assert "..." not in commands
+    for line in text.splitlines():
+        if line.strip().startswith("fer-classic extract"):
+            assert "--out" in line  # extract needs --out: an example without it would fail
+    assert "uniform|nri_uniform" in run("extract", "--help").output.replace(" ", "").replace("\n", "")
+
+
+def test_predict_on_a_folder_without_images_names_it(sample_features, tmp_path):
+    (tmp_path / "empty").mkdir()
+    from fer_classic.training import TrainSpec, train_run
+
+    train_run(sample_features, tmp_path / "run", TrainSpec(["hist"], "knn"), n_jobs=1)
+    result = run("predict", tmp_path / "run", tmp_path / "empty")
+    assert result.exit_code == 1 and str(tmp_path / "empty") in result.stderr and "no image files" in result.stderr
+
+
+def test_predict_hints_at_no_detect_for_face_crops(sample_features, sample, tmp_path):
+    from fer_classic.training import TrainSpec, train_run
+
+    train_run(sample_features, tmp_path / "run", TrainSpec(["hist"], "knn"), n_jobs=1)
+    write_images(tmp_path / "crops", sample.images[:3])
+    result = run("predict", tmp_path / "run", tmp_path / "crops", "-j", "1")
+    assert result.exit_code == 0 and "--no-detect" in result.stderr
+
+
+def test_outputs_follow_the_umask_and_record_their_command(sample_features, tmp_path):
+    from fer_classic.data import default_sample_path, load_dataset
+    from fer_classic.pipelines import named_pipeline
+    from fer_classic.suite import run_pipelines
+
+    old = os.umask(0o022)
+    try:
+        result = run("train", sample_features, "-f", "hist", "-m", "knn", "-o", tmp_path / "run")
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0
+    assert stat.S_IMODE((tmp_path / "run").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "run" / "metrics.json").stat().st_mode) == 0o644
+    assert "fer-classic" in json.loads((tmp_path / "run" / "metrics.json").read_text())["command"]
+    ds = load_dataset(default_sample_path(), n_jobs=1)
+    results = run_pipelines(ds, [named_pipeline("knn-hist")], tmp_path / "suite", n_jobs=1, command="fer-classic baseline")
+    assert results["knn-hist"]["command"] == "fer-classic baseline (pipeline knn-hist)"
+
+
+def test_no_progress_bar_junk_in_redirected_stderr(tmp_path):
+    result = run("extract", "-f", "hist", "-o", tmp_path / "f")
+    assert result.exit_code == 0 and "\r" not in result.stderr
+
+
+def test_huge_photos_get_a_clean_warning(tmp_path, monkeypatch, caplog):
+    from fer_classic.data import read_image
+
+    Image.fromarray(np.zeros((400, 400), np.uint8)).save(tmp_path / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100_000)
+    with caplog.at_level("WARNING"):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # Pillow's own warning must not escape
+            assert read_image(tmp_path / "big.png").shape == (400, 400)
+    assert "big.png: a very large image (400x400)" in caplog.text
