@@ -22,7 +22,7 @@ _API = {
     "FerClassicError": "errors", "ProtocolError": "errors", "RunError": "errors",
     "DESCRIPTORS": "features", "make_descriptor": "features", "extract_features": "features.extraction",
     "MODEL_KINDS": "models", "model_kind": "models", "PIPELINES": "pipelines", "named_pipeline": "pipelines",
-    "write_report": "reporting.report", "EnsembleSpec": "training", "TrainSpec": "training",
+    "write_report": "reporting.report", "load_runs": "reporting.results", "EnsembleSpec": "training", "TrainSpec": "training",
     "load_run": "training", "train_ensemble": "training", "train_run": "training",
 }
 __all__ = sorted(_API) + ["__version__"]

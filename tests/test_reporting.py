@@ -37,18 +37,64 @@ def test_report_ranks_comparable_runs_and_marks_the_others(runs, tmp_path):
     result = run("report", runs / "knn", runs / "mlp", runs / "svm-stratified", "-o", out)
     assert result.exit_code == 0, result.output
     md = out.read_text()
-    board = md.split("## Published reference numbers")[0]
+    board = md.split("## Paired comparisons")[0]
     ranked = re.findall(r"^\| (\d) \| (\S+) \|", board, flags=re.M)
     accuracies = {m: json.loads((runs / m / "metrics.json").read_text())["accuracy"] for m in ("knn", "mlp")}
     assert [name for _, name in ranked] == sorted(accuracies, key=accuracies.get, reverse=True)
-    assert "| not ranked (other data or protocol) | svm-stratified |" in board
-    assert "Yuan, Nguyen and Nguyen" in md and "62.77%" in md and "| CNN |" in md
+    assert "| not ranked | svm-stratified |" in board
+    # every accuracy-type number carries its interval, and n is shown
+    assert re.search(r"\d+\.\d\d% \[\d+\.\d, \d+\.\d\]", board) and "| 361 |" in board
+    assert "embedded sample of FER2013" in md
+    assert re.search(r"(knn|mlp) vs (knn|mlp): [+-]\d+\.\d points .*p (=|<) ", md)
+    assert "Yuan, Nguyen and Nguyen" in md and "62.77%" in md and "| CNN |" in md and "arxiv.org/abs/1306.0239" in md
     assert "MCR (accuracy)" in md and "KNN: accuracy against k" in md
     for link in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md):
         assert (tmp_path / link).is_file(), link
     page = out.with_suffix(".html").read_text()
     assert page.count("data:image/png;base64,") == len(re.findall(r"!\[", md))
-    assert "<table>" in page and 'class="marked"' in page
+    assert "<table>" in page and 'class="marked"' in page and 'href="#leaderboard"' in page
+
+
+def test_references_are_ordered_by_kind_and_split_not_accuracy(runs, tmp_path):
+    run("report", runs / "knn", "-o", tmp_path / "r.md")
+    rows = re.findall(r"^\| (classical|CNN|human) \| .*?\| ([\d.]+)% \| (\S+)", (tmp_path / "r.md").read_text(), flags=re.M)
+    kinds = [k for k, _, _ in rows]
+    assert kinds == sorted(kinds, key=["classical", "CNN", "human"].index)
+
+
+def test_external_predictions_join_with_intervals_and_mcnemar(runs, tmp_path):
+    import pandas as pd
+
+    truth = pd.read_csv(runs / "knn" / "predictions.csv")
+    mine = truth.assign(predicted=truth["true"])[["id", "predicted"]]
+    mine.to_csv(tmp_path / "mine.csv", index=False)
+    result = run("report", runs / "knn", runs / "mlp", "-p", f"my-cnn={tmp_path / 'mine.csv'}", "-o",
+                 tmp_path / "r.md", "--format", "md,csv,json")
+    assert result.exit_code == 0, result.output
+    md = (tmp_path / "r.md").read_text()
+    assert "| 1 | my-cnn (external) |" in md and "100.00% [" in md and "my-cnn vs knn:" in md
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert {t["a"] for t in doc["paired_tests"]} >= {"my-cnn"}
+    table = pd.read_csv(tmp_path / "r.csv")
+    assert set(table["name"]) == {"my-cnn", "knn", "mlp"} and (table["accuracy_low"] < table["accuracy"]).all()
+    # rows that do not match the test images are named
+    mine.iloc[:-2].to_csv(tmp_path / "short.csv", index=False)
+    result = run("report", runs / "knn", "-p", f"x={tmp_path / 'short.csv'}", "-o", tmp_path / "bad.md")
+    assert result.exit_code == 1 and "2 of the 361 test images missing" in result.stderr
+    pd.concat([mine, pd.DataFrame({"id": ["elsewhere.png"], "predicted": ["hapy"]})]).to_csv(tmp_path / "extra.csv",
+                                                                                          index=False)
+    result = run("report", runs / "knn", "-p", f"x={tmp_path / 'extra.csv'}", "-o", tmp_path / "bad.md")
+    assert result.exit_code == 1 and "elsewhere.png (line 363)" in result.stderr and "'hapy'" not in result.stderr
+    assert "unknown labels hapy (line 363)" in result.stderr
+    assert not (tmp_path / "bad.md").exists()
+    assert run("report", runs / "knn", "-p", "nonsense", "-o", tmp_path / "bad.md").exit_code == 2
+
+
+def test_load_runs_is_a_dataframe(runs):
+    from fer_classic import load_runs
+
+    frame = load_runs([runs / "knn", runs / "mlp"])
+    assert list(frame["name"]) == ["knn", "mlp"] and (frame["accuracy_high"] > frame["accuracy"]).all()
 
 
 def test_report_of_nothing_or_a_non_run(tmp_path):
@@ -71,21 +117,26 @@ def test_html_report_renders_in_a_browser(runs, tmp_path):
     # Let the page report what it rendered: tables, images, and images that failed to decode.
     probe = page.read_text().replace("</body>", (
         "<script>window.onload=()=>{const imgs=[...document.images];"
-        "document.title='tables='+document.querySelectorAll('table').length+' images='+imgs.length+"
-        "' broken='+imgs.filter(i=>!i.complete||i.naturalWidth===0).length;"
+        "const tables=[...document.querySelectorAll('table')];"
+        "document.title='tables='+tables.length+' images='+imgs.length+"
+        "' broken='+imgs.filter(i=>!i.complete||i.naturalWidth===0).length+"
+        "' overflowing='+tables.filter(t=>t.scrollWidth>t.clientWidth||t.getBoundingClientRect().right>"
+        "document.documentElement.clientWidth).length;"
         "document.body.insertAdjacentHTML('afterbegin','<pre id=probe>'+document.title+'</pre>')}</script></body>"))
     probe_page = tmp_path / "probe.html"
     probe_page.write_text(probe)
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run([_chromium(), *flags, "--virtual-time-budget=5000", "--dump-dom", probe_page.as_uri()],
+    dom = subprocess.run([_chromium(), *flags, "--window-size=1280,1600", "--virtual-time-budget=5000", "--dump-dom",
+                          probe_page.as_uri()],
                          capture_output=True, text=True, timeout=120).stdout
-    counts = dict(re.findall(r"(tables|images|broken)=(\d+)", dom))
+    counts = dict(re.findall(r"(tables|images|broken|overflowing)=(\d+)", dom))
     assert int(counts["tables"]) >= 4 and int(counts["images"]) == 4 and counts["broken"] == "0", counts
+    assert counts["overflowing"] == "0", counts  # every table fits at 1280 px
     shot = tmp_path / "shot.png"
-    subprocess.run([_chromium(), *flags, "--window-size=1200,1600", f"--screenshot={shot}", page.as_uri()],
+    subprocess.run([_chromium(), *flags, "--window-size=1280,1600", f"--screenshot={shot}", page.as_uri()],
                    capture_output=True, timeout=120)
     image = np.asarray(Image.open(shot).convert("L"))
-    assert image.shape == (1600, 1200)
+    assert image.shape == (1600, 1280)
     assert len(np.unique(image)) > 20  # text, tables and figures, not a blank page

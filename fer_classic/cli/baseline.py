@@ -50,5 +50,5 @@ def baseline(data, out, force, seed, jobs, progress):
     suite = standard_suite(seed)
     run_pipelines(dataset, suite, out, n_jobs=jobs, progress=progress, force=force, command=command_line())
     wall = record_wall_time(out, time.perf_counter() - start, restart=force)
-    md, page = write_report([out / "runs" / p.name for p in suite], out / "report.md", wall_seconds=wall)
-    click.echo(f"{md}\n{page}")
+    for path in write_report([out / "runs" / p.name for p in suite], out / "report.md", wall_seconds=wall):
+        click.echo(path)

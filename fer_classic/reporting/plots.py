@@ -24,51 +24,57 @@ def _save(fig, path: Path) -> None:
     _pyplot().close(fig)
 
 
-def plot_confusion_matrix(matrix, labels, path: Path, title: str) -> None:
-    """Row-normalised (recall) colours, counts written in the cells; rows are the true class."""
+def plot_confusion_matrix(matrix, labels, path: Path, title: str, compact: bool = False) -> None:
+    """The confusion matrix normalised per true class (each row: where that class's images went, in %),
+    with the image counts in the cells and a colour bar; rows are the true class."""
+    from sklearn.metrics import ConfusionMatrixDisplay
+
     plt = _pyplot()
     m = np.asarray(matrix, dtype=float)
-    norm = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(labels), 0.8 + 0.7 * len(labels)))
-    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
-    ax.set_yticks(range(len(labels)), labels)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title, fontsize=9)
+    norm = 100 * m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+    size = 3.6 if compact else 5.6
+    fig, ax = plt.subplots(figsize=(size + 0.9, size))
+    display = ConfusionMatrixDisplay(norm, display_labels=labels)
+    display.plot(ax=ax, cmap="Blues", colorbar=True, include_values=False, im_kw={"vmin": 0, "vmax": 100},
+                 xticks_rotation=45)
+    display.im_.colorbar.set_label("% of the true class")
+    font = 7 if compact else 9
     for i in range(len(labels)):
         for j in range(len(labels)):
-            ax.text(j, i, int(m[i, j]), ha="center", va="center", fontsize=8,
-                    color="white" if norm[i, j] > 0.5 else "black")
+            ax.text(j, i, f"{norm[i, j]:.0f}%\n{int(m[i, j])}", ha="center", va="center", fontsize=font,
+                    color="white" if norm[i, j] > 50 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=font + 1)
     _save(fig, path)
 
 
 def plot_knn_accuracy(rows: list[dict], path: Path, title: str) -> None:
-    """Validation accuracy against k, one line per norm and weighting."""
+    """Validation accuracy (%) against k, one line per norm and weighting."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(6, 3.6))
     for (p, weights) in sorted({(r["p"], r["weights"]) for r in rows}):
         line = sorted((r["k"], r["validation_accuracy"]) for r in rows if r["p"] == p and r["weights"] == weights)
-        ax.plot([k for k, _ in line], [a for _, a in line], marker="o", label=f"L{p}, {weights}")
+        ax.plot([k for k, _ in line], [100 * a for _, a in line], marker="o", label=f"L{p}, {weights}")
     ax.set_xlabel("k (neighbours)")
-    ax.set_ylabel("validation accuracy")
-    ax.set_title(title, fontsize=9)
+    ax.set_ylabel("validation accuracy (%)")
+    ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     _save(fig, path)
 
 
 def plot_learning_curves(curves: dict, path: Path, title: str) -> None:
-    """Train and validation accuracy and loss per epoch."""
+    """Train and validation accuracy (%) and loss per epoch, side by side."""
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
     epochs = np.arange(1, len(curves["train_accuracy"]) + 1)
-    for ax, metric in zip(axes, ("accuracy", "loss")):
-        ax.plot(epochs, curves[f"train_{metric}"], marker=".", label="train")
-        ax.plot(epochs, curves[f"validation_{metric}"], marker=".", label="validation")
+    for ax, metric, scale, unit in zip(axes, ("accuracy", "loss"), (100, 1), (" (%)", "")):
+        ax.plot(epochs, scale * np.asarray(curves[f"train_{metric}"]), marker=".", label="train")
+        ax.plot(epochs, scale * np.asarray(curves[f"validation_{metric}"]), marker=".", label="validation")
         ax.set_xlabel("epoch")
-        ax.set_ylabel(metric)
+        ax.set_ylabel(metric + unit)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(title, fontsize=9)
+        ax.legend(fontsize=9)
+    fig.suptitle(title, fontsize=10)
     _save(fig, path)

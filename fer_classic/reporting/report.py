@@ -1,213 +1,162 @@
-"""Comparison reports: runs next to published reference numbers, as Markdown and self-contained HTML.
+"""Comparison reports: runs (and a user's own models, from their predictions on the same test images)
+next to published reference numbers, with 95% intervals and exact McNemar tests, as Markdown, a
+self-contained HTML page (Jinja2 templates in ``templates/``), CSV and JSON.
 
-A report is built once as a list of sections (text, tables, images) and rendered twice: Markdown with
-the figures copied beside it and linked, and HTML with the figures embedded, so it can be mailed or
-attached to a CI build as one file.
+The report's content is built once (:func:`build_report`) and rendered in each format; its figures are
+drawn from the runs' recorded numbers, so every report has the same figures whatever version trained
+the runs.
 """
 
 from __future__ import annotations
 
 import base64
-import html
+import json
 import os
 import platform
 import shutil
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..models.registry import describe_params
-from ..errors import RunError
-from ..training.runs import METRICS
-from ..store import read_json, write_text_atomic
+from ..errors import ConfigurationError, RunError
+from ..store import write_text_atomic
+from .plots import plot_confusion_matrix, plot_knn_accuracy, plot_learning_curves
+from .results import Result, load_result, paired_tests, read_external_predictions, results_frame
 
+FORMATS = ("md", "html", "csv", "json")
 FAMILY_LABELS = {"cnn": "CNN", "classical": "classical", "human": "human"}
+FULL_SIZE_MATRICES = 3  # the top of the leaderboard gets full-size confusion matrices, the rest compact
+SAMPLE_FOLDER = "fer2013-sample"
 
 
 def load_references() -> pd.DataFrame:
     """Published numbers (``references.csv`` in the package): dataset, method, family, accuracy, split,
-    source, notes."""
+    source, year, venue, link, notes."""
     with resources.files("fer_classic.reporting").joinpath("references.csv").open(encoding="utf-8") as fh:
-        return pd.read_csv(fh).fillna("")
-
-
-# --------------------------------------------------------------------------- the document
-
-@dataclass
-class Table:
-    headers: list[str]
-    rows: list[list]
-    note: str = ""
-
-
-@dataclass
-class Figure:
-    caption: str
-    path: Path
-
-
-@dataclass
-class Section:
-    title: str
-    blocks: list = field(default_factory=list)
-
-
-def _fmt(v) -> str:
-    if v is None or (isinstance(v, float) and pd.isna(v)):
-        return "–"
-    return str(v)
-
-
-def render_markdown(title: str, intro: str, sections: list[Section], figure_links: dict[Path, str]) -> str:
-    out = [f"# {title}", "", intro, ""]
-    for s in sections:
-        out += [f"## {s.title}", ""]
-        for b in s.blocks:
-            if isinstance(b, str):
-                out += [b, ""]
-            elif isinstance(b, Table):
-                out.append("| " + " | ".join(b.headers) + " |")
-                out.append("|" + "---|" * len(b.headers))
-                out += ["| " + " | ".join(_fmt(c).replace("|", "\\|") for c in row) + " |" for row in b.rows]
-                out += (["", f"_{b.note}_"] if b.note else []) + [""]
-            elif isinstance(b, Figure):
-                out += [f"![{b.caption}]({figure_links[b.path]})", "", f"_{b.caption}_", ""]
-    return "\n".join(out)
-
-
-def render_html(title: str, intro: str, sections: list[Section]) -> str:
-    e = html.escape
-    parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">', f"<title>{e(title)}</title>",
-        "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
-        "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:4px 8px;"
-        "text-align:left}th{background:#f0f0f0}tr.marked td{color:#777;font-style:italic}"
-        "figure{display:inline-block;margin:0.5em;vertical-align:top}figure img{max-width:520px}"
-        "figcaption{font-size:0.85em;color:#555;max-width:520px}.note{font-size:0.85em;color:#555}</style>",
-        "</head><body>", f"<h1>{e(title)}</h1>", f"<p>{e(intro)}</p>",
-    ]
-    for s in sections:
-        parts.append(f"<h2>{e(s.title)}</h2>")
-        for b in s.blocks:
-            if isinstance(b, str):
-                parts.append(f"<p>{e(b)}</p>")
-            elif isinstance(b, Table):
-                parts.append("<table><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in b.headers) + "</tr></thead><tbody>")
-                for row in b.rows:
-                    marked = ' class="marked"' if any("not ranked" in str(c) for c in row) else ""
-                    parts.append(f"<tr{marked}>"
-                                 + "".join(f"<td>{e(_fmt(c))}</td>" for c in row) + "</tr>")
-                parts.append("</tbody></table>" + (f'<p class="note">{e(b.note)}</p>' if b.note else ""))
-            elif isinstance(b, Figure):
-                data = base64.b64encode(b.path.read_bytes()).decode("ascii")
-                parts.append(f'<figure><img alt="{e(b.caption)}" src="data:image/png;base64,{data}">'
-                             f"<figcaption>{e(b.caption)}</figcaption></figure>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
-
-
-# --------------------------------------------------------------------------- runs
-
-def load_report_runs(run_dirs) -> list[dict]:
-    runs = []
-    for d in run_dirs:
-        d = Path(d)
-        m = read_json(d / METRICS, "run (metrics.json is missing: was the run interrupted?)")
-        if "accuracy" not in m or "protocol" not in m:
-            raise RunError(f"{d / METRICS}: not the metrics of a fer-classic run")
-        m["_dir"], m["_name"] = d, d.name
-        runs.append(m)
-    if not runs:
-        raise RunError("no runs to report")
-    return runs
+        return pd.read_csv(fh, dtype={"year": str}).fillna("")
 
 
 def _pct(x) -> str:
-    return f"{100 * x:.2f}%"
+    return "–" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{100 * x:.2f}%"
 
 
-def _pca_text(m) -> str:
-    pca = m.get("spec", {}).get("pca")
-    if pca is None:
-        return "none"
-    return f"{m.get('pca_components', pca)} components" + (f" ({pca:.0%} var.)" if isinstance(pca, float) else "")
+def _with_ci(x, lo, hi) -> str:
+    return _pct(x) if lo is None or pd.isna(lo) else f"{100 * x:.2f}% [{100 * lo:.1f}, {100 * hi:.1f}]"
 
 
 def _comparable_key(m) -> tuple:
-    return (m.get("dataset_fingerprint"), m["protocol"], m["test_split"])
+    return (m.get("dataset_fingerprint"), m.get("protocol"), m.get("test_split"))
 
 
-def build_sections(runs: list[dict], references: pd.DataFrame, dataset: str = "FER2013") -> list[Section]:
-    # Rank together only runs on the same data, protocol and test split as the most common one.
-    keys = pd.Series([_comparable_key(m) for m in runs])
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def build_report(results: list[Result], figures: Path, *, title: str, wall_seconds: float | None = None) -> dict:
+    """Everything a report shows, as plain data for the templates; figures are drawn into ``figures``."""
+    keys = pd.Series([_comparable_key(r.metrics) for r in results])
     main_key = keys.value_counts().index[0]
-    ranked = sorted([m for m in runs if _comparable_key(m) == main_key], key=lambda m: -m["accuracy"])
-    others = [m for m in runs if _comparable_key(m) != main_key]
-    rows = []
-    for rank, m in enumerate(ranked, 1):
-        rows.append(_run_row(str(rank), m))
-    for m in others:
-        rows.append(_run_row("not ranked (other data or protocol)", m))
-    board = Table(["rank", "run", "descriptors", "PCA", "model", "best parameters", "accuracy",
-                   "balanced acc.", "macro F1", "fit s", "test data (protocol)"], rows,
-                  note=f"Ranked: runs on {main_key[2]} under the {main_key[1]} protocol, on the same data "
-                       f"(fingerprint {str(main_key[0])[:19]}…). Model selection used only each run's validation "
-                       f"split.")
-    refs = references[references["dataset"] == dataset] if "dataset" in references else references
-    ref_rows = [[r["method"], FAMILY_LABELS.get(r["family"], r["family"]), _pct(float(r["accuracy"])),
-                 r["split"], r["source"]] for _, r in refs.sort_values("accuracy", ascending=False).iterrows()]
-    ref_table = Table(["published method", "kind", "accuracy", "data and split", "source"], ref_rows,
-                      note="Published reference numbers, not re-run here; their splits and protocols differ from "
-                           "each other and from the runs above, so they are listed, not ranked with them.")
-    sections = [Section("Leaderboard: this toolkit's runs", [board]),
-                Section(f"Published reference numbers on {dataset}", [ref_table])]
+    ranked = sorted([r for r in results if _comparable_key(r.metrics) == main_key], key=lambda r: -r.metrics["accuracy"])
+    others = [r for r in results if _comparable_key(r.metrics) != main_key]
+    frame = results_frame(ranked + others).set_index("name")
 
-    classes = list(dict.fromkeys(c for m in runs for c in m["labels"]))
-    per_class = Table(["class"] + [m["_name"] for m in runs],
-                      [[c] + [_pct(m["per_class"][c]["recall"]) if c in m["per_class"] else None for m in runs]
-                       for c in classes],
-                      note="Per-class accuracy (recall) on each run's test split.")
-    sections.append(Section("Per-class accuracy", [per_class]))
-    sections.append(Section("Confusion matrices", [Figure(f"{m['_name']}: rows are the true class",
-                                                          m["_dir"] / "confusion_matrix.png")
-                                                   for m in runs if (m["_dir"] / "confusion_matrix.png").exists()]))
-    for m in (m for m in runs if m.get("members")):
-        sections.append(Section(f"{m['_name']}: ensemble members", [Table(
-            ["member", "validation accuracy", "test accuracy (not used to weight)", "weight", "fit s"],
-            [[r["member"], _pct(r["validation_accuracy"]), _pct(r["test_accuracy_not_used_for_selection"]),
-              f"{r['weight']:.3f}", f"{r['fit_seconds']:.0f}"] for r in m["members"]]
-            + [["ensemble (soft vote)", _pct(m["ensemble_validation_accuracy"]), _pct(m["accuracy"]), "", ""]],
-            note=f"Members fitted on {m['split_sizes']['fit']} images of the fit split; weights from the "
-                 f"validation split ({m['best_params']['weighting']} weighting).")]))
-    knn = [Figure(f"{m['_name']}: validation accuracy against k", m["_dir"] / "knn_accuracy_vs_k.png")
-           for m in runs if (m["_dir"] / "knn_accuracy_vs_k.png").exists()]
-    if knn:
-        sections.append(Section("KNN: accuracy against k, per norm and weighting", knn))
-    mlps = [m for m in runs if "convergence" in m]
-    if mlps:
-        blocks = []
-        for m in mlps:
-            rates = m["convergence"]
-            blocks.append(Table(["run", "epochs", "MCR (accuracy)", "MOFR (accuracy)", "MCR (loss)", "MOFR (loss)"],
-                                [[m["_name"], a["epochs"], f"{a['mcr']:+.4f}", f"{a['mofr']:+.4f}",
-                                  f"{l['mcr']:+.4f}", f"{l['mofr']:+.4f}"]
-                                 for a, l in zip(rates["accuracy"], rates["loss"])]))
-            if (m["_dir"] / "mlp_curves.png").exists():
-                blocks.append(Figure(f"{m['_name']}: learning curves", m["_dir"] / "mlp_curves.png"))
-        blocks.insert(0, "MCR: mean change per epoch of the training metric; MOFR: mean change per epoch of "
-                         "(training − validation) metric, over each window of epochs.")
-        sections.append(Section("MLP learning curves", blocks))
-    return sections
+    board_columns = ["accuracy", "balanced_accuracy", "macro_f1"]
+    best = {c: frame.loc[[r.name for r in ranked], c].max() for c in board_columns}
+    board = []
+    for rank, r in enumerate(ranked + others, 1):
+        row = frame.loc[r.name]
+        board.append({
+            "rank": str(rank) if r in ranked else "not ranked", "name": r.name,
+            "kind": "external" if r.kind == "external" else "", "descriptors": row["descriptors"], "pca": row["pca"],
+            "model": row["model"], "n": row["n_test"], "fit": "–" if pd.isna(row["fit_seconds"]) else f"{row['fit_seconds']:.0f}",
+            "cells": [{"text": _with_ci(row[c], row[f"{c}_low"], row[f"{c}_high"]),
+                       "best": r in ranked and row[c] == best[c]} for c in board_columns],
+            "params": row["best_params"], "test": f"{row['test_split']} ({row['protocol']})", "marked": r not in ranked,
+        })
+    tests = paired_tests(ranked)
+    top = ranked[0].name
+    position = {r.name: i for i, r in enumerate(ranked)}
+    kinds = {r.name: r.kind for r in ranked}
+    pairs = [{"a": t.a, "b": t.b, "text": f"{t.a} vs {t.b}: {100 * t.difference:+.1f} points "
+              f"({t.a_right_b_wrong} vs {t.a_wrong_b_right} images only one got right), {_p(t.p_value)}",
+              "significant": t.p_value < 0.05}
+             for t in tests.itertuples() if top in (t.a, t.b) or abs(position[t.a] - position[t.b]) == 1
+             or "external" in {kinds[t.a], kinds[t.b]}]
 
+    refs = load_references()
+    refs = refs[refs["dataset"] == "FER2013"]
+    order = {"classical": 0, "cnn": 1, "human": 2}
+    refs = refs.assign(_kind=refs["family"].map(order), _private=~refs["split"].str.startswith("PrivateTest"))
+    references = [{"method": r.method, "kind": FAMILY_LABELS.get(r.family, r.family), "accuracy": _pct(float(r.accuracy)),
+                   "split": r.split, "source": r.source, "year": r.year, "venue": r.venue, "link": r.link,
+                   "notes": r.notes}
+                  for r in refs.sort_values(["_kind", "_private", "year", "method"]).itertuples()]
 
-def _run_row(rank: str, m: dict) -> list:
-    return [rank, m["_name"], "+".join(m["features"]), _pca_text(m), m["model"],
-            describe_params(m["best_params"]), _pct(m["accuracy"]), _pct(m["balanced_accuracy"]),
-            _pct(m["macro_f1"]), f"{m['fit_seconds']:.1f}", f"{m['test_split']} ({m['protocol']})"]
+    classes = list(dict.fromkeys(c for r in ranked + others for c in r.metrics["labels"]))
+    per_class = [{"name": r.name, "cells": [_pct(r.metrics["per_class"][c]["recall"]) if c in r.metrics["per_class"]
+                                            else "–" for c in classes]} for r in ranked + others]
+    figures.mkdir(parents=True, exist_ok=True)
+    matrices = []
+    for i, r in enumerate(ranked + others):
+        path = figures / f"{r.name}-confusion.png"
+        compact = i >= FULL_SIZE_MATRICES
+        plot_confusion_matrix(r.metrics["confusion_matrix"], r.metrics["labels"], path,
+                              f"{r.name}: {r.metrics['accuracy']:.1%} on {r.metrics['test_split']}", compact=compact)
+        matrices.append({"caption": f"{r.name} (rank {board[i]['rank']}): rows are the true class; cells give % of "
+                                    f"the true class and the image count", "path": path, "compact": compact})
+    knn, mlp = [], []
+    for r in ranked + others:
+        grid = r.folder / "grid.csv" if r.folder else None
+        if r.metrics.get("model") == "knn" and grid and grid.is_file() and r.metrics.get("n_configurations", 1) > 1:
+            rows = pd.read_csv(grid)
+            if "fold" in rows:
+                rows = rows[rows["fold"] == rows["fold"].iloc[0]]
+            path = figures / f"{r.name}-knn.png"
+            plot_knn_accuracy(rows.to_dict("records"), path, f"{r.name}: {r.metrics['validation_split']}")
+            knn.append({"caption": f"{r.name}: validation accuracy against k", "path": path})
+        if "learning_curves" in r.metrics:
+            path = figures / f"{r.name}-mlp.png"
+            plot_learning_curves(r.metrics["learning_curves"], path, f"{r.name}: learning curves")
+            mlp.append({"name": r.name, "path": path, "rates": [
+                {"epochs": a["epochs"], "cells": [f"{a['mcr']:+.4f}", f"{a['mofr']:+.4f}", f"{l['mcr']:+.4f}",
+                                                  f"{l['mofr']:+.4f}"]}
+                for a, l in zip(r.metrics["convergence"]["accuracy"], r.metrics["convergence"]["loss"])]})
+    ensembles = [{"name": r.name, "weighting": r.metrics["best_params"]["weighting"],
+                  "fit": r.metrics["split_sizes"]["fit"],
+                  "rows": [[m["member"], _pct(m["validation_accuracy"]), _pct(m["test_accuracy_not_used_for_selection"]),
+                            f"{m['weight']:.3f}"] for m in r.metrics["members"]]
+                  + [["ensemble (soft vote)", _pct(r.metrics["ensemble_validation_accuracy"]), _pct(r.metrics["accuracy"]), ""]]}
+                 for r in ranked + others if r.metrics.get("members")]
+
+    sources = {str(r.metrics.get("dataset_source") or "") for r in ranked if r.kind == "run"}
+    sample = any(Path(s).name == SAMPLE_FOLDER for s in sources)
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return {
+        "title": title,
+        "intro": (f"Written {when} by fer-classic {__version__} on {machine_description()}"
+                  + (f"; the whole suite took {wall_seconds / 60:.1f} minutes of wall time" if wall_seconds else "")
+                  + ". Accuracies are on each run's test split, which no model selection looked at; each comes with "
+                    "n and a 95% interval (Wilson for accuracy, a seeded bootstrap of the test images for balanced "
+                    "accuracy and macro F1)."),
+        "sample_note": (f"These runs use the embedded sample of FER2013 (a seeded stratified 10%: {ranked[0].metrics['n_test']} "
+                        "test images), not the full dataset: their numbers are not comparable with the published "
+                        "full-data references below." if sample else ""),
+        "board": board, "board_note": (f"Ranked: results on {main_key[2]} under the {main_key[1]} protocol, on the same "
+                                       f"data (fingerprint {str(main_key[0])[:19]}…); the best value of each column in "
+                                       f"bold. External rows are a user's own models, scored here from their predictions "
+                                       f"on the same images."),
+        "pairs": pairs, "pairs_note": "Exact McNemar tests on the same test images (on the images exactly one of the two got "
+                                      "right): the top result against each other, each against the next one down, "
+                                      "and every external model against each run; p < 0.05 in bold. The JSON "
+                                      "format lists every pair.",
+        "references": references, "classes": classes, "per_class": per_class, "matrices": matrices,
+        "knn": knn, "mlp": mlp, "ensembles": ensembles,
+        "frame": frame.reset_index(), "tests": tests,
+    }
 
 
 def machine_description() -> str:
@@ -215,28 +164,74 @@ def machine_description() -> str:
            f"Python {platform.python_version()}"
 
 
-def write_report(run_dirs, out, *, title: str = "fer-classic: classical FER baselines",
-                 wall_seconds: float | None = None) -> tuple[Path, Path]:
-    """Write ``out`` (Markdown, figures in ``<stem>_files/``) and ``<stem>.html`` (self-contained)."""
+def _environment():
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("fer_classic.reporting", "templates"),
+                             autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True)
+    env.filters["md"] = lambda v: str(v).replace("|", "\\|")
+    env.filters["data_uri"] = lambda p: "data:image/png;base64," + base64.b64encode(Path(p).read_bytes()).decode()
+    return env
+
+
+def write_report(run_dirs, out, *, title: str = "fer-classic: classical FER baselines", wall_seconds: float | None = None,
+                 predictions: dict[str, str] | None = None, formats=("md", "html")) -> list[Path]:
+    """Write a comparison report of ``run_dirs`` (and of external models' ``predictions``).
+
+    Parameters
+    ----------
+    run_dirs : paths
+        Run directories.
+    out : path
+        The report's path; each format is written beside it with its own suffix (``.md``, ``.html``,
+        ``.csv``, ``.json``), the Markdown's figures in ``<stem>_files/``.
+    predictions : dict, optional
+        Name → CSV of a user's model's predictions on the same test images as the runs (``id`` or
+        ``file``, ``predicted``), shown as external rows with intervals and McNemar tests.
+    formats : iterable of str
+        Any of md, html, csv, json.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown or not formats:
+        raise ConfigurationError(f"unknown report format {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)}")
+    results = [load_result(d) for d in run_dirs]
+    if not results:
+        raise RunError("no runs to report")
+    for name, path in (predictions or {}).items():
+        reference = next((r for r in results if r.predictions is not None), results[0])
+        results.append(read_external_predictions(name, path, reference))
     out = Path(out)
-    runs = load_report_runs(run_dirs)
-    sections = build_sections(runs, load_references())
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    intro = (f"Written {when} by fer-classic {__version__} on {machine_description()}"
-             + (f"; the whole suite took {wall_seconds / 60:.1f} minutes of wall time" if wall_seconds else "")
-             + ". Accuracies are on each run's test split, which no model selection looked at.")
-    files = out.with_name(out.stem + "_files")
+    stem = out.with_suffix("")
+    files = stem.with_name(stem.name + "_files")
     if files.exists():
         shutil.rmtree(files)
-    links = {}
-    for s in sections:
-        for b in s.blocks:
-            if isinstance(b, Figure):
-                name = f"{b.path.parent.name}-{b.path.name}"
-                files.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(b.path, files / name)
-                links[b.path] = f"{files.name}/{name}"
-    write_text_atomic(out, render_markdown(title, intro, sections, links))
-    html_path = out.with_suffix(".html")
-    write_text_atomic(html_path, render_html(title, intro, sections))
-    return out, html_path
+    report = build_report(results, files, title=title, wall_seconds=wall_seconds)
+    env = _environment()
+    written = []
+    if "md" in formats:
+        links = {str(f["path"]): f"{files.name}/{Path(f['path']).name}"
+                 for group in ("matrices", "knn", "mlp") for f in report[group]}
+        text = env.get_template("report.md.j2").render(**report, link=lambda p: links[str(p)])
+        write_text_atomic(stem.with_suffix(".md"), text)
+        written.append(stem.with_suffix(".md"))
+    if "html" in formats:
+        write_text_atomic(stem.with_suffix(".html"), env.get_template("report.html.j2").render(**report))
+        written.append(stem.with_suffix(".html"))
+    if "csv" in formats:
+        write_text_atomic(stem.with_suffix(".csv"), report["frame"].to_csv(index=False))
+        written.append(stem.with_suffix(".csv"))
+    if "json" in formats:
+        doc = {"title": title, "intro": report["intro"], "results": report["frame"].to_dict("records"),
+               "paired_tests": report["tests"].to_dict("records"),
+               "references": report["references"]}
+        write_text_atomic(stem.with_suffix(".json"), json.dumps(doc, indent=2, default=str) + "\n")
+        written.append(stem.with_suffix(".json"))
+    if "md" not in formats:
+        shutil.rmtree(files, ignore_errors=True)  # the figures live on only beside the Markdown
+    return written
