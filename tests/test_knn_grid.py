@@ -67,3 +67,13 @@ def test_heap_push_keeps_the_k_smallest_and_refuses_ties_at_the_root():
     for i, v in enumerate([5.0, 1.0, 4.0, 4.0, 0.5, 4.0]):
         _heap_push(values, indices, 3, v, i)
     assert sorted(values) == [0.5, 1.0, 4.0] and indices[0] == 2  # the first 4.0 stays, later equal ones don't
+
+
+def test_lp_kernel_matches_float64_sums():
+    from fer_classic.models.lp_kernel import lp_power_sums
+
+    rng = np.random.default_rng(5)
+    X, Q = rng.integers(0, 256, (300, 2304)).astype(np.float32), rng.integers(0, 256, (21, 2304)).astype(np.float32)
+    for p in (3, 4, 2.5):
+        exact = (np.abs(Q[:, None, :].astype(np.float64) - X[None]) ** p).sum(2)
+        assert np.allclose(lp_power_sums(Q, X, p), exact, rtol=1e-5)

@@ -1,8 +1,8 @@
 """The KNN grid without repeated searches: neighbours once per norm at the largest k, then every
 (k, weighting) derived from them, with predictions identical to scikit-learn's KNeighborsClassifier.
 
-Candidate neighbours come from the fastest exact kernel at hand (faiss for L1 and Lp, a BLAS
-distance matrix for L2); their distances are then recomputed exactly in float64 and ranked by
+Candidate neighbours come from the fastest exact kernel at hand (faiss for L1, a BLAS distance
+matrix for L2, a numba kernel for other p: :mod:`fer_classic.models.lp_kernel`); their distances are then recomputed exactly in float64 and ranked by
 (distance, training index), so the result does not depend on float32 rounding.
 
 Where the k-th and (k+1)-th neighbours are at exactly the same distance (FER2013 holds duplicate
@@ -32,11 +32,13 @@ def _candidate_search(X: np.ndarray, p: float):
 
         nn = NearestNeighbors(algorithm="brute").fit(X)
         return lambda q, n: nn.kneighbors(q, n_neighbors=n, return_distance=False)
+    if p != 1:
+        from .lp_kernel import lp_candidates
+
+        return lp_candidates(X, p)
     import faiss
 
-    index = faiss.IndexFlat(X.shape[1], faiss.METRIC_L1 if p == 1 else faiss.METRIC_Lp)
-    if p != 1:
-        index.metric_arg = float(p)
+    index = faiss.IndexFlat(X.shape[1], faiss.METRIC_L1)
     index.add(np.ascontiguousarray(X, dtype=np.float32))
     return lambda q, n: index.search(np.ascontiguousarray(q, dtype=np.float32), n)[1]
 
