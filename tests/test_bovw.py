@@ -67,3 +67,16 @@ def test_bad_bovw_parameters_are_usage_errors(sample_path, tmp_path):
     assert result.exit_code == 2 and "words >= 2" in result.output
     result = run("extract", sample_path, "-f", "bovw", "--bovw-levels", "1,x", "-o", tmp_path)
     assert result.exit_code == 2 and "comma" in result.output
+
+
+def test_batched_daisy_equals_scikit_image(sample):
+    from skimage.feature import daisy
+
+    from fer_classic.features.bovw import dense_daisy
+
+    images = sample.images[:40]
+    for params in ({"step": 3, "radius": 6, "rings": 2, "histograms": 6, "orientations": 8},
+                   {"step": 4, "radius": 8, "rings": 3, "histograms": 4, "orientations": 6}):
+        ours = dense_daisy(images, **params).astype(np.float32)
+        theirs = np.stack([daisy(im, **params) for im in images]).astype(np.float32)
+        assert np.array_equal(ours, theirs)

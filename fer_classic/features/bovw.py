@@ -3,11 +3,49 @@ without labels by k-means, counted over a spatial pyramid, with the Hellinger (s
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from skimage.feature import daisy
+from scipy.ndimage import gaussian_filter
 from sklearn.cluster import MiniBatchKMeans
 
 from .base import ImageDescriptor, check_images
+
+
+def dense_daisy(images: np.ndarray, *, step: int, radius: int, rings: int, histograms: int,
+                orientations: int) -> np.ndarray:
+    """scikit-image's ``daisy`` (L1 normalisation, its default sigmas and ring radii) of a batch of
+    ``uint8`` images ``(n, h, w)``, as ``(n, rows, cols, d)``: the same numbers (equal in float32), about
+    twice as fast. The gradient-orientation maps of the whole batch are smoothed in one filter call per
+    distinct sigma (scikit-image smooths each map of each image separately, and twice at the first
+    sigma), and the descriptors are gathered at the sampled positions only."""
+    img = np.asarray(images, dtype=np.float64) / 255.0  # scikit-image's img_as_float of uint8
+    n, h, w = img.shape
+    sigmas = [radius * (i + 1) / float(2 * rings) for i in range(rings)]
+    ring_radii = [radius * (i + 1) / float(rings) for i in range(rings)]
+    dx, dy = np.zeros_like(img), np.zeros_like(img)
+    dx[:, :, :-1] = np.diff(img, axis=2)
+    dy[:, :-1, :] = np.diff(img, axis=1)
+    magnitude, orientation = np.sqrt(dx ** 2 + dy ** 2), np.arctan2(dy, dx)
+    kappa = orientations / np.pi
+    hist = np.empty((n, orientations, h, w))
+    for i in range(orientations):
+        hist[:, i] = np.exp(kappa * np.cos(orientation - (2 * i * np.pi / orientations - np.pi))) * magnitude
+    smoothed = {s: gaussian_filter(hist, sigma=(0, 0, s, s), mode="reflect", truncate=4.0) for s in set(sigmas)}
+    P, Q = h - 2 * radius, w - 2 * radius
+    rows, cols = len(range(0, P, step)), len(range(0, Q, step))
+    out = np.empty((n, (rings * histograms + 1) * orientations, rows, cols))
+    out[:, :orientations] = smoothed[sigmas[0]][:, :, radius:radius + P:step, radius:radius + Q:step]
+    at = orientations
+    for i in range(rings):
+        for j in range(histograms):
+            angle = 2 * np.pi * j / histograms
+            y0 = radius + int(round(ring_radii[i] * math.sin(angle)))
+            x0 = radius + int(round(ring_radii[i] * math.cos(angle)))
+            out[:, at:at + orientations] = smoothed[sigmas[i]][:, :, y0:y0 + P:step, x0:x0 + Q:step]
+            at += orientations
+    out = out.transpose(0, 2, 3, 1) + 1e-10
+    return out / out.sum(axis=3, keepdims=True)
 
 
 class BoVWDescriptor(ImageDescriptor):
@@ -74,10 +112,11 @@ class BoVWDescriptor(ImageDescriptor):
             raise ValueError(f"a {self.size}px face is smaller than a DAISY descriptor of radius {self.radius}")
 
     def _dense(self, images) -> np.ndarray:
-        """``(n, rows, cols, d)`` DAISY descriptors of each face."""
-        return np.stack([daisy(self._gray(im), step=self.step, radius=self.radius, rings=self.rings,
-                               histograms=self.histograms, orientations=self.orientations)
-                         for im in images]).astype(np.float32)
+        """``(n, rows, cols, d)`` DAISY descriptors of each face (scikit-image's, computed in batches)."""
+        gray = np.stack([self._gray(im) for im in images])
+        return np.concatenate([dense_daisy(gray[i:i + 256], step=self.step, radius=self.radius, rings=self.rings,
+                                           histograms=self.histograms, orientations=self.orientations)
+                               for i in range(0, len(gray), 256)]).astype(np.float32)
 
     def _describe(self, images) -> np.ndarray:
         local = self._dense(images)
