@@ -140,3 +140,17 @@ def test_html_report_renders_in_a_browser(runs, tmp_path):
     image = np.asarray(Image.open(shot).convert("L"))
     assert image.shape == (1600, 1280)
     assert len(np.unique(image)) > 20  # text, tables and figures, not a blank page
+
+
+def test_cross_dataset_table_from_evaluations(runs, class_folders, sample_path, tmp_path):
+    result = run("evaluate", runs / "knn", class_folders, sample_path, "--split", "PublicTest", "-o", tmp_path / "e.json")
+    assert result.exit_code == 1 and "no PublicTest images" in result.stderr  # the class folders have no usage
+    result = run("evaluate", runs / "knn", class_folders, sample_path, "-o", tmp_path / "e.json", "-q")
+    assert result.exit_code == 0, result.output
+    evaluations = json.loads((tmp_path / "e.json").read_text())
+    assert len(evaluations) == 2 and all("intervals" in e for e in evaluations)
+    assert "unseen_classes" in evaluations[0] and evaluations[0]["unseen_classes"]  # contempt
+    run("report", runs / "knn", runs / "mlp", "-e", tmp_path / "e.json", "-o", tmp_path / "r.md")
+    md = (tmp_path / "r.md").read_text()
+    section = md.split("## Across datasets")[1].split("## Published")[0]
+    assert "| knn |" in section and str(class_folders) in section and "unseen: contempt" in section

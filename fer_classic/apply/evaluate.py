@@ -11,6 +11,7 @@ import numpy as np
 from ..data import load_dataset
 from ..errors import DatasetError
 from ..training.metrics import classification_metrics
+from ..training.uncertainty import intervals
 from ..features import ImageDescriptor
 from ..training.runs import load_run
 from ..store import library_versions, write_json_atomic
@@ -84,6 +85,7 @@ def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: i
                     ", ".join(f"{n} ({c} images)" for n, c in unseen.items()))
     result = {
         **classification_metrics(y_true, y_pred, tuple(names)),
+        "intervals": intervals(y_true, y_pred),
         "run": str(run_dir),
         "model": run_metrics.get("model"),
         "features": run_metrics.get("features"),

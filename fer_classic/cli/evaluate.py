@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..apply.evaluate import evaluate_run
+from ..store import write_json_atomic
 from ..data import USAGES
 from . import main
 from .options import Choice, dataset_options, runtime_options
@@ -15,7 +16,7 @@ from .options import Choice, dataset_options, runtime_options
 
 @main.command(short_help="A trained run's metrics on another dataset or split.")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.argument("data", type=click.Path(exists=True, path_type=Path))
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--split", type=Choice(USAGES), default=None,
               help="Only the images of this FER2013 usage (default: all images).")
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -23,19 +24,27 @@ from .options import Choice, dataset_options, runtime_options
 @dataset_options
 @runtime_options
 def evaluate(run_dir, data, split, out, dataset_kwargs, jobs, progress):
-    """Score the pipeline of RUN_DIR on the images of DATA (any layout extract reads).
+    """Score the pipeline of RUN_DIR on the images of each DATA (any layout extract reads).
 
     The run's descriptors are extracted from DATA with the parameters it was trained with. Classes
-    the model never saw are reported and counted as errors.
+    the model never saw are reported and counted as errors. Each accuracy comes with n and a 95%
+    interval. With several DATA, the JSON is a list (one entry per dataset); give it to
+    report --evaluation for a dataset x run table.
 
     \b
     Example:
       fer-classic evaluate runs/svm ~/fer2013 --split PrivateTest --out private.json
+      fer-classic evaluate runs/svm ~/fer2013 ~/ckplus ~/jaffe --out cross.json
     """
-    result = evaluate_run(run_dir, data, split=split, out=out, n_jobs=jobs, progress=progress,
-                          dataset_kwargs=dataset_kwargs)
+    results = [evaluate_run(run_dir, d, split=split, n_jobs=jobs, progress=progress, dataset_kwargs=dataset_kwargs)
+               for d in data]
+    doc = results[0] if len(results) == 1 else results
     if out:
-        click.echo(f"{out}\t{result['split']}: accuracy {result['accuracy']:.4f}\tbalanced "
-                   f"{result['balanced_accuracy']:.4f}\tmacro-F1 {result['macro_f1']:.4f}\t(n={result['n']})")
+        write_json_atomic(out, doc)
+        for r in results:
+            lo, hi = r["intervals"]["accuracy"]
+            click.echo(f"{r['data']} ({r['split']}): accuracy {r['accuracy']:.2%} [{lo:.2%}, {hi:.2%}] (n={r['n']})"
+                       f"\tbalanced {r['balanced_accuracy']:.2%}\tmacro-F1 {r['macro_f1']:.2%}")
+        click.echo(out)
     else:
-        click.echo(json.dumps(result, indent=2))
+        click.echo(json.dumps(doc, indent=2))

@@ -40,10 +40,13 @@ def parse_formats(ctx, param, value) -> list[str]:
 @click.option("--predictions", "-p", multiple=True, callback=parse_predictions, metavar="NAME=FILE.csv",
               help="Your own model's predictions on the same test images (columns id or file, predicted): shown "
                    "as an external row with its interval and McNemar tests. Repeatable.")
+@click.option("--evaluation", "-e", "evaluations", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Output of fer-classic evaluate (a run on other datasets), shown as a dataset x run table. "
+                   "Repeatable.")
 @click.option("--format", "formats", default="md,html", show_default=True, callback=parse_formats,
               help=f"Formats to write, comma-separated: {', '.join(FORMATS)}.")
 @click.option("--title", default="fer-classic: classical FER baselines", help="The report's title.")
-def report(run_dirs, out, predictions, formats, title):
+def report(run_dirs, out, predictions, evaluations, formats, title):
     """Compare RUN_DIRS with each other, with your own models and with published reference numbers.
 
     Each accuracy comes with n and a 95% interval; results on the same test images are compared with
@@ -55,5 +58,6 @@ def report(run_dirs, out, predictions, formats, title):
       fer-classic report runs/* --out reports/fer2013.md
       fer-classic report runs/* -p my-cnn=cnn_predictions.csv --format md,html,json -o report.md
     """
-    for path in write_report(run_dirs, out, title=title, predictions=predictions, formats=formats):
+    for path in write_report(run_dirs, out, title=title, predictions=predictions, evaluations=evaluations,
+                             formats=formats):
         click.echo(path)

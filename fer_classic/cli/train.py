@@ -100,6 +100,7 @@ def train(features_dir, features, model, preset_name, out, pca, whiten, scale, g
     trainer = train_ensemble if isinstance(spec, EnsembleSpec) else train_run
     metrics = trainer(features_dir, out, spec, n_jobs=jobs, force=force,
                       command=command_line())
-    click.echo(f"{out}\t{what}\t{metrics['test_split']} accuracy {metrics['accuracy']:.4f}"
-               f"\tbalanced {metrics['balanced_accuracy']:.4f}\tmacro-F1 {metrics['macro_f1']:.4f}"
-               f"\t({metrics['protocol']} protocol)")
+    lo, hi = metrics["intervals"]["accuracy"]
+    click.echo(f"{out}\t{what}\t{metrics['test_split']} accuracy {metrics['accuracy']:.4f} [95% CI {lo:.4f}, "
+               f"{hi:.4f}] (n={metrics['n_test']})\tbalanced {metrics['balanced_accuracy']:.4f}"
+               f"\tmacro-F1 {metrics['macro_f1']:.4f}\t({metrics['protocol']} protocol)")

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..errors import ConfigurationError, RunError
-from ..store import write_text_atomic
+from ..errors import ConfigurationError, DatasetError, RunError
+from ..store import read_json, write_text_atomic
 from .plots import plot_confusion_matrix, plot_knn_accuracy, plot_learning_curves
 from .results import Result, load_result, paired_tests, read_external_predictions, results_frame
 
@@ -56,7 +56,36 @@ def _p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
-def build_report(results: list[Result], figures: Path, *, title: str, wall_seconds: float | None = None) -> dict:
+def cross_dataset_table(evaluations: list[dict]) -> dict:
+    """``evaluate`` outputs as a dataset × run table: accuracy with its 95% interval and n per cell."""
+    runs = list(dict.fromkeys(Path(e["run"]).name for e in evaluations))
+    datasets = list(dict.fromkeys(f"{e['data']} ({e['split']})" for e in evaluations))
+    cells = {(f"{e['data']} ({e['split']})", Path(e["run"]).name): e for e in evaluations}
+
+    def cell(e):
+        if e is None:
+            return "–"
+        lo, hi = (e.get("intervals") or {}).get("accuracy", (None, None))
+        unseen = f"; unseen: {', '.join(e['unseen_classes'])}" if e.get("unseen_classes") else ""
+        return f"{_with_ci(e['accuracy'], lo, hi)} (n={e['n']}{unseen})"
+
+    return {"runs": runs, "rows": [{"data": d, "cells": [cell(cells.get((d, r))) for r in runs]} for d in datasets]}
+
+
+def read_evaluations(paths) -> list[dict]:
+    """The JSON ``evaluate`` wrote (one evaluation, or a list), from each path."""
+    out = []
+    for path in paths:
+        doc = read_json(path, "evaluation (from fer-classic evaluate --out)")
+        for e in doc if isinstance(doc, list) else [doc]:
+            if not isinstance(e, dict) or not {"run", "data", "accuracy", "n"} <= set(e):
+                raise DatasetError(f"{path}: not the output of fer-classic evaluate")
+            out.append(e)
+    return out
+
+
+def build_report(results: list[Result], figures: Path, *, title: str, wall_seconds: float | None = None,
+                 evaluations: list[dict] | None = None) -> dict:
     """Everything a report shows, as plain data for the templates; figures are drawn into ``figures``."""
     keys = pd.Series([_comparable_key(r.metrics) for r in results])
     main_key = keys.value_counts().index[0]
@@ -156,6 +185,7 @@ def build_report(results: list[Result], figures: Path, *, title: str, wall_secon
         "references": references, "classes": classes, "per_class": per_class, "matrices": matrices,
         "knn": knn, "mlp": mlp, "ensembles": ensembles,
         "frame": frame.reset_index(), "tests": tests,
+        "cross": cross_dataset_table(evaluations) if evaluations else None,
     }
 
 
@@ -176,7 +206,7 @@ def _environment():
 
 
 def write_report(run_dirs, out, *, title: str = "fer-classic: classical FER baselines", wall_seconds: float | None = None,
-                 predictions: dict[str, str] | None = None, formats=("md", "html")) -> list[Path]:
+                 predictions: dict[str, str] | None = None, evaluations=(), formats=("md", "html")) -> list[Path]:
     """Write a comparison report of ``run_dirs`` (and of external models' ``predictions``).
 
     Parameters
@@ -189,6 +219,8 @@ def write_report(run_dirs, out, *, title: str = "fer-classic: classical FER base
     predictions : dict, optional
         Name → CSV of a user's model's predictions on the same test images as the runs (``id`` or
         ``file``, ``predicted``), shown as external rows with intervals and McNemar tests.
+    evaluations : paths
+        Outputs of ``evaluate`` (a run on other datasets), shown as a dataset × run table.
     formats : iterable of str
         Any of md, html, csv, json.
 
@@ -211,7 +243,8 @@ def write_report(run_dirs, out, *, title: str = "fer-classic: classical FER base
     files = stem.with_name(stem.name + "_files")
     if files.exists():
         shutil.rmtree(files)
-    report = build_report(results, files, title=title, wall_seconds=wall_seconds)
+    report = build_report(results, files, title=title, wall_seconds=wall_seconds,
+                          evaluations=read_evaluations(evaluations))
     env = _environment()
     written = []
     if "md" in formats:
@@ -228,7 +261,7 @@ def write_report(run_dirs, out, *, title: str = "fer-classic: classical FER base
         written.append(stem.with_suffix(".csv"))
     if "json" in formats:
         doc = {"title": title, "intro": report["intro"], "results": report["frame"].to_dict("records"),
-               "paired_tests": report["tests"].to_dict("records"),
+               "paired_tests": report["tests"].to_dict("records"), "cross_dataset": report["cross"],
                "references": report["references"]}
         write_text_atomic(stem.with_suffix(".json"), json.dumps(doc, indent=2, default=str) + "\n")
         written.append(stem.with_suffix(".json"))

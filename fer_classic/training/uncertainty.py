@@ -4,6 +4,8 @@ the same images."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.stats import binomtest
 from sklearn.metrics import balanced_accuracy_score, f1_score
@@ -28,13 +30,20 @@ def bootstrap_intervals(y_true, y_pred, *, rounds: int = BOOTSTRAP_ROUNDS, seed:
     rng = np.random.default_rng(seed)
     labels = np.unique(y_true)
     values = {"balanced_accuracy": [], "macro_f1": []}
+    with warnings.catch_warnings():
+        # A resample can lack a class the model predicts: scikit-learn warns each time; it is expected here.
+        warnings.simplefilter("ignore", UserWarning)
+        _resample(y_true, y_pred, labels, rng, rounds, values)
+    tail = (1 - confidence) / 2 * 100
+    return {k: (float(np.percentile(v, tail)), float(np.percentile(v, 100 - tail))) for k, v in values.items()}
+
+
+def _resample(y_true, y_pred, labels, rng, rounds: int, values: dict) -> None:
     for _ in range(rounds):
         i = rng.integers(0, len(y_true), len(y_true))
         values["balanced_accuracy"].append(balanced_accuracy_score(y_true[i], y_pred[i]) if len(set(y_true[i])) > 1
                                            else float(np.mean(y_true[i] == y_pred[i])))
         values["macro_f1"].append(f1_score(y_true[i], y_pred[i], labels=labels, average="macro", zero_division=0))
-    tail = (1 - confidence) / 2 * 100
-    return {k: (float(np.percentile(v, tail)), float(np.percentile(v, 100 - tail))) for k, v in values.items()}
 
 
 def intervals(y_true, y_pred) -> dict:
