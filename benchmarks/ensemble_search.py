@@ -76,6 +76,8 @@ def main() -> int:
     ap.add_argument("--against", default=",".join(PREVIOUS_BEST))
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--cnn", help="predictions of a CNN on PublicTest (benchmarks/reference_cnn.py) to test against")
+    ap.add_argument("--markdown", help="also write the tables as Markdown here")
     args = ap.parse_args()
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
@@ -96,9 +98,36 @@ def main() -> int:
         combined = soft_vote([scores[m][part] for m in members], weights, scales)
         return classes[combined.argmax(1)] == (y_val if part == "validation" else y_test)
 
+    against = [n.strip() for n in args.against.split(",") if n.strip() in scores]
+    previous = correct(against, "test") if against else None
+    cnn = None
+    if args.cnn:
+        import pandas as pd
+
+        table = pd.read_csv(args.cnn).set_index("id")
+        cnn = (table.loc[base.ids[split.test], "predicted"] == table.loc[base.ids[split.test], "true"]).to_numpy()
+    md = ["| | validation accuracy [95% CI] | PublicTest accuracy [95% CI] | vs previous best on PublicTest "
+          "(exact McNemar) |", "|---|---|---|---|"]
+
+    def versus(c):
+        if previous is None:
+            return "–"
+        t = mcnemar(c, previous)
+        return f"{100 * t['difference']:+.2f} points, p = {t['p_value']:.2g}"
+
+    def md_row(label, members):
+        v, t = correct(members, "validation"), correct(members, "test")
+        lv, hv = wilson_interval(int(v.sum()), len(v))
+        lt, ht = wilson_interval(int(t.sum()), len(t))
+        md.append(f"| {label} | {v.mean():.2%} [{lv:.1%}, {hv:.1%}] (n={len(v)}) | {t.mean():.2%} [{lt:.1%}, {ht:.1%}] "
+                  f"(n={len(t)}) | {versus(t)} |")
+
     for n in names:
         print(f"{n:18s} {member_name(specs[n])}: fit {float(scores[n]['seconds']):.0f} s; "
               f"{describe('validation', correct([n], 'validation'))}; {describe('PublicTest', correct([n], 'test'))}")
+        md_row(f"member `{n}`: {member_name(specs[n])}", [n])
+    if against:
+        md_row(f"previous best: {' + '.join(against)} (rank-weighted soft vote)", against)
     chosen, best_val = [], 0.0
     while True:
         options = [(correct(chosen + [n], "validation").mean(), n) for n in names if n not in chosen]
@@ -111,11 +140,19 @@ def main() -> int:
         best_val = val
         print(f"+ {n:16s} -> {describe('validation', correct(chosen, 'validation'))}; "
               f"{describe('PublicTest', correct(chosen, 'test'))}")
-    against = [n.strip() for n in args.against.split(",") if n.strip() in scores]
+        md_row(f"greedy step {len(chosen)}: {' + '.join(chosen)}", list(chosen))
     if against:
-        test = mcnemar(correct(chosen, "test"), correct(against, "test"))
+        test = mcnemar(correct(chosen, "test"), previous)
         print(f"chosen {'+'.join(chosen)} vs {'+'.join(against)} on PublicTest: {test['difference']:+.2%} "
               f"({test['a_right_b_wrong']} vs {test['a_wrong_b_right']} discordant), exact McNemar p = {test['p_value']:.3g}")
+    if cnn is not None:
+        test = mcnemar(correct(chosen, "test"), cnn)
+        line = (f"chosen {'+'.join(chosen)} vs the CNN ({args.cnn}) on PublicTest: {test['difference']:+.2%} "
+                f"({test['a_right_b_wrong']} vs {test['a_wrong_b_right']} discordant), exact McNemar p = {test['p_value']:.3g}")
+        print(line)
+        md += ["", line]
+    if args.markdown:
+        Path(args.markdown).write_text("\n".join(md) + "\n", encoding="utf-8")
     return 0
 
 
