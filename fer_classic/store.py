@@ -140,13 +140,40 @@ class FeatureSet:
         return {n: self.manifest["descriptors"][n]["params"] for n in self.names}
 
 
+# Rows with at most this share of non-zero values (a bag of words: about 4%) are stored sparse.
+SPARSE_BELOW = 0.25
+
+
 def save_feature_file(path, X, labels, usage, ids, class_names) -> None:
-    """An ``.npz`` that loads without pickle: every array is numeric or fixed-width text."""
+    """An ``.npz`` that loads without pickle: every array is numeric or fixed-width text. Mostly-zero
+    features are stored as their non-zero values and positions (CSR), exactly, at a fraction of the
+    size; :meth:`FeatureDirectory.load` returns them dense either way."""
+    X = np.asarray(X, dtype=np.float32)
+    rows = {"labels": np.asarray(labels, dtype=np.int64), "usage": np.asarray(usage, dtype=str),
+            "ids": np.asarray(ids, dtype=str), "class_names": np.asarray(class_names, dtype=str)}
+    if X.size and np.count_nonzero(X) < SPARSE_BELOW * X.size:
+        import scipy.sparse
+
+        csr = scipy.sparse.csr_matrix(X)
+        rows.update(X_data=csr.data, X_indices=csr.indices.astype(np.int32), X_indptr=csr.indptr.astype(np.int64),
+                    X_shape=np.asarray(X.shape, dtype=np.int64))
+    else:
+        rows["X"] = X
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, X=np.asarray(X, dtype=np.float32), labels=np.asarray(labels, dtype=np.int64),
-                     usage=np.asarray(usage, dtype=str), ids=np.asarray(ids, dtype=str),
-                     class_names=np.asarray(class_names, dtype=str))
+            np.savez(fh, **rows)
+
+
+def _feature_rows(z) -> np.ndarray:
+    """The dense float32 rows of a feature file, stored dense or sparse."""
+    if "X" in z.files:
+        return z["X"]
+    n, d = (int(v) for v in z["X_shape"])
+    out = np.zeros((n, d), dtype=np.float32)
+    indptr, indices, data = z["X_indptr"], z["X_indices"], z["X_data"]
+    rows = np.repeat(np.arange(n), np.diff(indptr))
+    out[rows, indices] = data
+    return out
 
 
 class FeatureDirectory:
@@ -221,8 +248,9 @@ class FeatureDirectory:
                                     f"run); re-run fer-classic extract --force")
         try:
             with np.load(path, allow_pickle=False) as z:
-                fs = FeatureSet((name,), z["X"], z["labels"], z["usage"].astype(str), z["ids"],
-                                tuple(str(c) for c in z["class_names"]), {name: int(z["X"].shape[1])}, manifest)
+                X = _feature_rows(z)
+                fs = FeatureSet((name,), X, z["labels"], z["usage"].astype(str), z["ids"],
+                                tuple(str(c) for c in z["class_names"]), {name: int(X.shape[1])}, manifest)
         except (OSError, ValueError, KeyError) as exc:
             raise FeatureStoreError(f"{path}: not a readable feature file ({exc})") from None
         if len(fs) != manifest.get("n_images") or fs.X.shape != (len(fs), entry.get("dim")):

@@ -68,3 +68,17 @@ def test_missing_or_broken_manifest(tmp_path):
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(FeatureStoreError, match="not a valid features manifest"):
         FeatureDirectory(tmp_path).manifest()
+
+
+def test_mostly_zero_features_are_stored_sparse_and_load_exactly(tmp_path):
+    from fer_classic.store import _feature_rows, save_feature_file
+
+    rng = np.random.default_rng(0)
+    X = np.where(rng.random((500, 2000)) < 0.04, rng.random((500, 2000)), 0).astype(np.float32)
+    save_feature_file(tmp_path / "s.npz", X, np.zeros(500), [""] * 500, [str(i) for i in range(500)], ["a"])
+    save_feature_file(tmp_path / "d.npz", X + 1, np.zeros(500), [""] * 500, [str(i) for i in range(500)], ["a"])
+    with np.load(tmp_path / "s.npz") as z:
+        assert "X" not in z.files and np.array_equal(_feature_rows(z), X)
+    with np.load(tmp_path / "d.npz") as z:
+        assert "X" in z.files and np.array_equal(_feature_rows(z), X + 1)
+    assert (tmp_path / "s.npz").stat().st_size < (tmp_path / "d.npz").stat().st_size / 5
