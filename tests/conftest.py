@@ -134,3 +134,25 @@ def run(*args):
     from fer_classic.cli import main
 
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def make_video(path, seconds: float = 2.0, fps: int = 10, size=(640, 480), codec: str = "libx264"):
+    """A video of a real face (scikit-image's astronaut) moving left to right across a grey frame."""
+    import av
+    from skimage import data
+
+    face = np.asarray(Image.fromarray(data.astronaut()[20:240, 110:330]).resize((300, 300)))
+    w, h = size
+    n = int(seconds * fps)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        for i in range(n):
+            frame = np.full((h, w, 3), 90, np.uint8)
+            x = int(10 + (w - 320) * i / max(n - 1, 1))
+            frame[90:390, x:x + 300] = face
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path

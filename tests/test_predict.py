@@ -49,9 +49,11 @@ def test_faces_in_photos_end_to_end(trained, photos, tmp_path):
     assert by_file["rotated.jpg"].iloc[0]["status"] == "ok"  # found only if EXIF orientation is applied
     assert by_file["coffee.png"].iloc[0]["status"] == "no face found"
     assert by_file["broken.jpg"].iloc[0]["status"].startswith("unreadable")
-    assert sorted(p.name for p in (tmp_path / "ann").iterdir()) == ["astronaut.png", "coffee.png", "rotated.png"]
-    drawn = np.asarray(Image.open(tmp_path / "ann" / "astronaut.png"))
+    # annotated copies keep the input's format (a JPEG stays a JPEG, not a PNG five times larger)
+    assert sorted(p.name for p in (tmp_path / "ann").iterdir()) == ["astronaut.jpg", "coffee.png", "rotated.jpg"]
+    drawn = np.asarray(Image.open(tmp_path / "ann" / "astronaut.jpg"))
     assert drawn.shape == data.astronaut().shape and not np.array_equal(drawn, data.astronaut())
+    assert (tmp_path / "ann" / "astronaut.jpg").stat().st_size < 2 * (photos / "astronaut.jpg").stat().st_size
 
 
 def test_models_without_probabilities_give_named_decision_scores(trained, photos):

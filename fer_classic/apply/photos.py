@@ -34,7 +34,8 @@ def expand_inputs(inputs) -> list[Path]:
     return out
 
 
-def find_faces(path, *, detect: bool = True, upsample: int = 0, threshold: float = 0.0, size: int = 48) -> dict:
+def find_faces(path, *, detect: bool = True, upsample: int = 0, threshold: float = 0.0, size: int = 48,
+               min_score: float | None = None) -> dict:
     """Read one photo and return its aligned faces with their boxes, or the reason there are none."""
     try:
         image = read_image(path)
@@ -44,14 +45,19 @@ def find_faces(path, *, detect: bool = True, upsample: int = 0, threshold: float
     shape = gray.shape
     if not detect:
         return {"file": str(path), "faces": [resize_image(gray, (size, size))],
-                "boxes": [(0, 0, gray.shape[1], gray.shape[0])], "shape": shape}
-    found, boxes = [], []
+                "boxes": [(0, 0, gray.shape[1], gray.shape[0])], "scores": [None], "shape": shape}
+    found, boxes, scores = [], [], []
     # dlib's HOG detector takes the strongest gradient over colour channels: it sees more in colour.
-    for left, top, right, bottom in faces.detect_faces(image, upsample, threshold):
+    rects, detector_scores, _ = faces.face_detector().run(np.ascontiguousarray(image), upsample, threshold)
+    for r, score in sorted(zip(rects, detector_scores), key=lambda rs: -rs[1]):
+        if min_score is not None and score < min_score:
+            continue
+        left, top, right, bottom = r.left(), r.top(), r.right(), r.bottom()
         points = faces.landmarks(gray, (left, top, right, bottom))
         found.append(faces.align_face(gray, points, size))
         boxes.append((left, top, right - left, bottom - top))
-    return {"file": str(path), "faces": found, "boxes": boxes, "shape": shape}
+        scores.append(round(float(score), 3))
+    return {"file": str(path), "faces": found, "boxes": boxes, "scores": scores, "shape": shape}
 
 
 def _find_faces_batch(paths, **options):
@@ -70,7 +76,8 @@ def _scores(pipeline, X, class_names) -> pd.DataFrame:
 
 
 def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, threshold: float = 0.0,
-                   annotate: str | None = None, n_jobs: int | None = None, progress: bool = False) -> pd.DataFrame:
+                   annotate: str | None = None, n_jobs: int | None = None, progress: bool = False,
+                   min_score: float | None = None) -> pd.DataFrame:
     """Label the expression of every face in ordinary photos.
 
     Parameters
@@ -85,6 +92,8 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
         Upsample photos this many times before detection (small faces).
     threshold : float
         Detector score a face must exceed.
+    min_score : float, optional
+        Drop faces whose detector score is below this (the ``detector_score`` column).
     annotate : path, optional
         Folder for copies of the photos with boxes and labels drawn.
     n_jobs, progress
@@ -103,7 +112,7 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
     if not paths:
         raise DatasetError(f"no image files in {', '.join(map(str, inputs))} (looked for "
                            f"{', '.join(sorted(IMAGE_SUFFIXES))}, in subfolders too)")
-    options = {"detect": detect, "upsample": upsample, "threshold": threshold, "size": size}
+    options = {"detect": detect, "upsample": upsample, "threshold": threshold, "size": size, "min_score": min_score}
     found = map_in_chunks(functools.partial(_find_faces_batch, **options), paths, n_jobs=n_jobs, progress=progress, desc="finding faces", chunk_size=8)
     rows, face_rows, face_images = [], [], []
     for item in found:
@@ -112,8 +121,10 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
             rows.append({"file": item["file"], "status": item["error"]})
         elif not item["faces"]:
             rows.append({"file": item["file"], "status": NO_FACE})
-        for i, (face, (x, y, w, h)) in enumerate(zip(item.get("faces", []), item.get("boxes", []))):
-            rows.append({"file": item["file"], "face": i, "x": x, "y": y, "width": w, "height": h, "status": "ok"})
+        for i, (face, (x, y, w, h), score) in enumerate(zip(item.get("faces", []), item.get("boxes", []),
+                                                            item.get("scores", []))):
+            rows.append({"file": item["file"], "face": i, "x": x, "y": y, "width": w, "height": h,
+                         "detector_score": score, "status": "ok"})
             face_rows.append(rows[-1])
             face_images.append(face)
     small = [item["file"] for item in found if "faces" in item and not item["faces"] and max(item["shape"]) <= 96]
@@ -126,7 +137,7 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
         scores = _scores(pipeline, X, class_names)
         for row, label, score in zip(face_rows, pipeline.predict(X), scores.to_dict("records")):
             row.update(label=class_names[int(label)], **score)
-    table = pd.DataFrame(rows, columns=["file", "face", "x", "y", "width", "height", "label", "status",
+    table = pd.DataFrame(rows, columns=["file", "face", "x", "y", "width", "height", "detector_score", "label", "status",
                                         *(scores.columns if face_images else [])])
     for col in ("face", "x", "y", "width", "height"):
         table[col] = table[col].astype("Int64")
@@ -139,19 +150,24 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
 
 
 def draw_annotations(file, faces_table: pd.DataFrame, folder: Path) -> Path:
-    """A copy of the photo with each face's box and label drawn on it, as ``folder/<name>.png``."""
-    from PIL import Image, ImageDraw
+    """A copy of the photo with each face's box, label and top score drawn on it, in the photo's own
+    format (``folder/<name>.<suffix>``; JPEG stays JPEG)."""
+    from PIL import Image
 
-    image = read_image(file)
-    pil = Image.fromarray(image if image.ndim == 3 else np.stack([image] * 3, axis=-1))
-    draw = ImageDraw.Draw(pil)
-    width = max(2, round(max(pil.size) / 300))
+    from .labels_drawing import draw_labels
+
+    score_columns = [c for c in faces_table.columns if c.startswith(("probability_", "decision_"))]
+    labelled = []
     for _, r in faces_table[faces_table["status"] == "ok"].iterrows():
-        x, y, w, h = int(r["x"]), int(r["y"]), int(r["width"]), int(r["height"])
-        draw.rectangle([x, y, x + w, y + h], outline=(255, 64, 32), width=width)
-        draw.text((x + width, max(0, y - 12 - width)), f"{r['face']}: {r['label']}", fill=(255, 64, 32))
+        top = r[f"{score_columns[0].split('_')[0]}_{r['label']}"] if score_columns else None
+        text = "" if top is None else f"{top:.0%}" if score_columns[0].startswith("probability") else f"{top:+.2f}"
+        labelled.append((int(r["x"]), int(r["y"]), int(r["width"]), int(r["height"]), f"{r['face']}: {r['label']}", text))
+    pil = Image.fromarray(draw_labels(read_image(file), labelled))
     folder.mkdir(parents=True, exist_ok=True)
-    out = folder / (Path(file).stem + ".png")
+    suffix = Path(file).suffix.lower()
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF",
+           ".tiff": "TIFF"}.get(suffix, "PNG")
+    out = folder / (Path(file).stem + (suffix if fmt != "PNG" or suffix == ".png" else ".png"))
     with atomic_path(out) as tmp:
-        pil.save(tmp, format="PNG")
+        pil.save(tmp, format=fmt, **({"quality": 92} if fmt == "JPEG" else {}))
     return out

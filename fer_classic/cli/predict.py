@@ -1,8 +1,10 @@
-"""``fer-classic predict``: the expressions of the faces in ordinary photos."""
+"""``fer-classic predict``: the expressions of the faces in photos, videos and camera streams."""
 
 from __future__ import annotations
 
+import csv
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -13,36 +15,77 @@ from . import main
 from .options import Choice, runtime_options
 
 
-@main.command(short_help="The expressions of the faces in photos.")
+@main.command(short_help="The expressions of the faces in photos, videos and camera streams.")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("inputs", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the table here (default: stdout).")
 @click.option("--format", "fmt", type=Choice(["csv", "json"]), default="csv", help="Table format.")
 @click.option("--annotate", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write a copy of each photo with boxes and labels drawn into this folder.")
+              help="Write a copy of each photo (in its own format) or video (as .mp4) with boxes and labels "
+                   "drawn into this folder.")
 @click.option("--detect/--no-detect", default=True,
               help="Find faces with dlib's detector, or treat each image as a cropped face (FER2013-style).")
 @click.option("--upsample", type=click.IntRange(0, 4), default=0,
               help="Upsample photos this many times before detection, to find small faces.")
 @click.option("--threshold", type=float, default=0.0,
               help="Detector score a face must exceed; raise it (e.g. 0.3) to drop weak detections.")
+@click.option("--min-score", type=float, default=None,
+              help="Drop faces whose detector_score is below this (e.g. 0.5 drops most false faces).")
+@click.option("--camera", type=click.IntRange(0, 63), default=None, help="Read camera N (/dev/videoN) live.")
+@click.option("--every", type=click.IntRange(1, None), default=1, help="Videos: label every N-th frame.")
+@click.option("--fps", type=click.FloatRange(0, None, min_open=True), default=None,
+              help="Videos: label this many frames per second instead.")
+@click.option("--start", type=click.FloatRange(0, None), default=0.0, help="Videos: start at this second.")
+@click.option("--end", type=click.FloatRange(0, None), default=None, help="Videos: stop at this second.")
+@click.option("--smooth", type=click.IntRange(1, 1000), default=5,
+              help="Videos: average each face's class scores over its last N sampled frames.")
+@click.option("--detect-width", type=click.IntRange(64, 4096), default=640,
+              help="Videos: find faces on a copy this many pixels wide (faster; landmarks use the full frame).")
+@click.option("--timeline", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Videos: write a plot of each face's class scores over time into this folder.")
 @runtime_options
-def predict(run_dir, inputs, out, fmt, annotate, detect, upsample, threshold, jobs, progress):
-    """Label the expression of every face in the photos INPUTS (files or folders) with RUN_DIR's model.
+def predict(run_dir, inputs, out, fmt, annotate, detect, upsample, threshold, min_score, camera, every, fps, start,
+            end, smooth, detect_width, timeline, jobs, progress):
+    """Label the expression of every face in the photos or videos INPUTS (files or folders), or in a
+    live camera (--camera N), with RUN_DIR's model.
 
     Faces are found by dlib's frontal face detector, aligned the way FER2013's faces are framed
-    (eyes level, same crop), and classified. One row per face: file, face index, box, label and a
-    score per class (probabilities where the model has them, otherwise decision scores). A photo
-    with no face gets a row saying so; unreadable files are reported and skipped (exit status 1 only
-    if no file could be read).
+    (eyes level, same crop), and classified. Photos: one row per face (file, face index, box,
+    detector score, label, a score per class); a photo with no face gets a row saying so; unreadable
+    files are reported and skipped (exit status 1 only if no file could be read). Videos (mp4, avi,
+    mov, mkv, webm...): one row per face per sampled frame, with time, a face id that follows the face
+    across frames, and class scores smoothed over its last frames; rows stream out as frames are
+    decoded, and Ctrl-C keeps the rows written so far in OUT.partial.
 
     \b
     Example:
       fer-classic predict runs/svm-hog photos/ --annotate annotated/ --out predictions.csv
+      fer-classic predict runs/svm-hog talk.mp4 --fps 5 --smooth 3 --timeline plots/ --out talk.csv
+      fer-classic predict runs/svm-hog --camera 0 --fps 2
     """
+    from ..apply.video import is_video
+
+    videos = [i for i in inputs if is_video(i)] + ([f"camera:{camera}"] if camera is not None else [])
+    if not inputs and camera is None:
+        raise click.UsageError("give photos, videos or folders, or --camera N")
+    if videos and len(videos) != len(inputs) + (camera is not None):
+        raise click.UsageError("label photos and videos in separate calls (their tables have different columns)")
+    if videos:
+        return _predict_videos(run_dir, videos, out, fmt, annotate, threshold, upsample, min_score, every, fps,
+                               start, end, smooth, detect_width, timeline, progress)
     table = predict_photos(run_dir, inputs, detect=detect, upsample=upsample, threshold=threshold,
-                           annotate=str(annotate) if annotate else None, n_jobs=jobs, progress=progress)
+                           annotate=str(annotate) if annotate else None, n_jobs=jobs, progress=progress,
+                           min_score=min_score)
+    _emit(table, out, fmt)
+    found = table[table["status"] == "ok"]
+    click.echo(f"{table['file'].nunique()} photos, {len(found)} faces, "
+               f"{(table['status'] == 'no face found').sum()} photos with no face", err=True)
+    if table["status"].str.startswith("unreadable").all():
+        raise click.ClickException(f"none of the {len(table)} image files could be read (see the warnings above)")
+
+
+def _emit(table, out, fmt) -> None:
     if fmt == "json":
         records = table.astype(object).where(table.notna(), None).to_dict("records")
         text = json.dumps(records, indent=2, default=lambda v: v.item()) + "\n"
@@ -52,5 +95,46 @@ def predict(run_dir, inputs, out, fmt, annotate, detect, upsample, threshold, jo
         write_text_atomic(out, text)
     else:
         click.echo(text, nl=False)
-    if table["status"].str.startswith("unreadable").all():
-        raise click.ClickException(f"none of the {len(table)} image files could be read (see the warnings above)")
+
+
+def _predict_videos(run_dir, videos, out, fmt, annotate, threshold, upsample, min_score, every, fps, start, end,
+                    smooth, detect_width, timeline, progress):
+    import pandas as pd
+
+    from ..apply.video import BASE_COLUMNS, RowWriter, label_video, score_columns
+
+    columns = BASE_COLUMNS + score_columns(run_dir)
+    streaming = fmt == "csv"
+    writer = RowWriter(out, columns) if streaming and out else None
+    stdout = csv.DictWriter(sys.stdout, fieldnames=columns) if streaming and not out else None
+    if stdout:
+        stdout.writeheader()
+    kept, faces = [], set()
+    try:
+        for video in videos:
+            target = Path(annotate) / (Path(str(video)).stem.replace(":", "") + ".annotated.mp4") if annotate else None
+            for row in label_video(run_dir, video, every=every, fps=fps, start=start, end=end, smooth=smooth,
+                                   detect_width=detect_width, upsample=upsample, threshold=threshold,
+                                   min_score=min_score, annotate=target, progress=progress):
+                faces.add((row["file"], row["face_id"]))
+                if writer:
+                    writer.write(row)
+                elif stdout:
+                    stdout.writerow(row)
+                if timeline or not streaming:
+                    kept.append(row)
+    except KeyboardInterrupt:
+        if writer:
+            path = writer.keep_partial()
+            click.echo(f"fer-classic: interrupted; the {writer.rows} rows written so far are in {path}", err=True)
+        raise
+    if writer:
+        writer.finish()
+    if not streaming:
+        _emit(pd.DataFrame(kept, columns=columns), out, fmt)
+    if timeline:
+        from ..reporting.plots import plot_timelines
+
+        for path in plot_timelines(pd.DataFrame(kept, columns=columns), Path(timeline)):
+            click.echo(path, err=True)
+    click.echo(f"{len(videos)} video(s), {len(faces)} face tracks", err=True)

@@ -78,3 +78,24 @@ def plot_learning_curves(curves: dict, path: Path, title: str) -> None:
         ax.legend(fontsize=9)
     fig.suptitle(title, fontsize=10)
     _save(fig, path)
+
+
+def plot_timelines(rows, folder: Path) -> list[Path]:
+    """One figure per face track of a video: its class scores over time (``predict`` rows)."""
+    plt = _pyplot()
+    score_cols = [c for c in rows.columns if c.startswith(("probability_", "decision_"))]
+    out = []
+    for (file, face), track in rows.groupby(["file", "face_id"], sort=False):
+        fig, ax = plt.subplots(figsize=(8, 3.2))
+        for c in score_cols:
+            ax.plot(track["time"], track[c], label=c.split("_", 1)[1])
+        ax.set_xlabel("time (s)")
+        ax.set_ylabel("probability" if score_cols[0].startswith("probability") else "decision score")
+        ax.set_title(f"{Path(str(file)).name}: face {face}", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, ncol=4)
+        path = folder / f"{Path(str(file)).stem.replace(':', '')}-face{face}.png"
+        folder.mkdir(parents=True, exist_ok=True)
+        _save(fig, path)
+        out.append(path)
+    return out

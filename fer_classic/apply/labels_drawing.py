@@ -1,0 +1,38 @@
+"""Boxes and labels drawn on photos and video frames so a person can read them: the text scaled to the
+face box, on a filled background, with the top score."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+BOX_COLOUR = (255, 64, 32)
+
+
+@functools.lru_cache(maxsize=32)
+def _font(size: int):
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size=size)  # Pillow's scalable built-in font
+
+
+def draw_labels(image: np.ndarray, faces) -> np.ndarray:
+    """A copy of ``image`` (RGB or grayscale uint8) with each face ``(x, y, width, height, label, score
+    text)`` boxed and labelled; the text height is about a fifth of the box, at least 12 px."""
+    from PIL import Image, ImageDraw
+
+    rgb = image if image.ndim == 3 else np.stack([image] * 3, axis=-1)
+    pil = Image.fromarray(np.ascontiguousarray(rgb))
+    draw = ImageDraw.Draw(pil)
+    line = max(2, round(max(pil.size) / 400))
+    for x, y, w, h, label, score in faces:
+        draw.rectangle([x, y, x + w, y + h], outline=BOX_COLOUR, width=line)
+        font = _font(max(12, round(h / 5)))
+        text = f"{label} {score}".strip()
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        th, tw = bottom - top, right - left
+        ty = y - th - 2 * line if y - th - 2 * line >= 0 else y + h + line  # above the box, or below at the top edge
+        draw.rectangle([x, ty, x + tw + 2 * line, ty + th + 2 * line], fill=BOX_COLOUR)
+        draw.text((x + line, ty + line - top), text, fill=(255, 255, 255), font=font)
+    return np.asarray(pil)

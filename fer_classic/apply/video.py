@@ -1,0 +1,248 @@
+"""Expressions over time: faces in video files and camera streams, tracked across frames.
+
+Frames are decoded one at a time by PyAV (FFmpeg) and sampled (every N-th frame, or F per second,
+between ``start`` and ``end``); faces are found by dlib's detector on a downscaled copy of the frame,
+aligned to FER2013's framing on the full frame and labelled by the run's model; a stable id follows
+each face (:class:`~fer_classic.faces.tracking.IoUTracker`) and its class scores are smoothed over the
+last frames. Rows stream out as they are made, so memory stays flat whatever the video's length.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import time
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .. import faces
+from ..data import to_gray
+from ..errors import DatasetError
+from ..faces.tracking import IoUTracker, ScoreSmoother
+from ..models.mirror import class_scores
+from ..training.runs import load_run
+from .evaluate import set_descriptor_runtime
+
+log = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"})
+BASE_COLUMNS = ["file", "frame", "time", "face_id", "x", "y", "width", "height", "detector_score", "label"]
+
+
+def is_video(path) -> bool:
+    return Path(str(path)).suffix.lower() in VIDEO_SUFFIXES
+
+
+def open_source(source):
+    """A PyAV container for a video file, ``camera:N`` (``/dev/videoN`` through v4l2) or a stream URL."""
+    import av
+
+    text = str(source)
+    try:
+        if text.startswith("camera:"):
+            return av.open(f"/dev/video{int(text.split(':', 1)[1])}", format="v4l2")
+        return av.open(text)
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise DatasetError(f"{source}: not a readable video or stream ({exc})") from None
+
+
+def sampled_frames(source, *, every: int = 1, fps: float | None = None, start: float = 0.0,
+                   end: float | None = None) -> Iterator[tuple[int, float, np.ndarray]]:
+    """``(frame index, time in seconds, RGB uint8 image)`` of the sampled frames, decoded one at a time.
+    A stream that breaks off (a truncated file) ends the iteration with a warning naming the frame."""
+    import av
+
+    container = open_source(source)
+    try:
+        if not container.streams.video:
+            raise DatasetError(f"{source}: holds no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        next_time = start
+        index = -1
+        try:
+            for frame in container.decode(stream):
+                index += 1
+                t = float(frame.time) if frame.time is not None else index / float(stream.average_rate or 25)
+                if t < start:
+                    continue
+                if end is not None and t > end:
+                    break
+                if fps:
+                    if t + 1e-9 < next_time:
+                        continue
+                    next_time += 1.0 / fps
+                elif index % every:
+                    continue
+                yield index, t, frame.to_ndarray(format="rgb24")
+        except av.error.FFmpegError as exc:
+            if index < 0:
+                raise DatasetError(f"{source}: not a readable video ({exc})") from None
+            log.warning("%s: decoding stopped after frame %d (%s); the frames before it are kept", source, index, exc)
+    finally:
+        container.close()
+
+
+def faces_in_frame(rgb: np.ndarray, *, detect_width: int = 640, upsample: int = 0, threshold: float = 0.0,
+                   size: int = 48) -> list[dict]:
+    """Each face of a frame: its box ``(x, y, width, height)`` in the frame, the detector's score and the
+    face aligned to FER2013's framing. Detection runs on a copy at most ``detect_width`` pixels wide (dlib
+    costs in proportion to the pixels); landmarks and alignment use the full frame."""
+    from PIL import Image
+
+    h, w = rgb.shape[:2]
+    scale = min(1.0, detect_width / w) if detect_width else 1.0
+    small = rgb if scale == 1.0 else np.asarray(Image.fromarray(rgb).resize((round(w * scale), round(h * scale)),
+                                                                           Image.BILINEAR))
+    rects, scores, _ = faces.face_detector().run(np.ascontiguousarray(small), upsample, threshold)
+    gray = to_gray(rgb)
+    out = []
+    for r, score in sorted(zip(rects, scores), key=lambda rs: -rs[1]):
+        left, top = max(0, round(r.left() / scale)), max(0, round(r.top() / scale))
+        right, bottom = min(w - 1, round(r.right() / scale)), min(h - 1, round(r.bottom() / scale))
+        points = faces.landmarks(gray, (left, top, right, bottom))
+        out.append({"box": (left, top, right - left, bottom - top), "score": float(score),
+                    "face": faces.align_face(gray, points, size)})
+    return out
+
+
+def label_video(run_dir, source, *, every: int = 1, fps: float | None = None, start: float = 0.0,
+                end: float | None = None, smooth: int = 1, detect_width: int = 640, upsample: int = 0,
+                threshold: float = 0.0, min_score: float | None = None, annotate=None,
+                progress: bool = False) -> Iterator[dict]:
+    """One row per face per sampled frame of ``source`` (a video file, ``camera:N`` or a stream URL):
+    file, frame, time (s), face id (stable along a track), box, detector score, label and a score per
+    class (smoothed over the face's last ``smooth`` sampled frames). A generator: rows come as frames
+    are decoded. ``annotate`` writes a copy of the sampled frames with boxes and labels (an .mp4 file)."""
+    if every < 1 or (fps is not None and fps <= 0) or smooth < 1:
+        raise ValueError("every and smooth are at least 1, fps positive")
+    model, metrics = load_run(run_dir)
+    set_descriptor_runtime(model, 1, False)
+    names = list(metrics["class_names"])
+    classes = [names[int(c)] for c in model.classes_]
+    kind = "probability" if hasattr(model, "predict_proba") else "decision"
+    size = int((metrics.get("image_shape") or [48])[0])
+    tracker, smoother = IoUTracker(), ScoreSmoother(smooth)
+    writer = VideoAnnotator(annotate, fps or 25.0 / every) if annotate else None
+    frames, began, last_report = 0, time.perf_counter(), time.perf_counter()
+    try:
+        for index, t, rgb in sampled_frames(source, every=every, fps=fps, start=start, end=end):
+            found = [f for f in faces_in_frame(rgb, detect_width=detect_width, upsample=upsample, threshold=threshold,
+                                               size=size) if min_score is None or f["score"] >= min_score]
+            ids = tracker.update([f["box"] for f in found])
+            smoother.forget(tracker.tracks)
+            rows = []
+            if found:
+                scores = class_scores(model, np.stack([f["face"] for f in found]))
+                for f, tid, s in zip(found, ids, scores):
+                    s = smoother.update(tid, s)
+                    x, y, w, h = f["box"]
+                    rows.append({"file": str(source), "frame": index, "time": round(t, 3), "face_id": tid, "x": x,
+                                 "y": y, "width": w, "height": h, "detector_score": round(f["score"], 3),
+                                 "label": classes[int(np.argmax(s))],
+                                 **{f"{kind}_{c}": round(float(v), 4) for c, v in zip(classes, s)}})
+            if writer:
+                writer.add(rgb, rows, kind)
+            frames += 1
+            yield from rows
+            now = time.perf_counter()
+            if progress and now - last_report > 2:
+                log.info("%s: %d frames sampled, %.1f frames/s", source, frames, frames / (now - began))
+                last_report = now
+        if writer:
+            writer.close()
+    finally:
+        if writer:
+            writer.abort()
+    if frames == 0:
+        raise DatasetError(f"{source}: no frame between {start} s and {end if end is not None else 'the end'}")
+    log.info("%s: %d frames sampled in %.1f s (%.1f frames/s)", source, frames, time.perf_counter() - began,
+             frames / max(time.perf_counter() - began, 1e-9))
+
+
+def score_columns(run_dir) -> list[str]:
+    """The per-class score columns :func:`label_video` writes for a run."""
+    model, metrics = load_run(run_dir)
+    names = list(metrics["class_names"])
+    kind = "probability" if hasattr(model, "predict_proba") else "decision"
+    return [f"{kind}_{names[int(c)]}" for c in model.classes_]
+
+
+class RowWriter:
+    """CSV rows written as they come, to ``<out>.partial`` (a valid CSV after every row), renamed to
+    ``out`` when complete; after an interruption the partial file keeps the rows written so far."""
+
+    def __init__(self, out, columns: list[str]):
+        self.out = Path(out)
+        self.partial = self.out.with_name(self.out.name + ".partial")
+        self.partial.parent.mkdir(parents=True, exist_ok=True)
+        self.fh = open(self.partial, "w", newline="", encoding="utf-8")
+        self.writer = csv.DictWriter(self.fh, fieldnames=columns)
+        self.writer.writeheader()
+        self.rows = 0
+
+    def write(self, row: dict) -> None:
+        self.writer.writerow(row)
+        self.rows += 1
+        if self.rows % 50 == 0:
+            self.fh.flush()
+
+    def finish(self) -> Path:
+        self.fh.close()
+        self.partial.replace(self.out)
+        return self.out
+
+    def keep_partial(self) -> Path:
+        self.fh.close()
+        return self.partial
+
+
+class VideoAnnotator:
+    """The sampled frames with each face's box, id, label and top score drawn, encoded as H.264 MP4
+    (written under a temporary name, renamed when complete)."""
+
+    def __init__(self, path, rate: float):
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f".{self.path.name}.partial{self.path.suffix or '.mp4'}")
+        self.rate = rate
+        self.container = self.stream = None
+
+    def add(self, rgb: np.ndarray, rows: list[dict], kind: str) -> None:
+        import av
+        from fractions import Fraction
+
+        from .labels_drawing import draw_labels
+
+        if self.container is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.container = av.open(str(self.tmp), mode="w", format="mp4")
+            self.stream = self.container.add_stream("libx264", rate=Fraction(self.rate).limit_denominator(1000))
+            self.stream.width, self.stream.height = rgb.shape[1] // 2 * 2, rgb.shape[0] // 2 * 2
+            self.stream.pix_fmt = "yuv420p"
+        image = draw_labels(rgb, [(r["x"], r["y"], r["width"], r["height"], f"{r['face_id']}: {r['label']}",
+                                   _top(r, kind)) for r in rows])
+        image = image[:self.stream.height, :self.stream.width]
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+
+    def close(self) -> None:
+        if self.container is not None:
+            for packet in self.stream.encode():
+                self.container.mux(packet)
+            self.container.close()
+            self.tmp.replace(self.path)
+            self.container = None
+
+    def abort(self) -> None:
+        if self.container is not None:
+            self.container.close()
+            self.container = None
+        self.tmp.unlink(missing_ok=True)
+
+
+def _top(row: dict, kind: str) -> str:
+    value = row[f"{kind}_{row['label']}"]
+    return f"{value:.0%}" if kind == "probability" else f"{value:+.2f}"

@@ -1,0 +1,114 @@
+"""Expressions over time: videos made from a real face, decoded by PyAV, faces tracked across frames."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fer_classic.apply.video import RowWriter, label_video, score_columns, BASE_COLUMNS
+from fer_classic.faces.tracking import IoUTracker, ScoreSmoother
+
+from .conftest import make_video, run
+
+
+@pytest.fixture(scope="module")
+def video_run(sample_features, tmp_path_factory):
+    from fer_classic.training import TrainSpec, train_run
+
+    out = tmp_path_factory.mktemp("video-run") / "run"
+    train_run(sample_features, out, TrainSpec(["hog"], "knn", params={"k": 5}, pca=30), n_jobs=1)
+    return out
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    return make_video(tmp_path_factory.mktemp("video") / "astronaut.mp4", seconds=2.0, fps=10)
+
+
+def test_tracker_keeps_ids_and_smoother_averages():
+    tracker = IoUTracker(min_iou=0.3, max_missed=1)
+    assert tracker.update([(0, 0, 10, 10), (50, 50, 10, 10)]) == [0, 1]
+    assert tracker.update([(52, 51, 10, 10), (1, 0, 10, 10)]) == [1, 0]
+    assert tracker.update([]) == [] and tracker.update([]) == []
+    assert tracker.update([(0, 0, 10, 10)]) == [2]  # both tracks ended; ids are never reused
+    smoother = ScoreSmoother(2)
+    smoother.update(0, [0, 2])
+    assert np.allclose(smoother.update(0, [2, 0]), [1, 1]) and np.allclose(smoother.update(0, [4, 0]), [3, 0])
+
+
+def test_video_rows_follow_one_face(video_run, video, tmp_path):
+    result = run("predict", video_run, video, "--out", tmp_path / "rows.csv", "--smooth", "3",
+                 "--annotate", tmp_path / "ann", "--timeline", tmp_path / "plots")
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(tmp_path / "rows.csv")
+    assert list(rows.columns[:len(BASE_COLUMNS)]) == BASE_COLUMNS
+    assert len(rows) == 20 and set(rows["face_id"]) == {0}  # one track across every frame
+    assert rows["time"].is_monotonic_increasing and rows["x"].iloc[-1] > rows["x"].iloc[0] + 200  # it moves right
+    assert np.allclose(rows.filter(like="probability_").sum(axis=1), 1, atol=1e-3)
+    import av
+    with av.open(str(tmp_path / "ann" / "astronaut.annotated.mp4")) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 20
+    assert (tmp_path / "plots" / "astronaut-face0.png").is_file()
+    assert not list(tmp_path.rglob("*.partial*"))
+
+
+def test_sampling_by_step_rate_and_time(video_run, video):
+    every = list(label_video(video_run, video, every=4))
+    assert [r["frame"] for r in every] == [0, 4, 8, 12, 16]
+    rate = list(label_video(video_run, video, fps=2.5))
+    assert [r["time"] for r in rate] == [0.0, 0.4, 0.8, 1.2, 1.6]
+    window = list(label_video(video_run, video, start=0.5, end=1.0))
+    assert min(r["time"] for r in window) >= 0.5 and max(r["time"] for r in window) <= 1.0
+
+
+def test_interrupted_video_keeps_the_rows_written_so_far(video_run, video, tmp_path):
+    out = tmp_path / "rows.csv"
+    writer = RowWriter(out, BASE_COLUMNS + score_columns(video_run))
+    with pytest.raises(KeyboardInterrupt):
+        for i, row in enumerate(label_video(video_run, video)):
+            writer.write(row)
+            if i == 6:
+                raise KeyboardInterrupt
+    partial = writer.keep_partial()
+    assert not out.exists() and len(pd.read_csv(partial)) == 7
+
+
+def test_bad_videos_get_clear_answers(video_run, video, tmp_path):
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("this is not a video")
+    result = run("predict", video_run, fake, "--out", tmp_path / "x.csv")
+    assert result.exit_code == 1 and "notes.mp4" in result.stderr and "not a readable video" in result.stderr
+    assert "Traceback" not in result.output and not (tmp_path / "x.csv").exists()
+    truncated = tmp_path / "cut.mp4"
+    truncated.write_bytes(video.read_bytes()[: len(video.read_bytes()) // 2])
+    result = run("predict", video_run, truncated, "--out", tmp_path / "cut.csv")
+    assert "Traceback" not in result.output
+    if result.exit_code == 0:  # some frames decode: they are kept, and the break is reported
+        assert len(pd.read_csv(tmp_path / "cut.csv")) < 20
+    else:
+        assert "cut.mp4" in result.stderr
+    result = run("predict", video_run, video, tmp_path / "notes.mp4")
+    assert result.exit_code == 1  # both are videos by name; the fake one is reported
+    photo = tmp_path / "p.png"
+    from PIL import Image
+    Image.fromarray(np.zeros((48, 48), np.uint8)).save(photo)
+    assert run("predict", video_run, video, photo).exit_code == 2  # photos and videos in separate calls
+
+
+def test_photos_get_detector_scores_min_score_and_keep_their_format(video_run, tmp_path):
+    from PIL import Image
+    from skimage import data
+
+    Image.fromarray(data.astronaut()).save(tmp_path / "astronaut.jpg", quality=90)
+    result = run("predict", video_run, tmp_path / "astronaut.jpg", "--annotate", tmp_path / "ann", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows[0]["detector_score"] > 0 and (tmp_path / "ann" / "astronaut.jpg").is_file()
+    # dlib also boxes the mission patch on the spacesuit, weakly: the detector score tells them apart
+    assert "1 photos, 2 faces, 0 photos with no face" in result.stderr
+    assert sorted(r["detector_score"] for r in rows)[0] < 0.5 < sorted(r["detector_score"] for r in rows)[1]
+    result = run("predict", video_run, tmp_path / "astronaut.jpg", "--min-score", "0.5", "--format", "json")
+    assert len(json.loads(result.stdout)) == 1
+    result = run("predict", video_run, tmp_path / "astronaut.jpg", "--min-score", "100", "--format", "json")
+    assert json.loads(result.stdout)[0]["status"] == "no face found"
