@@ -91,7 +91,7 @@ def test_cli_formats_and_exit_codes(trained, photos, tmp_path):
     result = run("predict", trained / "knn", photos / "astronaut.jpg", "--format", "json", "-q")
     assert json.loads(result.stdout)[0]["face"] == 0
     result = run("predict", trained / "knn", photos / "broken.jpg", "-q")
-    assert result.exit_code == 1 and "none of the inputs could be read" in result.stderr
+    assert result.exit_code == 1 and "none of the 1 image files could be read" in result.stderr
 
 
 def test_lfw_faces_are_found_and_non_faces_are_not():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from ..apply.photos import predict_photos
 from ..store import write_text_atomic
 from . import main
 from .options import Choice, runtime_options
+
+log = logging.getLogger(__name__)
 
 
 @main.command(short_help="The expressions of the faces in photos, videos and camera streams.")
@@ -78,9 +81,9 @@ def predict(run_dir, inputs, out, fmt, annotate, detect, upsample, threshold, mi
                            annotate=str(annotate) if annotate else None, n_jobs=jobs, progress=progress,
                            min_score=min_score)
     _emit(table, out, fmt)
-    found = table[table["status"] == "ok"]
-    click.echo(f"{table['file'].nunique()} photos, {len(found)} faces, "
-               f"{(table['status'] == 'no face found').sum()} photos with no face", err=True)
+    log.info("%d photos: %d faces, %d photos with no face, %d unreadable", table["file"].nunique(),
+             (table["status"] == "ok").sum(), (table["status"] == "no face found").sum(),
+             table["status"].str.startswith("unreadable").sum())
     if table["status"].str.startswith("unreadable").all():
         raise click.ClickException(f"none of the {len(table)} image files could be read (see the warnings above)")
 
@@ -136,5 +139,5 @@ def _predict_videos(run_dir, videos, out, fmt, annotate, threshold, upsample, mi
         from ..reporting.plots import plot_timelines
 
         for path in plot_timelines(pd.DataFrame(kept, columns=columns), Path(timeline)):
-            click.echo(path, err=True)
-    click.echo(f"{len(videos)} video(s), {len(faces)} face tracks", err=True)
+            log.info("timeline: %s", path)
+    log.info("%d video(s): %d face tracks", len(videos), len(faces))
