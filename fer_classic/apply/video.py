@@ -110,12 +110,14 @@ def faces_in_frame(rgb: np.ndarray, *, detect_width: int = 640, upsample: int = 
 
 def label_video(run_dir, source, *, every: int = 1, fps: float | None = None, start: float = 0.0,
                 end: float | None = None, smooth: int = 1, detect_width: int = 640, upsample: int = 0,
-                threshold: float = 0.0, min_score: float | None = None, annotate=None,
+                threshold: float = 0.0, min_score: float | None = None, annotate=None, n_jobs: int | None = None,
                 progress: bool = False) -> Iterator[dict]:
     """One row per face per sampled frame of ``source`` (a video file, ``camera:N`` or a stream URL):
     file, frame, time (s), face id (stable along a track), box, detector score, label and a score per
     class (smoothed over the face's last ``smooth`` sampled frames). A generator: rows come as frames
-    are decoded. ``annotate`` writes a copy of the sampled frames with boxes and labels (an .mp4 file)."""
+    are decoded. ``annotate`` writes a copy of the sampled frames with boxes and labels (an .mp4 file).
+    Face finding (detection, landmarks, alignment) runs in ``n_jobs`` worker processes on short batches
+    of frames, in order; tracking, smoothing and the model run here, so results do not depend on it."""
     if every < 1 or (fps is not None and fps <= 0) or smooth < 1:
         raise ValueError("every and smooth are at least 1, fps positive")
     model, metrics = load_run(run_dir)
@@ -127,10 +129,11 @@ def label_video(run_dir, source, *, every: int = 1, fps: float | None = None, st
     tracker, smoother = IoUTracker(), ScoreSmoother(smooth)
     writer = VideoAnnotator(annotate, fps or 25.0 / every) if annotate else None
     frames, began, last_report = 0, time.perf_counter(), time.perf_counter()
+    options = {"detect_width": detect_width, "upsample": upsample, "threshold": threshold, "size": size}
     try:
-        for index, t, rgb in sampled_frames(source, every=every, fps=fps, start=start, end=end):
-            found = [f for f in faces_in_frame(rgb, detect_width=detect_width, upsample=upsample, threshold=threshold,
-                                               size=size) if min_score is None or f["score"] >= min_score]
+        for index, t, rgb, found in _frames_with_faces(source, options, n_jobs, every=every, fps=fps, start=start,
+                                                       end=end):
+            found = [f for f in found if min_score is None or f["score"] >= min_score]
             ids = tracker.update([f["box"] for f in found])
             smoother.forget(tracker.tracks)
             rows = []
@@ -160,6 +163,29 @@ def label_video(run_dir, source, *, every: int = 1, fps: float | None = None, st
         raise DatasetError(f"{source}: no frame between {start} s and {end if end is not None else 'the end'}")
     log.info("%s: %d frames sampled in %.1f s (%.1f frames/s)", source, frames, time.perf_counter() - began,
              frames / max(time.perf_counter() - began, 1e-9))
+
+
+def _frames_with_faces(source, options: dict, n_jobs, **sampling):
+    """``(index, time, frame, faces)`` in order; faces found in worker processes, a short batch of frames
+    at a time (memory stays bounded by the batch)."""
+    from joblib import Parallel, delayed
+
+    from ..parallel import effective_n_jobs
+
+    workers = effective_n_jobs(n_jobs)
+    frames = sampled_frames(source, **sampling)
+    if workers == 1:
+        for index, t, rgb in frames:
+            yield index, t, rgb, faces_in_frame(rgb, **options)
+        return
+    with Parallel(n_jobs=workers) as pool:
+        while True:
+            batch = [f for _, f in zip(range(4 * workers), frames)]
+            if not batch:
+                return
+            found = pool(delayed(faces_in_frame)(rgb, **options) for _, _, rgb in batch)
+            for (index, t, rgb), faces_found in zip(batch, found):
+                yield index, t, rgb, faces_found
 
 
 def score_columns(run_dir) -> list[str]:

@@ -76,7 +76,7 @@ def predict(run_dir, inputs, out, fmt, annotate, detect, upsample, threshold, mi
         raise click.UsageError("label photos and videos in separate calls (their tables have different columns)")
     if videos:
         return _predict_videos(run_dir, videos, out, fmt, annotate, threshold, upsample, min_score, every, fps,
-                               start, end, smooth, detect_width, timeline, progress)
+                               start, end, smooth, detect_width, timeline, jobs, progress)
     table = predict_photos(run_dir, inputs, detect=detect, upsample=upsample, threshold=threshold,
                            annotate=str(annotate) if annotate else None, n_jobs=jobs, progress=progress,
                            min_score=min_score)
@@ -101,7 +101,7 @@ def _emit(table, out, fmt) -> None:
 
 
 def _predict_videos(run_dir, videos, out, fmt, annotate, threshold, upsample, min_score, every, fps, start, end,
-                    smooth, detect_width, timeline, progress):
+                    smooth, detect_width, timeline, jobs, progress):
     import pandas as pd
 
     from ..apply.video import BASE_COLUMNS, RowWriter, label_video, score_columns
@@ -118,7 +118,7 @@ def _predict_videos(run_dir, videos, out, fmt, annotate, threshold, upsample, mi
             target = Path(annotate) / (Path(str(video)).stem.replace(":", "") + ".annotated.mp4") if annotate else None
             for row in label_video(run_dir, video, every=every, fps=fps, start=start, end=end, smooth=smooth,
                                    detect_width=detect_width, upsample=upsample, threshold=threshold,
-                                   min_score=min_score, annotate=target, progress=progress):
+                                   min_score=min_score, annotate=target, n_jobs=jobs, progress=progress):
                 faces.add((row["file"], row["face_id"]))
                 if writer:
                     writer.write(row)
