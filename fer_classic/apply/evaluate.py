@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from ..data import load_dataset
+from ..data import load_dataset, to_gray
 from ..errors import DatasetError
 from ..training.metrics import classification_metrics
 from ..training.uncertainty import intervals
@@ -39,7 +39,7 @@ def trained_classes(pipeline, class_names) -> list[str]:
 
 
 def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: int | None = None,
-                 progress: bool = False, dataset_kwargs: dict | None = None) -> dict:
+                 progress: bool = False, dataset_kwargs: dict | None = None, conditions=(), seed: int = 0) -> dict:
     """Metrics of a run's pipeline on the images of ``data``.
 
     Parameters
@@ -56,6 +56,10 @@ def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: i
         Worker processes and a progress bar on stderr.
     dataset_kwargs : dict, optional
         More arguments for :func:`~fer_classic.load_dataset` (``strict``, ``classes``, ``size``).
+    conditions : names, optional
+        Image conditions (:data:`~fer_classic.apply.conditions.CONDITIONS`: lowlight, glasses, mask,
+        tilt, blur, noise, jpeg, shift) to score the run under, each at levels 1-3, seeded with ``seed``:
+        ``robustness`` lists accuracy with its interval and the drop from the clean images.
 
     Returns
     -------
@@ -64,6 +68,9 @@ def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: i
         fingerprint and what the run was trained on. Classes of ``data`` that the model never saw are
         listed under ``unseen_classes``; their images count as errors.
     """
+    from .conditions import parse_conditions
+
+    conditions = parse_conditions(conditions) if conditions else []
     pipeline, run_metrics = load_run(run_dir)
     ds = load_dataset(data, n_jobs=n_jobs, progress=progress, **(dataset_kwargs or {}))
     if split:
@@ -101,6 +108,26 @@ def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: i
         "versions": library_versions(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+    if conditions:
+        result["robustness"] = robustness(pipeline, ds.images, y_true, conditions, seed, result["accuracy"])
     if out:
         write_json_atomic(out, result)
     return result
+
+
+def robustness(pipeline, images, y_true, conditions, seed: int, clean_accuracy: float) -> list[dict]:
+    """Accuracy (with its 95% interval) under each condition at each level, and the drop from clean."""
+    from .conditions import CONDITIONS, LEVELS, apply_condition, face_landmarks
+
+    gray = images if images.ndim == 3 else np.stack([to_gray(im) for im in images])
+    points = face_landmarks(gray) if any(CONDITIONS[c].needs_landmarks for c in conditions) else None
+    rows = []
+    for name in conditions:
+        for level in LEVELS:
+            y_pred = pipeline.predict(apply_condition(gray, name, level, seed=seed, points=points))
+            accuracy = float(np.mean(y_pred == y_true))
+            rows.append({"condition": name, "level": level, "description": CONDITIONS[name].description,
+                         "accuracy": accuracy, "interval": intervals(y_true, y_pred)["accuracy"],
+                         "n": int(len(y_true)), "drop": clean_accuracy - accuracy})
+            log.info("%s level %d: accuracy %.2f%% (clean %.2f%%)", name, level, 100 * accuracy, 100 * clean_accuracy)
+    return rows

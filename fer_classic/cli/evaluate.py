@@ -21,9 +21,13 @@ from .options import Choice, dataset_options, runtime_options
               help="Only the images of this FER2013 usage (default: all images).")
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the metrics as JSON here (default: to stdout).")
+@click.option("--conditions", default=None,
+              help="Also score under image conditions at 3 levels each, comma-separated, or all: "
+                   "lowlight, glasses, mask, tilt, blur, noise, jpeg, shift.")
+@click.option("--seed", type=int, default=0, help="Seed of the conditions' random choices.")
 @dataset_options
 @runtime_options
-def evaluate(run_dir, data, split, out, dataset_kwargs, jobs, progress):
+def evaluate(run_dir, data, split, out, conditions, seed, dataset_kwargs, jobs, progress):
     """Score the pipeline of RUN_DIR on the images of each DATA (any layout extract reads).
 
     The run's descriptors are extracted from DATA with the parameters it was trained with. Classes
@@ -35,9 +39,13 @@ def evaluate(run_dir, data, split, out, dataset_kwargs, jobs, progress):
     Example:
       fer-classic evaluate runs/svm ~/fer2013 --split PrivateTest --out private.json
       fer-classic evaluate runs/svm ~/fer2013 ~/ckplus ~/jaffe --out cross.json
+      fer-classic evaluate runs/svm ~/fer2013 --split PublicTest --conditions all --out robust.json
     """
-    results = [evaluate_run(run_dir, d, split=split, n_jobs=jobs, progress=progress, dataset_kwargs=dataset_kwargs)
-               for d in data]
+    from ..apply.conditions import CONDITIONS, parse_conditions
+
+    names = list(CONDITIONS) if conditions == "all" else parse_conditions(conditions) if conditions else []
+    results = [evaluate_run(run_dir, d, split=split, n_jobs=jobs, progress=progress, dataset_kwargs=dataset_kwargs,
+                            conditions=names, seed=seed) for d in data]
     doc = results[0] if len(results) == 1 else results
     if out:
         write_json_atomic(out, doc)

@@ -80,6 +80,22 @@ def plot_learning_curves(curves: dict, path: Path, title: str) -> None:
     _save(fig, path)
 
 
+def plot_robustness(clean: float, rows: list[dict], path: Path, title: str) -> None:
+    """Accuracy (%) against severity (0 = clean), one line per condition."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for name in dict.fromkeys(r["condition"] for r in rows):
+        mine = sorted((r["level"], r["accuracy"]) for r in rows if r["condition"] == name)
+        ax.plot([0] + [lv for lv, _ in mine], [100 * clean] + [100 * a for _, a in mine], marker="o", label=name)
+    ax.set_xticks([0, 1, 2, 3], ["clean", "1", "2", "3"])
+    ax.set_xlabel("severity")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    _save(fig, path)
+
+
 def plot_timelines(rows, folder: Path) -> list[Path]:
     """One figure per face track of a video: its class scores over time (``predict`` rows)."""
     plt = _pyplot()

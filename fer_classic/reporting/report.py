@@ -24,7 +24,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import ConfigurationError, DatasetError, RunError
 from ..store import read_json, write_text_atomic
-from .plots import plot_confusion_matrix, plot_knn_accuracy, plot_learning_curves
+from .plots import plot_confusion_matrix, plot_knn_accuracy, plot_learning_curves, plot_robustness
 from .results import Result, load_result, paired_tests, read_external_predictions, results_frame
 
 FORMATS = ("md", "html", "csv", "json")
@@ -70,6 +70,25 @@ def cross_dataset_table(evaluations: list[dict]) -> dict:
         return f"{_with_ci(e['accuracy'], lo, hi)} (n={e['n']}{unseen})"
 
     return {"runs": runs, "rows": [{"data": d, "cells": [cell(cells.get((d, r))) for r in runs]} for d in datasets]}
+
+
+def robustness_tables(evaluations: list[dict], figures: Path) -> list[dict]:
+    """Per evaluation with conditions: condition × severity → accuracy [95% CI] and the drop from clean,
+    and a plot of accuracy against severity."""
+    out = []
+    for i, e in enumerate(e for e in evaluations if e.get("robustness")):
+        run = Path(e["run"]).name
+        rows = []
+        for name in dict.fromkeys(r["condition"] for r in e["robustness"]):
+            levels = sorted((r for r in e["robustness"] if r["condition"] == name), key=lambda r: r["level"])
+            rows.append({"condition": name, "description": levels[0]["description"],
+                         "cells": [f"{_with_ci(r['accuracy'], *r['interval'])} ({-100 * r['drop']:+.1f})" for r in levels]})
+        figures.mkdir(parents=True, exist_ok=True)
+        path = figures / f"robustness-{i}-{run}.png"
+        plot_robustness(e["accuracy"], e["robustness"], path, f"{run} on {Path(str(e['data'])).name} ({e['split']})")
+        out.append({"title": f"{run} on {e['data']} ({e['split']}, n={e['n']}): clean {_with_ci(e['accuracy'], *e['intervals']['accuracy'])}",
+                    "rows": rows, "path": path})
+    return out
 
 
 def read_evaluations(paths) -> list[dict]:
@@ -186,6 +205,7 @@ def build_report(results: list[Result], figures: Path, *, title: str, wall_secon
         "knn": knn, "mlp": mlp, "ensembles": ensembles,
         "frame": frame.reset_index(), "tests": tests,
         "cross": cross_dataset_table(evaluations) if evaluations else None,
+        "robustness": robustness_tables(evaluations or [], figures),
     }
 
 
@@ -249,7 +269,7 @@ def write_report(run_dirs, out, *, title: str = "fer-classic: classical FER base
     written = []
     if "md" in formats:
         links = {str(f["path"]): f"{files.name}/{Path(f['path']).name}"
-                 for group in ("matrices", "knn", "mlp") for f in report[group]}
+                 for group in ("matrices", "knn", "mlp", "robustness") for f in report[group]}
         text = env.get_template("report.md.j2").render(**report, link=lambda p: links[str(p)])
         write_text_atomic(stem.with_suffix(".md"), text)
         written.append(stem.with_suffix(".md"))
