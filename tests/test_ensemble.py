@@ -83,4 +83,4 @@ def test_report_lists_the_members(preset_run, tmp_path):
     result = run("report", preset_run / "best", "-o", tmp_path / "report.md")
     assert result.exit_code == 0, result.output
     md = (tmp_path / "report.md").read_text()
-    assert "## best: ensemble members" in md and "| ensemble (soft vote) |" in md
+    assert "## Ensembles" in md and "### best" in md and "| ensemble (soft vote) |" in md

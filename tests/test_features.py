@@ -13,7 +13,8 @@ from sklearn.utils import estimator_checks
 from fer_classic.data import to_gray
 from fer_classic.features import DESCRIPTORS, LandmarkDescriptor, make_descriptor
 
-EXPECTED_DIM = {"raw": 2304, "hist": 32, "hog": 1764, "lbp": 360, "landmarks": 136, "bovw": 500 * 21}
+EXPECTED_DIM = {"raw": 2304, "hist": 32, "hog": 1764, "lbp": 360, "landmarks": 136, "bovw": 500 * 21,
+                "filterbank": 800 * 4}
 VARIANTS = [(name, {}) for name in DESCRIPTORS] + [
     ("landmarks", {"patches": "hog"}), ("landmarks", {"patches": "lbp"}),
     ("hog", {"pixels_per_cell": 8, "orientations": 12}), ("lbp", {"points": 16, "radius": 2, "grid": 4}),
