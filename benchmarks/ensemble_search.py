@@ -42,6 +42,8 @@ CANDIDATES = {
     "bovw-local": TrainSpec(["bovw"], "local", params={"k": 200, "kernel": "rbf", "C": 10.0}, pca=300,
                             mirror="both", dtype="float32"),
     "hog-local": TrainSpec(["hog"], "local", params={"k": 200, "kernel": "rbf", "C": 10.0}, pca=200, mirror="both"),
+    "fused": TrainSpec(["bovw", "hog", "lbp", "landmarks"], "svm", params=SVM, pca=400, mirror="both",
+                       dtype="float32"),
 }
 PREVIOUS_BEST = ["bovw", "hog", "lbp+landmarks"]
 
