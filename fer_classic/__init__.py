@@ -16,7 +16,8 @@ __version__ = "0.2.0"
 # The public API, imported on first use (``import fer_classic`` stays quick, which the command line's
 # start-up and its Ctrl-C handling rely on).
 _API = {
-    "evaluate_run": "apply.evaluate", "predict_photos": "apply.photos",
+    "evaluate_run": "apply.evaluate", "predict_photos": "apply.photos", "label_video": "apply.video",
+    "video_table": "apply.video",
     "Dataset": "data", "FER2013_CLASSES": "data", "load_dataset": "data",
     "ConfigurationError": "errors", "DatasetError": "errors", "FeatureStoreError": "errors",
     "FerClassicError": "errors", "ProtocolError": "errors", "RunError": "errors",

@@ -53,6 +53,13 @@ def test_video_rows_follow_one_face(video_run, video, tmp_path):
     assert not list(tmp_path.rglob("*.partial*"))
 
 
+def test_video_table_from_python(video_run, video):
+    from fer_classic import video_table
+
+    table = video_table(video_run, video, every=5)
+    assert list(table["frame"]) == [0, 5, 10, 15] and table["label"].notna().all()
+
+
 def test_sampling_by_step_rate_and_time(video_run, video):
     every = list(label_video(video_run, video, every=4))
     assert [r["frame"] for r in every] == [0, 4, 8, 12, 16]

@@ -272,3 +272,11 @@ class VideoAnnotator:
 def _top(row: dict, kind: str) -> str:
     value = row[f"{kind}_{row['label']}"]
     return f"{value:.0%}" if kind == "probability" else f"{value:+.2f}"
+
+
+def video_table(run_dir, source, **options):
+    """:func:`label_video`'s rows as a pandas DataFrame (the whole video in memory: for long videos,
+    iterate over :func:`label_video` instead)."""
+    import pandas as pd
+
+    return pd.DataFrame(list(label_video(run_dir, source, **options)), columns=BASE_COLUMNS + score_columns(run_dir))
