@@ -132,7 +132,7 @@ def sklearn_neighbour_set(rdist: np.ndarray, k: int) -> np.ndarray:
     return np.array([i for i in indices if i >= 0])
 
 
-def reduced_distances(X_fit: np.ndarray, queries: np.ndarray, p: float, block: int = 2048) -> np.ndarray:
+def reduced_distances(X_fit: np.ndarray, queries: np.ndarray, p: float) -> np.ndarray:
     """sum |x - q|^p (scikit-learn's "reduced" Minkowski distance) from each query to every training
     row, exactly in float64: ``(n_queries, n_fit)``."""
     from scipy.spatial.distance import cdist
@@ -140,13 +140,9 @@ def reduced_distances(X_fit: np.ndarray, queries: np.ndarray, p: float, block: i
     queries = np.atleast_2d(np.asarray(queries, dtype=np.float64))
     if p in (1, 2):
         return cdist(queries, np.asarray(X_fit, dtype=np.float64), "cityblock" if p == 1 else "sqeuclidean")
-    out = np.empty((len(queries), len(X_fit)))
-    for s in range(0, len(X_fit), block):
-        rows = np.asarray(X_fit[s:s + block], dtype=np.float64)
-        for i, q in enumerate(queries):
-            diff = np.abs(rows - q)
-            out[i, s:s + block] = (diff * diff * diff).sum(axis=1) if p == 3 else (diff ** p).sum(axis=1)
-    return out
+    from .lp_kernel import lp_power_sums
+
+    return lp_power_sums(queries, X_fit, p, exact=True)
 
 
 def vote(neighbour_labels: np.ndarray, distances: np.ndarray, weights: str, n_classes: int) -> np.ndarray:

@@ -17,10 +17,14 @@ import numpy as np
 QUERY_BLOCK = 8  # queries sharing one pass over the training rows (8 rows of 2,304 floats stay in L1/L2)
 
 
-def _compile():
+def _compile(exact: bool):
+    """The kernel: float32 sums (SIMD-wide, for candidates), or float64 sums of float64 terms (exact for
+    integer data such as pixels, whose |d|^3 and their sums are whole numbers below 2^53)."""
     import numba
 
-    @numba.njit(parallel=True, fastmath=True, cache=True)
+    acc = np.float64 if exact else np.float32
+
+    @numba.njit(parallel=True, fastmath=not exact, cache=True)
     def lp_sums(Q, X, p, out):
         m, d = Q.shape
         n = X.shape[0]
@@ -31,39 +35,40 @@ def _compile():
             hi = min(lo + QUERY_BLOCK, m)
             for j in range(n):
                 for i in range(lo, hi):
-                    s = np.float32(0.0)
+                    s = acc(0.0)
                     if p == 3:
                         for t in range(d):
-                            a = abs(Q[i, t] - X[j, t])
+                            a = abs(acc(Q[i, t]) - acc(X[j, t]))
                             s += a * a * a
                     elif whole:
                         for t in range(d):
-                            a = abs(Q[i, t] - X[j, t])
+                            a = abs(acc(Q[i, t]) - acc(X[j, t]))
                             v = a
                             for _ in range(int(p) - 1):
                                 v *= a
                             s += v
                     else:
                         for t in range(d):
-                            s += abs(Q[i, t] - X[j, t]) ** np.float32(p)
+                            s += abs(acc(Q[i, t]) - acc(X[j, t])) ** acc(p)
                     out[i, j] = s
         return out
 
     return lp_sums
 
 
-_kernel = None
+_kernels: dict = {}
 
 
-def lp_power_sums(Q: np.ndarray, X: np.ndarray, p: float) -> np.ndarray:
-    """``sum_t |Q[i, t] - X[j, t]|^p`` for every query i and row j, float32 ``(len(Q), len(X))``
-    (the p-th power of the Lp distance: the same order, without the root)."""
-    global _kernel
-    if _kernel is None:
-        _kernel = _compile()
-    Q = np.ascontiguousarray(Q, dtype=np.float32)
-    X = np.ascontiguousarray(X, dtype=np.float32)
-    return _kernel(Q, X, np.float32(p), np.empty((len(Q), len(X)), dtype=np.float32))
+def lp_power_sums(Q: np.ndarray, X: np.ndarray, p: float, exact: bool = False) -> np.ndarray:
+    """``sum_t |Q[i, t] - X[j, t]|^p`` for every query i and row j, ``(len(Q), len(X))`` (the p-th power
+    of the Lp distance: the same order, without the root): float32 sums, or with ``exact`` float64 sums
+    of the values as given (the reduced distances scikit-learn's tie-breaking compares)."""
+    if exact not in _kernels:
+        _kernels[exact] = _compile(exact)
+    dtype = np.float64 if exact else np.float32
+    Q = np.ascontiguousarray(Q, dtype=np.float64 if exact else np.float32)
+    X = np.ascontiguousarray(X) if exact and X.dtype in (np.float32, np.float64) else np.ascontiguousarray(X, dtype=dtype)
+    return _kernels[exact](Q, X, dtype(p), np.empty((len(Q), len(X)), dtype=dtype))
 
 
 def lp_candidates(X: np.ndarray, p: float):
