@@ -82,9 +82,11 @@ def train(features_dir, features, model, preset_name, out, pca, whiten, scale, g
         conflicting += [f"--{p.replace('_', '-')}" for p in given]
         if conflicting:
             raise click.UsageError(f"--preset sets the whole pipeline; drop {', '.join(conflicting)}")
-        spec = named_pipeline(preset_name, seed=seed).spec
+        pipeline = named_pipeline(preset_name, seed=seed)
+        spec = pipeline.spec
         spec.protocol = protocol
         what = f"{preset_name} preset"
+        _warn_if_extracted_otherwise(features_dir, pipeline)
     else:
         if not features or not model:
             raise click.UsageError("give --features and --model, or --preset")
@@ -104,3 +106,25 @@ def train(features_dir, features, model, preset_name, out, pca, whiten, scale, g
     click.echo(f"{out}\t{what}\t{metrics['test_split']} accuracy {metrics['accuracy']:.4f} [95% CI {lo:.4f}, "
                f"{hi:.4f}] (n={metrics['n_test']})\tbalanced {metrics['balanced_accuracy']:.4f}"
                f"\tmacro-F1 {metrics['macro_f1']:.4f}\t({metrics['protocol']} protocol)")
+
+
+def _warn_if_extracted_otherwise(features_dir, pipeline) -> None:
+    """A preset names the descriptor parameters its features are extracted with; features extracted
+    otherwise still train, but the run is then not the preset's, and the user is told."""
+    import json
+    import logging
+
+    from ..features import make_descriptor
+    from ..store import FeatureDirectory
+
+    manifest = FeatureDirectory(features_dir).manifest_or_none() or {}
+    for name, params in pipeline.descriptors().items():
+        entry = (manifest.get("descriptors") or {}).get(name)
+        if entry is None:
+            continue  # training reports the missing descriptor
+        wanted = json.loads(json.dumps(make_descriptor(name, **params).descriptor_params()))
+        if entry.get("params") != wanted:
+            differ = {k: v for k, v in entry["params"].items() if wanted.get(k) != v}
+            logging.getLogger(__name__).warning(
+                "%s was extracted with %s; the %s preset extracts it with %s: this run is not the preset's",
+                name, differ, pipeline.name, {k: wanted[k] for k in differ})
