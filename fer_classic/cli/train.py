@@ -36,8 +36,8 @@ def parse_pca(value: str):
 @click.option("--model", "-m", type=Choice(list(MODEL_KINDS)), help="Classifier.")
 @click.option("--preset", "preset_name", type=Choice(list(PIPELINES)), default=None,
               help="A named pipeline instead of --features/--model: best is the strongest (an ensemble; "
-                   "extract its features with: extract --features bovw,hog,lbp,landmarks --mirror); the others "
-                   "are the standard suite's.")
+                   "extract its features with: extract --features filterbank,lbp,landmarks,bovw "
+                   "--filterbank-centroids 1000 --filterbank-pool 3 --mirror); the others are the standard suite's.")
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run directory to create.")
 @click.option("--pca", default="none", help="PCA: none, a component count (200) or a variance fraction (0.95).")
