@@ -31,7 +31,8 @@ def test_vote_weights():
 def preset_run(sample_path, tmp_path_factory):
     root = tmp_path_factory.mktemp("preset")
     result = run("extract", sample_path, "-f", ",".join(named_pipeline("best").descriptors()), "--mirror",
-                 "--bovw-words", "24", "--bovw-sample-images", "300", "-o", root / "features")
+                 "--bovw-words", "24", "--bovw-sample-images", "300", "--filterbank-centroids", "40", "--filterbank-pool", "3",
+                 "--filterbank-sample-images", "300", "-o", root / "features")
     assert result.exit_code == 0, result.output
     result = run("train", root / "features", "--preset", "best", "-o", root / "best")
     assert result.exit_code == 0, result.output
@@ -75,7 +76,7 @@ def test_preset_usage_errors(preset_run, sample_features, tmp_path):
     result = run("train", preset_run / "features", "-o", tmp_path / "b")
     assert result.exit_code == 2 and "--preset" in result.output
     result = run("train", sample_features, "--preset", "best", "-o", tmp_path / "c")
-    assert result.exit_code == 1 and "bovw" in result.output
+    assert result.exit_code == 1 and "no filterbank, bovw features" in result.output and "--mirror" in result.output
     assert not (tmp_path / "c").exists()
 
 

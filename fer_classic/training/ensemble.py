@@ -18,6 +18,7 @@ from joblib import Parallel, delayed
 from ..models import SoftVotingEnsemble, describe_params, model_kind, soft_vote, vote_weights
 from ..models.mirror import mirror_averaged_scores
 from ..parallel import call_unpacked
+from ..errors import FeatureStoreError
 from ..store import FeatureDirectory, FeatureSet
 from .metrics import classification_metrics
 from .protocols import check_trainable, default_protocol, make_splits
@@ -75,6 +76,11 @@ def train_ensemble(features_dir, out_dir, spec: EnsembleSpec, *, n_jobs: int | N
     spec.validate()
     folder = FeatureDirectory(features_dir)
     manifest = folder.manifest()
+    missing = [f for f in spec.features if f not in manifest.get("descriptors", {})]
+    if missing:
+        raise FeatureStoreError(f"{features_dir}: no {', '.join(missing)} features (this folder has: "
+                                f"{', '.join(manifest.get('descriptors', {})) or 'none'}); run fer-classic extract "
+                                f"--features {','.join(missing)}{' --mirror' if spec.mirror != 'none' else ''}")
     # Labels and splits from the narrowest descriptor: the members load their own features.
     narrowest = min(spec.features, key=lambda f: (manifest["descriptors"].get(f) or {}).get("dim", 0))
     first = folder.load_fused([narrowest])
