@@ -83,7 +83,8 @@ def test_the_committed_baseline_is_valid():
 def test_standard_suite_extracts_each_descriptor_once():
     suite = standard_suite()
     folders, where = plan_feature_folders(suite)
-    assert len(folders) == 1 and set(folders[0]) == {"raw", "hist", "hog", "lbp", "landmarks", "bovw"}
+    assert len(folders) == 1 and set(folders[0]) == {"raw", "hist", "hog", "lbp", "landmarks", "bovw", "filterbank"}
+    assert folders[0]["filterbank"] == {"centroids": 1000, "pool": 3}  # the preset's parameters
     assert {p.spec.model for p in suite} == {"knn", "mlp", "svm", "rf", "ensemble"}
 
 
