@@ -10,6 +10,16 @@ import numpy as np
 BOX_COLOUR = (255, 64, 32)
 
 
+def top_score_text(row, label_column: str = "label") -> str:
+    """The score of a row's label as a person reads it: ``87%`` for a probability, ``+1.25`` for a
+    decision score (rows as ``predict`` writes them, with ``probability_<class>`` or ``decision_<class>``)."""
+    for kind, fmt in (("probability", "{:.0%}"), ("decision", "{:+.2f}")):
+        column = f"{kind}_{row[label_column]}"
+        if column in row:
+            return fmt.format(row[column])
+    return ""
+
+
 @functools.lru_cache(maxsize=32)
 def _font(size: int):
     from PIL import ImageFont

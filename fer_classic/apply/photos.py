@@ -46,18 +46,10 @@ def find_faces(path, *, detect: bool = True, upsample: int = 0, threshold: float
     if not detect:
         return {"file": str(path), "faces": [resize_image(gray, (size, size))],
                 "boxes": [(0, 0, gray.shape[1], gray.shape[0])], "scores": [None], "shape": shape}
-    found, boxes, scores = [], [], []
-    # dlib's HOG detector takes the strongest gradient over colour channels: it sees more in colour.
-    rects, detector_scores, _ = faces.face_detector().run(np.ascontiguousarray(image), upsample, threshold)
-    for r, score in sorted(zip(rects, detector_scores), key=lambda rs: -rs[1]):
-        if min_score is not None and score < min_score:
-            continue
-        left, top, right, bottom = r.left(), r.top(), r.right(), r.bottom()
-        points = faces.landmarks(gray, (left, top, right, bottom))
-        found.append(faces.align_face(gray, points, size))
-        boxes.append((left, top, right - left, bottom - top))
-        scores.append(round(float(score), 3))
-    return {"file": str(path), "faces": found, "boxes": boxes, "scores": scores, "shape": shape}
+    found = [f for f in faces.find_aligned_faces(image, upsample=upsample, threshold=threshold, size=size)
+             if min_score is None or f["score"] >= min_score]
+    return {"file": str(path), "faces": [f["face"] for f in found], "boxes": [f["box"] for f in found],
+            "scores": [round(f["score"], 3) for f in found], "shape": shape}
 
 
 def _find_faces_batch(paths, **options):
@@ -154,14 +146,10 @@ def draw_annotations(file, faces_table: pd.DataFrame, folder: Path) -> Path:
     format (``folder/<name>.<suffix>``; JPEG stays JPEG)."""
     from PIL import Image
 
-    from .labels_drawing import draw_labels
+    from .labels_drawing import draw_labels, top_score_text
 
-    score_columns = [c for c in faces_table.columns if c.startswith(("probability_", "decision_"))]
-    labelled = []
-    for _, r in faces_table[faces_table["status"] == "ok"].iterrows():
-        top = r[f"{score_columns[0].split('_')[0]}_{r['label']}"] if score_columns else None
-        text = "" if top is None else f"{top:.0%}" if score_columns[0].startswith("probability") else f"{top:+.2f}"
-        labelled.append((int(r["x"]), int(r["y"]), int(r["width"]), int(r["height"]), f"{r['face']}: {r['label']}", text))
+    labelled = [(int(r["x"]), int(r["y"]), int(r["width"]), int(r["height"]), f"{r['face']}: {r['label']}",
+                 top_score_text(r)) for _, r in faces_table[faces_table["status"] == "ok"].iterrows()]
     pil = Image.fromarray(draw_labels(read_image(file), labelled))
     folder.mkdir(parents=True, exist_ok=True)
     suffix = Path(file).suffix.lower()

@@ -18,7 +18,6 @@ from typing import Iterator
 import numpy as np
 
 from .. import faces
-from ..data import to_gray
 from ..errors import DatasetError
 from ..faces.tracking import IoUTracker, ScoreSmoother
 from ..models.mirror import class_scores
@@ -85,29 +84,6 @@ def sampled_frames(source, *, every: int = 1, fps: float | None = None, start: f
         container.close()
 
 
-def faces_in_frame(rgb: np.ndarray, *, detect_width: int = 640, upsample: int = 0, threshold: float = 0.0,
-                   size: int = 48) -> list[dict]:
-    """Each face of a frame: its box ``(x, y, width, height)`` in the frame, the detector's score and the
-    face aligned to FER2013's framing. Detection runs on a copy at most ``detect_width`` pixels wide (dlib
-    costs in proportion to the pixels); landmarks and alignment use the full frame."""
-    from PIL import Image
-
-    h, w = rgb.shape[:2]
-    scale = min(1.0, detect_width / w) if detect_width else 1.0
-    small = rgb if scale == 1.0 else np.asarray(Image.fromarray(rgb).resize((round(w * scale), round(h * scale)),
-                                                                           Image.BILINEAR))
-    rects, scores, _ = faces.face_detector().run(np.ascontiguousarray(small), upsample, threshold)
-    gray = to_gray(rgb)
-    out = []
-    for r, score in sorted(zip(rects, scores), key=lambda rs: -rs[1]):
-        left, top = max(0, round(r.left() / scale)), max(0, round(r.top() / scale))
-        right, bottom = min(w - 1, round(r.right() / scale)), min(h - 1, round(r.bottom() / scale))
-        points = faces.landmarks(gray, (left, top, right, bottom))
-        out.append({"box": (left, top, right - left, bottom - top), "score": float(score),
-                    "face": faces.align_face(gray, points, size)})
-    return out
-
-
 def label_video(run_dir, source, *, every: int = 1, fps: float | None = None, start: float = 0.0,
                 end: float | None = None, smooth: int = 1, detect_width: int = 640, upsample: int = 0,
                 threshold: float = 0.0, min_score: float | None = None, annotate=None, n_jobs: int | None = None,
@@ -147,7 +123,7 @@ def label_video(run_dir, source, *, every: int = 1, fps: float | None = None, st
                                  "label": classes[int(np.argmax(s))],
                                  **{f"{kind}_{c}": round(float(v), 4) for c, v in zip(classes, s)}})
             if writer:
-                writer.add(rgb, rows, kind)
+                writer.add(rgb, rows)
             frames += 1
             yield from rows
             now = time.perf_counter()
@@ -176,14 +152,14 @@ def _frames_with_faces(source, options: dict, n_jobs, **sampling):
     frames = sampled_frames(source, **sampling)
     if workers == 1:
         for index, t, rgb in frames:
-            yield index, t, rgb, faces_in_frame(rgb, **options)
+            yield index, t, rgb, faces.find_aligned_faces(rgb, **options)
         return
     with Parallel(n_jobs=workers) as pool:
         while True:
             batch = [f for _, f in zip(range(4 * workers), frames)]
             if not batch:
                 return
-            found = pool(delayed(faces_in_frame)(rgb, **options) for _, _, rgb in batch)
+            found = pool(delayed(faces.find_aligned_faces)(rgb, **options) for _, _, rgb in batch)
             for (index, t, rgb), faces_found in zip(batch, found):
                 yield index, t, rgb, faces_found
 
@@ -235,11 +211,11 @@ class VideoAnnotator:
         self.rate = rate
         self.container = self.stream = None
 
-    def add(self, rgb: np.ndarray, rows: list[dict], kind: str) -> None:
+    def add(self, rgb: np.ndarray, rows: list[dict]) -> None:
         import av
         from fractions import Fraction
 
-        from .labels_drawing import draw_labels
+        from .labels_drawing import draw_labels, top_score_text
 
         if self.container is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -248,7 +224,7 @@ class VideoAnnotator:
             self.stream.width, self.stream.height = rgb.shape[1] // 2 * 2, rgb.shape[0] // 2 * 2
             self.stream.pix_fmt = "yuv420p"
         image = draw_labels(rgb, [(r["x"], r["y"], r["width"], r["height"], f"{r['face_id']}: {r['label']}",
-                                   _top(r, kind)) for r in rows])
+                                   top_score_text(r)) for r in rows])
         image = image[:self.stream.height, :self.stream.width]
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
         for packet in self.stream.encode(frame):
@@ -267,11 +243,6 @@ class VideoAnnotator:
             self.container.close()
             self.container = None
         self.tmp.unlink(missing_ok=True)
-
-
-def _top(row: dict, kind: str) -> str:
-    value = row[f"{kind}_{row['label']}"]
-    return f"{value:.0%}" if kind == "probability" else f"{value:+.2f}"
 
 
 def video_table(run_dir, source, **options):

@@ -1,8 +1,8 @@
 """Faces in photos: dlib's detector, its 68 landmarks and the alignment to FER2013's framing."""
 
 from ..errors import ModelFileError
-from .dlib_faces import (SHAPE_PREDICTOR_FILE, align_face, detect_faces, eye_centres, face_detector, landmarks,
-                         normalise_landmarks, shape_predictor, shape_predictor_path)
+from .dlib_faces import (SHAPE_PREDICTOR_FILE, align_face, detect_faces, eye_centres, face_detector,
+                         find_aligned_faces, landmarks, normalise_landmarks, shape_predictor, shape_predictor_path)
 
 __all__ = ["ModelFileError", "SHAPE_PREDICTOR_FILE", "align_face", "detect_faces", "eye_centres", "face_detector",
-           "landmarks", "normalise_landmarks", "shape_predictor", "shape_predictor_path"]
+           "find_aligned_faces", "landmarks", "normalise_landmarks", "shape_predictor", "shape_predictor_path"]

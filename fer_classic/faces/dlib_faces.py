@@ -95,3 +95,31 @@ def align_face(gray: np.ndarray, points: np.ndarray, size: int = 48) -> np.ndarr
     transform = SimilarityTransform(scale=scale, rotation=rotation, translation=translation)
     out = warp(gray, transform.inverse, output_shape=(size, size), order=1, mode="edge", preserve_range=True)
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def find_aligned_faces(image: np.ndarray, *, upsample: int = 0, threshold: float = 0.0, size: int = 48,
+                       detect_width: int | None = None) -> list[dict]:
+    """Every face dlib finds in a photo or video frame, most confident first: its box ``(x, y, width,
+    height)`` as the detector gives it, the detector's score and the face aligned to FER2013's framing.
+
+    Detection sees the colour image (dlib takes the strongest gradient over the channels: it finds more
+    in colour), on a copy at most ``detect_width`` pixels wide when given (dlib's cost grows with the
+    pixels); landmarks and alignment use the full-resolution grayscale image.
+    """
+    from PIL import Image
+
+    from ..data import to_gray
+
+    h, w = image.shape[:2]
+    scale = min(1.0, detect_width / w) if detect_width else 1.0
+    small = image if scale == 1.0 else np.asarray(Image.fromarray(image).resize(
+        (round(w * scale), round(h * scale)), Image.BILINEAR))
+    rects, scores, _ = face_detector().run(np.ascontiguousarray(small), upsample, threshold)
+    gray = to_gray(image)
+    out = []
+    for r, score in sorted(zip(rects, scores), key=lambda rs: -rs[1]):
+        left, top, right, bottom = (round(v / scale) for v in (r.left(), r.top(), r.right(), r.bottom()))
+        points = landmarks(gray, (left, top, right, bottom))
+        out.append({"box": (left, top, right - left, bottom - top), "score": float(score),
+                    "face": align_face(gray, points, size)})
+    return out
