@@ -1,9 +1,10 @@
 """What the ``best`` preset costs on a dataset: extraction and training wall time, and the peak memory
 of the whole process tree (the command and its worker processes, sampled every 0.2 s).
 
-    python benchmarks/preset_cost.py DATA --work DIR [--jobs 2]
+    python benchmarks/preset_cost.py DATA --work DIR [--jobs 2] [--features EXISTING]
 
-Runs ``fer-classic extract`` of the preset's descriptors (with --mirror) into DIR/features, then
+Runs ``fer-classic extract`` of the preset's descriptors (with its parameters and --mirror) into
+DIR/features (or, with --features, trains on a folder already extracted that way and skips this step), then
 ``fer-classic train DIR/features --preset best`` into DIR/run, each as its own process; prints the
 wall time and peak resident memory of each and the run's PublicTest accuracy. Per-face prediction
 time: ``python benchmarks/predict_speed.py DIR/run``.
@@ -46,16 +47,18 @@ def main() -> None:
     parser.add_argument("data")
     parser.add_argument("--work", required=True, type=Path)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--features", type=Path, help="a folder with the preset's features: skip extraction")
     args = parser.parse_args()
     cli = [sys.executable, "-m", "fer_classic"]
-    features, run = args.work / "features", args.work / "run"
-    names = ",".join(named_pipeline("best").descriptors())
-    extract_s, extract_gib = measure([*cli, "extract", args.data, "-f", names, "--mirror", "-o", str(features),
-                                      "-j", str(args.jobs)])
+    features, run = args.features or args.work / "features", args.work / "run"
+    extract = named_pipeline("best").extract_arguments()
+    if args.features is None:
+        extract_s, extract_gib = measure([*cli, "extract", args.data, *extract, "-o", str(features),
+                                          "-j", str(args.jobs)])
+        print(f"extract {' '.join(extract)}: {extract_s:.0f} s, peak {extract_gib:.2f} GiB")
     train_s, train_gib = measure([*cli, "train", str(features), "--preset", "best", "-o", str(run), "--force",
                                   "-j", str(args.jobs)])
     metrics = json.loads((run / "metrics.json").read_text())
-    print(f"extract {names} (+ mirror images): {extract_s:.0f} s, peak {extract_gib:.2f} GiB")
     print(f"train --preset best: {train_s:.0f} s, peak {train_gib:.2f} GiB")
     print(f"{metrics['test_split']} accuracy {metrics['accuracy']:.4f} ({metrics['protocol']} protocol)")
     for m in metrics["members"]:

@@ -43,6 +43,16 @@ class NamedPipeline:
         """Each descriptor the pipeline needs, with its extraction parameters."""
         return {f: self.descriptor_params.get(f, {}) for f in self.spec.features}
 
+    def extract_arguments(self) -> list[str]:
+        """The ``fer-classic extract`` options that make its features: ``--features``, each non-default
+        descriptor parameter, and ``--mirror`` when any part uses mirror images."""
+        members = self.spec.members if isinstance(self.spec, EnsembleSpec) else [self.spec]
+        args = ["--features", ",".join(self.descriptors())]
+        for name, params in self.descriptors().items():
+            for key, value in params.items():
+                args += [f"--{name}-{key.replace('_', '-')}", str(value)]
+        return args + (["--mirror"] if any(m.mirror != "none" for m in members) else [])
+
     def with_seed(self, seed: int) -> "NamedPipeline":
         """A copy whose every random choice of training uses ``seed`` (the spec is copied, never shared)."""
         return NamedPipeline(self.name, self.spec.with_seed(seed), dict(self.descriptor_params), self.summary,

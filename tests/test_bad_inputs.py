@@ -53,22 +53,51 @@ def test_file_names_that_are_not_utf8(tmp_path, faces):
     assert json.loads((tmp_path / "f" / "manifest.json").read_text())["n_images"] == 8
 
 
-def test_ctrl_c_exits_130_without_tracebacks(tmp_path):
-    out = tmp_path / "f"
-    for delay in (0.3, 3.0):  # while importing, and while the workers run
-        proc = subprocess.Popen([sys.executable, "-m", "fer_classic", "extract", "-f", "hog,lbp,landmarks", "-o", out],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-        time.sleep(delay)
-        os.killpg(proc.pid, signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-        if proc.returncode == 0:  # finished before the signal: nothing to check
-            continue
-        # 130 = 128 + SIGINT; a signal that lands before Python has started ends it by the signal, which a
-        # shell reports as 130 too.
-        assert proc.returncode in (130, -signal.SIGINT), err.decode()
-        assert b"Traceback" not in err and b"interrupted" in err
-        assert not list(out.glob(".*.tmp")) if out.exists() else True
+def _start_extract(out):
+    return subprocess.Popen([sys.executable, "-m", "fer_classic", "extract", "-f", "hog,lbp,landmarks", "-o", out,
+                             "-j", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def _interrupt_like_a_terminal(proc, out):
+    """Ctrl-C in a terminal: SIGINT to the whole process group, workers included."""
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:  # finished before the signal: nothing to check
+        return
+    # 130 = 128 + SIGINT; a signal that lands before Python has started ends it by the signal, which a
+    # shell reports as 130 too.
+    assert proc.returncode in (130, -signal.SIGINT), err.decode()
+    assert b"Traceback" not in err and b"interrupted" in err, err.decode()
+    assert not list(out.glob(".*.tmp")) if out.exists() else True
+
+
+def test_ctrl_c_while_importing_exits_130_without_traceback(tmp_path):
+    proc = _start_extract(tmp_path / "f")
+    time.sleep(0.3)
+    _interrupt_like_a_terminal(proc, tmp_path / "f")
+
+
+def _sigint_blocked(pid):
+    """Linux: /proc/PID/status SigBlk is the blocked-signal mask in hex, bit SIGNUM - 1."""
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("SigBlk:"):
+            return bool(int(line.split()[1], 16) >> (signal.SIGINT - 1) & 1)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ctrl_c_reaches_only_the_command_not_its_workers(tmp_path):
+    # A worker that got the terminal's SIGINT would print its own traceback (one still importing has no
+    # handler); the workers must inherit SIGINT blocked, the command alone answers it.
+    psutil = pytest.importorskip("psutil")
+    proc = _start_extract(tmp_path / "f")
+    deadline, workers = time.monotonic() + 60, []
+    while time.monotonic() < deadline and proc.poll() is None and len(workers) < 2:
+        workers = [c for c in psutil.Process(proc.pid).children(recursive=True) if "loky" in " ".join(c.cmdline())]
+        time.sleep(0.05)
+    assert len(workers) >= 2, "the command started no worker processes"
+    assert all(_sigint_blocked(w.pid) for w in workers)
+    _interrupt_like_a_terminal(proc, tmp_path / "f")
 
 
 def test_empty_class_folder_is_reported(class_folders, caplog):
