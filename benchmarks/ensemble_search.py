@@ -49,7 +49,8 @@ PREVIOUS_BEST = ["bovw", "hog", "lbp+landmarks"]
 
 
 def key(spec: TrainSpec) -> str:
-    return hashlib.sha256(json.dumps(asdict(spec), sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps({k: v for k, v in asdict(spec).items() if k != "calibrate"},  # members are never calibrated
+                                     sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def compute(name, spec, features_dir, split, cache: Path):

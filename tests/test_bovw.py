@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from fer_classic.apply.evaluate import image_pipelines
 from fer_classic.features import BoVWDescriptor
 from fer_classic.training.runs import load_run
 from fer_classic.store import FeatureDirectory, FeatureStoreError
@@ -48,7 +49,7 @@ def test_extract_learns_on_training_images_and_train_ships_the_vocabulary(sample
     result = run("train", feats, "-f", "bovw", "-m", "svm", "--pca", "30", "-o", out)
     assert result.exit_code == 0, result.output
     model, metrics = load_run(out)
-    assert np.array_equal(model.steps[0][1].vocabulary_, vocabulary)
+    assert np.array_equal(image_pipelines(model)[0].steps[0][1].vocabulary_, vocabulary)
     result = run("evaluate", out, sample_path, "--split", "PublicTest")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["accuracy"] == pytest.approx(metrics["accuracy"])

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fer_classic.apply.evaluate import image_pipelines
 from fer_classic.training.runs import load_run
 
 from .conftest import run
@@ -79,7 +80,8 @@ def test_svm_and_forest_runs(sample_features, tmp_path, model, extra):
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / model / "metrics.json").read_text())
     assert 0.2 < metrics["accuracy"] < 0.8  # clearly above chance (1/7) on 361 real faces
-    pipeline, _ = load_run(tmp_path / model)
+    model_, _ = load_run(tmp_path / model)
+    pipeline = image_pipelines(model_)[0]
     assert [name for name, _ in pipeline.steps] == ["descriptors", "float64", "scaler", "pca", "classifier"]
 
 

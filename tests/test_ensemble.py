@@ -56,7 +56,8 @@ def test_preset_trains_a_weighted_ensemble_and_records_its_members(preset_run):
 
 def test_the_saved_ensemble_reproduces_its_test_accuracy_and_labels_photos(preset_run, sample, sample_path):
     model, metrics = load_run(preset_run / "best")
-    assert isinstance(model, SoftVotingEnsemble) and len(model.image_pipelines()) == 3
+    assert isinstance(model.classifier, SoftVotingEnsemble) and len(model.image_pipelines()) == 3
+    assert metrics["calibration"]["validation_log_loss"] <= metrics["calibration"]["validation_log_loss_at_T1"]
     result = run("evaluate", preset_run / "best", sample_path, "--split", "PublicTest")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["accuracy"] == pytest.approx(metrics["accuracy"])
@@ -67,7 +68,8 @@ def test_the_saved_ensemble_reproduces_its_test_accuracy_and_labels_photos(prese
     Image.fromarray(skdata.astronaut()).save(photo)
     rows = predict_photos(preset_run / "best", [photo], upsample=1, threshold=0.5)
     assert len(rows) == 1 and rows.loc[0, "label"] in metrics["class_names"]
-    assert {f"decision_{c}" for c in metrics["class_names"]} <= set(rows.columns)
+    probabilities = rows[[f"probability_{c}" for c in metrics["class_names"]]]  # calibrated on validation
+    assert probabilities.sum(axis=1).iloc[0] == pytest.approx(1, abs=1e-3)
 
 
 def test_preset_usage_errors(preset_run, sample_features, tmp_path):

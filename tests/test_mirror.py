@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from fer_classic.apply.evaluate import image_pipelines
 from fer_classic.features import make_descriptor
 from fer_classic.models.mirror import MirrorAveragedClassifier, mirror_images
 from fer_classic.training.runs import load_run
@@ -63,7 +64,7 @@ def test_training_on_mirrors_and_averaging_over_them(mirrored_features, sample, 
     assert runs["train"]["spec"]["mirror"] == "train"
     assert len({m["accuracy"] for m in runs.values()}) > 1  # mirroring changes what is learned
     model, metrics = load_run(tmp_path / "both")
-    assert isinstance(model, MirrorAveragedClassifier)
+    assert isinstance(model.classifier, MirrorAveragedClassifier)  # inside the calibration
     # The saved image -> label model averages over each face and its mirror, as training scored it,
     # so a face and its mirror image get the same label.
     result = run("evaluate", tmp_path / "both", sample_path, "--split", "PublicTest")
@@ -89,5 +90,5 @@ def test_float32_reduction_keeps_accuracy_close(mirrored_features, tmp_path):
                                                                            dtype=dtype))
         accuracy[dtype] = metrics["accuracy"]
     model, _ = load_run(tmp_path / "float32")
-    assert model.steps[1][0] == "float32"
+    assert image_pipelines(model)[0].steps[1][0] == "float32"
     assert abs(accuracy["float64"] - accuracy["float32"]) <= 0.02

@@ -15,12 +15,15 @@ from .conftest import run
 
 @pytest.fixture(scope="module")
 def trained(sample_features, tmp_path_factory):
-    """Two runs trained on the embedded sample: a KNN (probabilities) and a linear SVM (decision scores)."""
+    """Runs trained on the embedded sample: a KNN (probabilities), a linear SVM calibrated on validation
+    (probabilities) and one trained with --no-calibrate (decision scores)."""
     root = tmp_path_factory.mktemp("predict-runs")
     assert run("train", sample_features, "-f", "hog,lbp", "-m", "knn", "--k", "9", "--pca", "40",
                "-o", root / "knn", "-q").exit_code == 0
     assert run("train", sample_features, "-f", "hog", "-m", "svm", "--kernel", "linear", "--C", "0.01",
                "-o", root / "svm", "-q").exit_code == 0
+    assert run("train", sample_features, "-f", "hog", "-m", "svm", "--kernel", "linear", "--C", "0.01",
+               "--no-calibrate", "-o", root / "svm-raw", "-q").exit_code == 0
     return root
 
 
@@ -57,8 +60,10 @@ def test_faces_in_photos_end_to_end(trained, photos, tmp_path):
 
 
 def test_models_without_probabilities_give_named_decision_scores(trained, photos):
-    table = predict_photos(trained / "svm", [photos / "astronaut.jpg"])
+    table = predict_photos(trained / "svm-raw", [photos / "astronaut.jpg"])
     assert [c for c in table if c.startswith("decision_")] and not [c for c in table if c.startswith("prob")]
+    calibrated = predict_photos(trained / "svm", [photos / "astronaut.jpg"])
+    assert [c for c in calibrated if c.startswith("probability_")]
 
 
 def test_alignment_levels_the_eyes_at_fer2013_positions():

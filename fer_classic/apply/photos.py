@@ -11,6 +11,7 @@ import pandas as pd
 
 from .. import faces
 from ..errors import DatasetError
+from ..models.mirror import class_scores
 from ..data import IMAGE_SUFFIXES, read_image, resize_image, to_gray
 from .evaluate import set_descriptor_runtime
 from ..parallel import map_in_chunks
@@ -57,14 +58,11 @@ def _find_faces_batch(paths, **options):
 
 
 def _scores(pipeline, X, class_names) -> pd.DataFrame:
-    """Class probabilities where the model has them, otherwise decision scores, named as such."""
+    """Class probabilities where the model has them (every run trained by this version: SVM and local
+    learning runs are calibrated), otherwise decision scores, named as such; 4 decimals."""
     classes = [class_names[int(c)] for c in pipeline.classes_]
-    if hasattr(pipeline, "predict_proba"):
-        return pd.DataFrame(pipeline.predict_proba(X), columns=[f"probability_{c}" for c in classes])
-    scores = pipeline.decision_function(X)
-    if scores.ndim == 1:  # two classes: one score, for the second
-        scores = np.column_stack([-scores, scores])
-    return pd.DataFrame(scores, columns=[f"decision_{c}" for c in classes])
+    kind = "probability" if hasattr(pipeline, "predict_proba") else "decision"
+    return pd.DataFrame(class_scores(pipeline, X), columns=[f"{kind}_{c}" for c in classes]).round(4)
 
 
 def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, threshold: float = 0.0,

@@ -36,8 +36,8 @@ def parse_pca(value: str):
 @click.option("--model", "-m", type=Choice(list(MODEL_KINDS)), help="Classifier.")
 @click.option("--preset", "preset_name", type=Choice(list(PIPELINES)), default=None,
               help="A named pipeline instead of --features/--model: best is the strongest (an ensemble; "
-                   "extract its features with: extract --features filterbank,lbp,landmarks,bovw "
-                   "--filterbank-centroids 1000 --filterbank-pool 3 --mirror); the others are the standard suite's.")
+                   f"extract its features with: extract {' '.join(named_pipeline('best').extract_arguments())}); "
+                   "the others are the standard suite's.")
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run directory to create.")
 @click.option("--pca", default="none", help="PCA: none, a component count (200) or a variance fraction (0.95).")
@@ -56,12 +56,16 @@ def parse_pca(value: str):
 @click.option("--mirror", type=Choice(MIRROR_MODES), default="none", show_default=True,
               help="train: add each training image's mirror image (needs extract --mirror); both: also "
                    "average each prediction over the face and its mirror.")
+@click.option("--calibrate/--no-calibrate", default=True, show_default=True,
+              help="svm, local: keep the model fitted on the fit split and calibrate its scores into probabilities "
+                   "on the validation split (temperature scaling; predictions unchanged). --no-calibrate refits on "
+                   "fit + validation and gives raw decision scores.")
 @click.option("--force", is_flag=True, help="Replace an existing run directory.")
 @model_param_options
 @scheduler_option
 @runtime_options
 def train(features_dir, features, model, preset_name, out, pca, whiten, scale, grid, protocol, folds, seed, class_weight,
-          mirror, force, jobs, progress, **options):
+          mirror, calibrate, force, jobs, progress, **options):
     """Train MODEL on the FEATURES of FEATURES_DIR (made by extract) and test it honestly.
 
     Model selection (--grid) uses the protocol's validation split, never its test split. Writes
@@ -78,7 +82,8 @@ def train(features_dir, features, model, preset_name, out, pca, whiten, scale, g
     if preset_name:
         conflicting = [flag for flag, value in (("--features", features), ("--model", model), ("--pca", pca != "none"),
                                                 ("--grid", grid), ("--mirror", mirror != "none"),
-                                                ("--whiten", whiten), ("--class-weight", class_weight)) if value]
+                                                ("--whiten", whiten), ("--class-weight", class_weight),
+                                                ("--no-calibrate", not calibrate)) if value]
         conflicting += [f"--{p.replace('_', '-')}" for p in given]
         if conflicting:
             raise click.UsageError(f"--preset sets the whole pipeline; drop {', '.join(conflicting)}")
@@ -97,7 +102,8 @@ def train(features_dir, features, model, preset_name, out, pca, whiten, scale, g
                                    f"(it takes --{', --'.join(p.replace('_', '-') for p in MODEL_KINDS[model].param_names())})")
         spec = TrainSpec(features=names, model=model, params=given, pca=parse_pca(pca), whiten=whiten, scale=scale,
                          grid=read_grid_file(grid, model) if grid and grid != "default" else grid,
-                         protocol=protocol, seed=seed, folds=folds, class_weight=class_weight, mirror=mirror)
+                         protocol=protocol, seed=seed, folds=folds, class_weight=class_weight, mirror=mirror,
+                         calibrate=calibrate)
         what = f"{model} {'+'.join(names)}"
     trainer = train_ensemble if isinstance(spec, EnsembleSpec) else train_run
     metrics = trainer(features_dir, out, spec, n_jobs=jobs, force=force,

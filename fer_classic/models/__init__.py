@@ -3,6 +3,7 @@ grids, builders), the exact fast KNN, BLAS scores for RBF SVMs, mirror averaging
 ensembles. Nothing here reads files or knows about protocols."""
 
 from . import kinds  # noqa: F401  (registers the shipped model kinds)
+from .calibration import TemperatureScaledClassifier, fit_temperature
 from .ensemble import SoftVotingEnsemble, soft_vote, vote_weights
 from .knn import FastKNeighborsClassifier
 from .local import LocalLearningClassifier
@@ -11,6 +12,6 @@ from .registry import (MODEL_KINDS, ModelKind, Param, describe_params, expand_gr
                        register_model, resolve_params)
 
 __all__ = ["FastKNeighborsClassifier", "LocalLearningClassifier", "MIRROR_MODES", "MODEL_KINDS", "MirrorAveragedClassifier", "ModelKind", "Param",
-           "SoftVotingEnsemble", "class_scores", "describe_params", "expand_grid", "mirror_averaged_scores",
+           "SoftVotingEnsemble", "TemperatureScaledClassifier", "class_scores", "describe_params", "expand_grid", "fit_temperature", "mirror_averaged_scores",
            "mirror_images", "model_kind", "read_grid_file", "register_model", "resolve_params", "soft_vote",
            "vote_weights"]

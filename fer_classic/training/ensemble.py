@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from ..models import SoftVotingEnsemble, describe_params, model_kind, soft_vote, vote_weights
+from ..models import (SoftVotingEnsemble, TemperatureScaledClassifier, describe_params, fit_temperature, model_kind,
+                      soft_vote, vote_weights)
+from ..models.calibration import calibration_summary
 from ..models.mirror import mirror_averaged_scores
 from ..parallel import call_unpacked
 from ..errors import FeatureStoreError
@@ -112,16 +114,20 @@ def train_ensemble(features_dir, out_dir, spec: EnsembleSpec, *, n_jobs: int | N
         rows.append({"member": "ensemble", "validation_accuracy": accuracy(combined["validation"], "validation"),
                      "test_accuracy_not_used_for_selection": metrics["accuracy"], "weight": 1.0,
                      "fit_seconds": None})
-        model = SoftVotingEnsemble.from_fitted(
+        # The members never saw the validation split: the vote's temperature is fitted there.
+        y_validation = first.labels[split.validation]
+        temperature = fit_temperature(combined["validation"], y_validation, classes)
+        model = TemperatureScaledClassifier.prefit(SoftVotingEnsemble.from_fitted(
             [image_pipeline(features_dir, m, manifest, f["reducer"], f["classifier"])
-                     for m, f in zip(spec.members, fitted)],
-            [float(w) for w in weights], scales)
+             for m, f in zip(spec.members, fitted)],
+            [float(w) for w in weights], scales), temperature)
         outcome = RunOutcome(
             spec=spec, manifest=manifest, split=split, test_metrics=metrics,
             best_params={"weighting": spec.weighting,
                          "members": [f"{m.model}:{'+'.join(m.features)}" for m in spec.members]},
             grid=pd.DataFrame(rows), model=model,
             seconds={"fit": time.perf_counter() - start, "predict": None, "grid": 0.0},
-            details={"members": rows[:-1], "ensemble_validation_accuracy": rows[-1]["validation_accuracy"]},
+            details={"members": rows[:-1], "ensemble_validation_accuracy": rows[-1]["validation_accuracy"],
+                     "calibration": calibration_summary(combined["validation"], y_validation, classes, temperature)},
             command=command, test_ids=first.ids[split.test], y_true=first.labels[split.test], y_pred=y_pred)
         return write_run(tmp, outcome)

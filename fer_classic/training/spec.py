@@ -46,6 +46,11 @@ class TrainSpec:
         prediction over the face and its mirror image.
     dtype : str
         ``float64``, or ``float32`` to halve the memory of wide features before PCA.
+    calibrate : bool
+        For kinds with class scores but no probabilities (svm, local): keep the model fitted on the fit
+        split (no refit on fit + validation) and fit a temperature on its validation scores, so that the
+        saved model gives calibrated probabilities (``predict_proba``). Predictions are the scores'
+        argmax either way. Not with the k-fold protocol.
     """
 
     features: list[str]
@@ -61,6 +66,7 @@ class TrainSpec:
     class_weight: str | None = None
     mirror: str = "none"
     dtype: str = "float64"
+    calibrate: bool = True
 
     def validate(self) -> "TrainSpec":
         """Raise ConfigurationError for settings that cannot work together; return self."""

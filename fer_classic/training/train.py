@@ -19,8 +19,9 @@ from sklearn.metrics import accuracy_score
 from sklearn.pipeline import Pipeline
 
 from ..features.extraction import fitted_descriptors
-from ..models import MirrorAveragedClassifier, describe_params, model_kind
-from ..models.mirror import predict_mirror_averaged
+from ..models import MirrorAveragedClassifier, TemperatureScaledClassifier, describe_params, fit_temperature, model_kind
+from ..models.calibration import calibration_summary
+from ..models.mirror import mirror_averaged_scores, predict_mirror_averaged
 from ..parallel import call_unpacked
 from ..store import FeatureDirectory, FeatureSet
 from .metrics import classification_metrics, learning_curve_rates
@@ -104,9 +105,10 @@ def evaluate_split(spec: TrainSpec, data: FeatureSet, split: Split, configs: lis
     grid_seconds = time.perf_counter() - t0
     best = configs[best_i]
 
-    # A kind trained against validation keeps that model; others refit on everything the protocol
-    # allows for fitting.
-    refit_rows = split.fit if watches_validation else split.refit
+    # A kind trained against validation keeps that model, and so does one whose scores are calibrated on
+    # validation; others refit on everything the protocol allows for fitting.
+    calibrate = calibrates(spec, best)
+    refit_rows = split.fit if watches_validation or calibrate else split.refit
     start = time.perf_counter()
     if np.array_equal(refit_rows, split.fit) and fitted[best_i] is not None:
         final_reducer, clf = reducer, fitted[best_i]
@@ -115,13 +117,25 @@ def evaluate_split(spec: TrainSpec, data: FeatureSet, split: Split, configs: lis
         final_reducer, X_fit, y_fit = fit_reducer(spec, data, refit_rows)
         clf = kind.fit(best, X_fit, y_fit, seed=spec.seed, class_weight=spec.class_weight, n_jobs=n_jobs)
         fit_seconds = time.perf_counter() - start
+    calibration = None
+    if calibrate:
+        scores = mirror_averaged_scores(clf, *query_rows(spec, data, final_reducer, split.validation))
+        temperature = fit_temperature(scores, y[split.validation], clf.classes_)
+        calibration = {**calibration_summary(scores, y[split.validation], clf.classes_, temperature),
+                       "model_fitted_on": f"fit split (n={len(split.fit)}), not refitted with validation"}
     start = time.perf_counter()
     y_pred = predict_mirror_averaged(clf, *query_rows(spec, data, final_reducer, split.test))
     predict_seconds = time.perf_counter() - start
     return {"split": split, "rows": rows, "best_params": best, "best_index": best_i, "reducer": final_reducer,
             "classifier": clf, "y_pred": y_pred, "curves": curves[best_i], "fit_seconds": fit_seconds,
-            "predict_seconds": predict_seconds, "grid_seconds": grid_seconds,
+            "predict_seconds": predict_seconds, "grid_seconds": grid_seconds, "calibration": calibration,
             "metrics": classification_metrics(y[split.test], y_pred, data.class_names)}
+
+
+def calibrates(spec: TrainSpec, params: dict) -> bool:
+    """Whether the run calibrates its model's scores on validation (see ``TrainSpec.calibrate``)."""
+    return (spec.calibrate and spec.protocol != "kfold"
+            and not hasattr(model_kind(spec.model).make(params, seed=spec.seed), "predict_proba"))
 
 
 def _kfold_final(spec: TrainSpec, data: FeatureSet, results: list[dict], n_jobs) -> dict:
@@ -139,7 +153,7 @@ def _kfold_final(spec: TrainSpec, data: FeatureSet, results: list[dict], n_jobs)
 
 def _details(spec: TrainSpec, results: list[dict], final: dict) -> dict:
     """metrics.json fields only some runs have: PCA, k-fold summaries, learning curves."""
-    out = {}
+    out = {"calibration": final.get("calibration")}
     pca = final["reducer"].named_steps.get("pca")
     if pca is not None:
         out["pca_components"] = int(pca.n_components_)
@@ -170,12 +184,15 @@ def _grid_table(spec: TrainSpec, results: list[dict]) -> pd.DataFrame:
     return pd.concat(frames)
 
 
-def image_pipeline(features_dir, spec: TrainSpec, manifest: dict, reducer: Pipeline, classifier):
+def image_pipeline(features_dir, spec: TrainSpec, manifest: dict, reducer: Pipeline, classifier,
+                   calibration: dict | None = None):
     """The saved model: the descriptors as extracted, the fitted reduction and the classifier, wrapped
-    to average over mirror images when ``spec`` says so."""
+    to average over mirror images when ``spec`` says so, and to turn scores into probabilities with
+    the ``calibration``'s temperature when there is one."""
     pipeline = Pipeline([("descriptors", fitted_descriptors(features_dir, spec.features, manifest)),
                          *reducer.steps, ("classifier", classifier)])
-    return MirrorAveragedClassifier.from_fitted(pipeline) if spec.mirror == "both" else pipeline
+    model = MirrorAveragedClassifier.from_fitted(pipeline) if spec.mirror == "both" else pipeline
+    return TemperatureScaledClassifier.prefit(model, calibration["temperature"]) if calibration else model
 
 
 def train_run(features_dir, out_dir, spec: TrainSpec, *, n_jobs: int | None = None, force: bool = False,
@@ -218,7 +235,8 @@ def train_run(features_dir, out_dir, spec: TrainSpec, *, n_jobs: int | None = No
         outcome = RunOutcome(
             spec=spec, manifest=data.manifest, split=results[0]["split"], test_metrics=final["metrics"],
             best_params=final["best_params"], grid=_grid_table(spec, results),
-            model=image_pipeline(features_dir, spec, data.manifest, final["reducer"], final["classifier"]),
+            model=image_pipeline(features_dir, spec, data.manifest, final["reducer"], final["classifier"],
+                                 final.get("calibration")),
             seconds={k: sum(r[f"{k}_seconds"] for r in results) for k in ("fit", "predict", "grid")},
             n_configurations=len(configs), details=_details(spec, results, final),
             test_split=f"all {spec.folds} folds, pooled" if kfold else None,
