@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..data import default_sample_path, load_dataset
+from ..models.registry import did_you_mean
 from ..pipelines import standard_suite
 from ..reporting.report import write_report
 from ..suite import record_wall_time, run_pipelines
@@ -26,9 +27,11 @@ log = logging.getLogger(__name__)
 @click.option("--seed", type=int, default=42,
               help="Seed of every random choice of training (validation split, PCA, classifiers); the bag of "
                    "words' vocabulary keeps its own (extract --bovw-seed, default 0).")
+@click.option("--skip", default="", metavar="NAMES",
+              help="Pipelines of the suite to leave out, comma-separated (e.g. best: the standard suite alone).")
 @scheduler_option
 @runtime_options
-def baseline(data, out, force, seed, jobs, progress):
+def baseline(data, out, force, seed, skip, jobs, progress):
     """Extract every descriptor from DATA (default: the embedded sample), train the standard suite and
     write the comparison report OUT/report.md (and .html).
 
@@ -43,11 +46,18 @@ def baseline(data, out, force, seed, jobs, progress):
     Example:
       fer-classic baseline --out out/baseline
       fer-classic baseline ~/fer2013 --out out/fer2013
+      fer-classic baseline ~/fer2013 --out out/fer2013 --skip best
     """
+    suite = standard_suite(seed)
+    skipped = [name.strip() for name in skip.split(",") if name.strip()]
+    for name in skipped:
+        if name not in {p.name for p in suite}:
+            raise click.BadParameter(f"{name!r} is not in the suite{did_you_mean(name, [p.name for p in suite])}",
+                                     param_hint="--skip")
+    suite = [p for p in suite if p.name not in skipped]
     start = time.perf_counter()
     dataset = load_dataset(data or default_sample_path(), n_jobs=jobs, progress=progress)
     log.info("%d images from %s", len(dataset), dataset.source)
-    suite = standard_suite(seed)
     run_pipelines(dataset, suite, out, n_jobs=jobs, progress=progress, force=force, command=command_line())
     wall = record_wall_time(out, time.perf_counter() - start, restart=force)
     for path in write_report([out / "runs" / p.name for p in suite], out / "report.md", wall_seconds=wall):
