@@ -82,3 +82,31 @@ def test_mostly_zero_features_are_stored_sparse_and_load_exactly(tmp_path):
     with np.load(tmp_path / "d.npz") as z:
         assert "X" in z.files and np.array_equal(_feature_rows(z), X + 1)
     assert (tmp_path / "s.npz").stat().st_size < (tmp_path / "d.npz").stat().st_size / 5
+
+
+def test_models_are_stored_with_exact_float32_arrays_and_load_unchanged(tmp_path):
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import SVC
+
+    from fer_classic.models import LocalLearningClassifier
+    from fer_classic.training.runs import restore_float64, save_model, shrink_exact_float64
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 30)).astype(np.float32)  # float32 features: SVM support vectors are float32 numbers
+    y = rng.integers(0, 3, 400)
+    model = make_pipeline(PCA(20), SVC()).fit(X, y)
+    before = model[-1].support_vectors_.copy()
+    paths = shrink_exact_float64(model)
+    assert ["steps", 1, 1, "support_vectors_"] in paths and model[-1].support_vectors_.dtype == np.float32
+    restore_float64(model, paths)
+    assert model[-1].support_vectors_.dtype == np.float64 and np.array_equal(model[-1].support_vectors_, before)
+    # and through a file: the same scores, the searched copy of local learning's rows made again
+    local = LocalLearningClassifier(k=20).fit(X, y)
+    import skops.io as sio
+    for estimator in (model, local):
+        save_model(estimator, tmp_path / "m.skops")
+        saved = sio.load(tmp_path / "m.skops", trusted=sio.get_untrusted_types(file=tmp_path / "m.skops"))
+        restore_float64(saved["model"], saved["float64_paths"])
+        assert np.array_equal(saved["model"].decision_function(X), estimator.decision_function(X))
+    assert "_search_X" in vars(local)  # saving did not strip the model in memory

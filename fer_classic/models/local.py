@@ -69,15 +69,28 @@ class LocalLearningClassifier(ClassifierMixin, BaseEstimator):
                              f"and k >= 1; got {self.metric!r}, {self.kernel!r}, {self.k}")
         self.classes_, self._y = np.unique(y, return_inverse=True)
         self._fit_X = X
-        self._search_X = _unit_rows(X) if self.metric == "cosine" else X
+        self._search_X = self._rows_searched(X)
         return self
+
+    def _rows_searched(self, X):
+        return _unit_rows(X) if self.metric == "cosine" else X
+
+    def __getstate__(self):
+        """Saved without the searched copy of the training rows (made again on loading: the same values)."""
+        state = dict(super().__getstate__())  # a copy: on Python 3.11 this is the instance's own __dict__
+        state.pop("_search_X", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "_fit_X" in state:
+            self._search_X = self._rows_searched(self._fit_X)
 
     def neighbours(self, X) -> np.ndarray:
         """Indices of each query's ``k`` nearest training rows, nearest first."""
         check_is_fitted(self, "_fit_X")
         X = validate_data(self, X, dtype=np.float32, reset=False)
-        queries = _unit_rows(X) if self.metric == "cosine" else X
-        return kneighbors(self._search_X, queries, self.k, METRICS[self.metric])[1]
+        return kneighbors(self._search_X, self._rows_searched(X), self.k, METRICS[self.metric])[1]
 
     def decision_function(self, X) -> np.ndarray:
         """Each query's local model's one-vs-rest scores, ``(n, n_classes)``; classes absent from a

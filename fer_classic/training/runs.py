@@ -13,6 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import RunError
 from ..store import atomic_path, current_umask, file_sha256, library_versions, read_json, write_json_atomic
 
@@ -70,16 +72,80 @@ def new_run_directory(path: str | os.PathLike, force: bool = False):
         raise
 
 
+_SHRINK_MIN_SIZE = 4096  # float64 arrays from this many values up are stored as float32 where that is exact
+
+
+def _attribute_slots(obj):
+    """(key, value) of the places inside a model that can hold arrays: estimators' attributes, lists, dicts."""
+    if isinstance(obj, dict):
+        return list(obj.items())
+    if isinstance(obj, list):
+        return list(enumerate(obj))
+    if isinstance(obj, tuple):
+        return [(i, v) for i, v in enumerate(obj) if not isinstance(v, np.ndarray)]  # tuples cannot be assigned
+    if type(obj).__module__.split(".")[0] in ("sklearn", "fer_classic") and hasattr(obj, "__dict__"):
+        return list(vars(obj).items())
+    return []
+
+
+def _assign(obj, key, value) -> None:
+    if isinstance(obj, (dict, list)):
+        obj[key] = value
+    else:
+        setattr(obj, key, value)
+
+
+def _child(obj, key):
+    return obj[key] if isinstance(obj, (dict, list, tuple)) else getattr(obj, key)
+
+
+def shrink_exact_float64(model) -> list[list]:
+    """Store in float32, in place, every large float64 array of ``model`` whose values are all float32
+    numbers (an SVM's support vectors and a PCA's output are, when the features were cast to float32):
+    no value changes. Returns the paths to restore with :func:`restore_float64`."""
+    paths, seen = [], set()
+
+    def walk(obj, path):
+        if id(obj) in seen:
+            return
+        seen.add(id(obj))
+        for key, value in _attribute_slots(obj):
+            if isinstance(value, np.ndarray):
+                if (value.dtype == np.float64 and value.size >= _SHRINK_MIN_SIZE
+                        and np.array_equal(value.astype(np.float32), value)):
+                    _assign(obj, key, value.astype(np.float32))
+                    paths.append([*path, key])
+            else:
+                walk(value, [*path, key])
+
+    walk(model, [])
+    return paths
+
+
+def restore_float64(model, paths) -> None:
+    """Undo :func:`shrink_exact_float64` (the same values, as float64 again)."""
+    for path in paths:
+        parent = model
+        for key in path[:-1]:
+            parent = _child(parent, key)
+        _assign(parent, path[-1], np.ascontiguousarray(_child(parent, path[-1]), dtype=np.float64))
+
+
 def save_model(pipeline, path: Path) -> str:
     """Write ``pipeline`` with skops (atomically, deflate-compressed: a KNN model holds its training
-    rows); returns the file's SHA-256."""
+    rows), float64 arrays that hold float32 numbers stored as float32 (exact; restored on loading);
+    returns the file's SHA-256."""
     import zipfile
 
     import skops.io as sio
 
-
-    with atomic_path(path) as tmp:
-        sio.dump(pipeline, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=1)
+    paths = shrink_exact_float64(pipeline)
+    try:
+        with atomic_path(path) as tmp:
+            sio.dump({"model": pipeline, "float64_paths": paths}, tmp, compression=zipfile.ZIP_DEFLATED,
+                     compresslevel=1)
+    finally:
+        restore_float64(pipeline, paths)
     return file_sha256(path)
 
 
@@ -139,7 +205,11 @@ def load_run(run_dir: str | os.PathLike) -> tuple[object, dict]:
     refused = [t for t in untrusted if not is_trusted_type(t)]
     if refused:
         raise RunError(f"{model_path}: holds types fer-classic does not trust: {', '.join(refused)}")
-    return sio.load(model_path, trusted=untrusted), metrics
+    saved = sio.load(model_path, trusted=untrusted)
+    if isinstance(saved, dict) and "model" in saved:  # files that store arrays as float32
+        restore_float64(saved["model"], saved["float64_paths"])
+        return saved["model"], metrics
+    return saved, metrics
 
 
 def write_metrics(run_dir: Path, metrics: dict) -> None:
