@@ -60,12 +60,16 @@ def parse_pca(value: str):
               help="svm, local: keep the model fitted on the fit split and calibrate its scores into probabilities "
                    "on the validation split (temperature scaling; predictions unchanged). --no-calibrate refits on "
                    "fit + validation and gives raw decision scores.")
+@click.option("--augment", default="", metavar="CONDITIONS",
+              help="Fit the classifier on every fit-split image once more under each of these conditions "
+                   "(comma-separated: lowlight, glasses, mask, tilt, blur, noise, jpeg, shift), at a seeded random "
+                   "level; never validation or test. Reads the images again from where the features came from.")
 @click.option("--force", is_flag=True, help="Replace an existing run directory.")
 @model_param_options
 @scheduler_option
 @runtime_options
 def train(features_dir, features, model, preset_name, out, pca, whiten, scale, grid, protocol, folds, seed, class_weight,
-          mirror, calibrate, force, jobs, progress, **options):
+          mirror, calibrate, augment, force, jobs, progress, **options):
     """Train MODEL on the FEATURES of FEATURES_DIR (made by extract) and test it honestly.
 
     Model selection (--grid) uses the protocol's validation split, never its test split. Writes
@@ -83,7 +87,7 @@ def train(features_dir, features, model, preset_name, out, pca, whiten, scale, g
         conflicting = [flag for flag, value in (("--features", features), ("--model", model), ("--pca", pca != "none"),
                                                 ("--grid", grid), ("--mirror", mirror != "none"),
                                                 ("--whiten", whiten), ("--class-weight", class_weight),
-                                                ("--no-calibrate", not calibrate)) if value]
+                                                ("--no-calibrate", not calibrate), ("--augment", augment)) if value]
         conflicting += [f"--{p.replace('_', '-')}" for p in given]
         if conflicting:
             raise click.UsageError(f"--preset sets the whole pipeline; drop {', '.join(conflicting)}")
@@ -103,7 +107,7 @@ def train(features_dir, features, model, preset_name, out, pca, whiten, scale, g
         spec = TrainSpec(features=names, model=model, params=given, pca=parse_pca(pca), whiten=whiten, scale=scale,
                          grid=read_grid_file(grid, model) if grid and grid != "default" else grid,
                          protocol=protocol, seed=seed, folds=folds, class_weight=class_weight, mirror=mirror,
-                         calibrate=calibrate)
+                         calibrate=calibrate, augment=[a for a in augment.split(",") if a.strip()])
         what = f"{model} {'+'.join(names)}"
     trainer = train_ensemble if isinstance(spec, EnsembleSpec) else train_run
     metrics = trainer(features_dir, out, spec, n_jobs=jobs, force=force,

@@ -46,10 +46,11 @@ def make_reducer(spec: TrainSpec) -> Pipeline:
     return Pipeline(steps)
 
 
-def fit_reducer(spec: TrainSpec, data: FeatureSet, rows) -> tuple[Pipeline, np.ndarray, np.ndarray]:
+def fit_reducer(spec: TrainSpec, data: FeatureSet, rows, augmented=None) -> tuple[Pipeline, np.ndarray, np.ndarray]:
     """The scaler and PCA fitted on ``rows``, and the reduced rows and labels to fit the classifier on:
-    with mirroring, each image's and its mirror image's (the reducer is fitted on the images alone,
-    which keeps a wide descriptor's memory at one copy of the fit rows)."""
+    with mirroring, each image's and its mirror image's, and the ``augmented`` (feature rows, labels)
+    when given (the reducer is fitted on the images alone, which keeps a wide descriptor's memory at
+    one copy of the fit rows)."""
     if isinstance(spec.pca, int) and spec.pca > min(len(rows), data.X.shape[1]):
         raise ConfigurationError(
             f"--pca {spec.pca}: PCA keeps at most min(rows, columns) = {min(len(rows), data.X.shape[1])} components "
@@ -59,6 +60,8 @@ def fit_reducer(spec: TrainSpec, data: FeatureSet, rows) -> tuple[Pipeline, np.n
     X, y = reducer.transform(data.X[rows]), data.labels[rows]
     if spec.mirror != "none":
         X, y = np.vstack([X, reducer.transform(data.X_mirror[rows])]), np.concatenate([y, y])
+    if augmented is not None:
+        X, y = np.vstack([X, reducer.transform(augmented[0])]), np.concatenate([y, augmented[1]])
     return reducer, X, y
 
 

@@ -51,6 +51,9 @@ class TrainSpec:
         split (no refit on fit + validation) and fit a temperature on its validation scores, so that the
         saved model gives calibrated probabilities (``predict_proba``). Predictions are the scores'
         argmax either way. Not with the k-fold protocol.
+    augment : list of str
+        Conditions (:mod:`fer_classic.apply.conditions`) to add every fit-split image under once more, at
+        a seeded random level, when fitting the classifier (see :mod:`fer_classic.training.augment`).
     """
 
     features: list[str]
@@ -67,6 +70,7 @@ class TrainSpec:
     mirror: str = "none"
     dtype: str = "float64"
     calibrate: bool = True
+    augment: list[str] = field(default_factory=list)
 
     def validate(self) -> "TrainSpec":
         """Raise ConfigurationError for settings that cannot work together; return self."""
@@ -84,6 +88,10 @@ class TrainSpec:
             raise ConfigurationError(f"unknown protocol {self.protocol!r}; choose from {', '.join(PROTOCOLS)}")
         if self.class_weight not in (None, "balanced"):
             raise ConfigurationError(f"class_weight must be balanced or none, got {self.class_weight!r}")
+        if self.augment:
+            from ..apply.conditions import parse_conditions
+
+            self.augment = parse_conditions(self.augment)
         if self.class_weight and not kind.class_weight:
             raise ConfigurationError(f"--class-weight is not supported by {self.model}")
         return self

@@ -27,6 +27,7 @@ from ..store import FeatureDirectory, FeatureSet
 from .metrics import classification_metrics, learning_curve_rates
 from .protocols import Split, check_trainable, default_protocol, make_splits
 from .record import RunOutcome, write_run
+from .augment import augmented_rows
 from .reduction import fit_reducer, query_rows
 from .runs import new_run_directory
 from .spec import TrainSpec
@@ -83,9 +84,12 @@ def run_grid(spec: TrainSpec, configs: list[dict], X, y, queries: dict, y_querie
     return rows, fitted, curves
 
 
-def evaluate_split(spec: TrainSpec, data: FeatureSet, split: Split, configs: list[dict], n_jobs) -> dict:
+def evaluate_split(spec: TrainSpec, data: FeatureSet, split: Split, configs: list[dict], n_jobs,
+                   features_dir=None) -> dict:
     """Select on the split's validation part, refit, and score the test part once."""
     kind = model_kind(spec.model)
+    augmented = augmented_rows(features_dir, data, spec.augment, split.fit, seed=spec.seed, n_jobs=n_jobs) \
+        if spec.augment else None
     watches_validation = kind.fit_watching_validation is not None
     y = data.labels
     t0 = time.perf_counter()
@@ -95,7 +99,7 @@ def evaluate_split(spec: TrainSpec, data: FeatureSet, split: Split, configs: lis
         rows = [{**_table_params(configs[0]), "validation_accuracy": None, "fit_seconds": None}]
         log.info("%s: %s (single configuration, no selection)", split.name or "split", describe_params(configs[0]))
     else:
-        reducer, X_fit, y_fit = fit_reducer(spec, data, split.fit)
+        reducer, X_fit, y_fit = fit_reducer(spec, data, split.fit, augmented)
         queries = {part: query_rows(spec, data, reducer, getattr(split, part)) for part in ("validation", "test")}
         y_queries = {part: y[getattr(split, part)] for part in ("validation", "test")}
         rows, fitted, curves = run_grid(spec, configs, X_fit, y_fit, queries, y_queries, n_jobs)
@@ -114,7 +118,7 @@ def evaluate_split(spec: TrainSpec, data: FeatureSet, split: Split, configs: lis
         final_reducer, clf = reducer, fitted[best_i]
         fit_seconds = rows[best_i]["fit_seconds"]
     else:
-        final_reducer, X_fit, y_fit = fit_reducer(spec, data, refit_rows)
+        final_reducer, X_fit, y_fit = fit_reducer(spec, data, refit_rows, augmented)
         clf = kind.fit(best, X_fit, y_fit, seed=spec.seed, class_weight=spec.class_weight, n_jobs=n_jobs)
         fit_seconds = time.perf_counter() - start
     calibration = None
@@ -129,6 +133,7 @@ def evaluate_split(spec: TrainSpec, data: FeatureSet, split: Split, configs: lis
     return {"split": split, "rows": rows, "best_params": best, "best_index": best_i, "reducer": final_reducer,
             "classifier": clf, "y_pred": y_pred, "curves": curves[best_i], "fit_seconds": fit_seconds,
             "predict_seconds": predict_seconds, "grid_seconds": grid_seconds, "calibration": calibration,
+            "augmented_rows": 0 if augmented is None else len(augmented[1]),
             "metrics": classification_metrics(y[split.test], y_pred, data.class_names)}
 
 
@@ -138,11 +143,14 @@ def calibrates(spec: TrainSpec, params: dict) -> bool:
             and not hasattr(model_kind(spec.model).make(params, seed=spec.seed), "predict_proba"))
 
 
-def _kfold_final(spec: TrainSpec, data: FeatureSet, results: list[dict], n_jobs) -> dict:
+def _kfold_final(spec: TrainSpec, data: FeatureSet, results: list[dict], n_jobs, features_dir) -> dict:
     """The model shipped for a k-fold run: the configuration chosen most often, refitted on everything."""
     chosen = collections.Counter(describe_params(r["best_params"]) for r in results).most_common(1)[0][0]
     best = next(r["best_params"] for r in results if describe_params(r["best_params"]) == chosen)
-    reducer, X_fit, y_fit = fit_reducer(spec, data, np.arange(len(data.labels)))
+    everything = np.arange(len(data.labels))
+    augmented = augmented_rows(features_dir, data, spec.augment, everything, seed=spec.seed, n_jobs=n_jobs) \
+        if spec.augment else None
+    reducer, X_fit, y_fit = fit_reducer(spec, data, everything, augmented)
     clf = model_kind(spec.model).fit(best, X_fit, y_fit, seed=spec.seed, class_weight=spec.class_weight,
                                      n_jobs=n_jobs)
     y_true = np.concatenate([data.labels[r["split"].test] for r in results])
@@ -154,6 +162,9 @@ def _kfold_final(spec: TrainSpec, data: FeatureSet, results: list[dict], n_jobs)
 def _details(spec: TrainSpec, results: list[dict], final: dict) -> dict:
     """metrics.json fields only some runs have: PCA, k-fold summaries, learning curves."""
     out = {"calibration": final.get("calibration")}
+    if spec.augment:
+        out["augmentation"] = {"conditions": spec.augment, "rows_added_to_the_fit_split": final["augmented_rows"],
+                               "level": "seeded random, 1-3, per image and condition"}
     pca = final["reducer"].named_steps.get("pca")
     if pca is not None:
         out["pca_components"] = int(pca.n_components_)
@@ -229,9 +240,9 @@ def train_run(features_dir, out_dir, spec: TrainSpec, *, n_jobs: int | None = No
     log.info("%s on %s (%d-d), %s protocol, %d configuration(s)", spec.model, "+".join(spec.features),
              data.X.shape[1], spec.protocol, len(configs))
     with new_run_directory(out_dir, force=force) as tmp:
-        results = [evaluate_split(spec, data, s, configs, n_jobs) for s in splits]
+        results = [evaluate_split(spec, data, s, configs, n_jobs, features_dir) for s in splits]
         kfold = spec.protocol == "kfold"
-        final = _kfold_final(spec, data, results, n_jobs) if kfold else results[0]
+        final = _kfold_final(spec, data, results, n_jobs, features_dir) if kfold else results[0]
         outcome = RunOutcome(
             spec=spec, manifest=data.manifest, split=results[0]["split"], test_metrics=final["metrics"],
             best_params=final["best_params"], grid=_grid_table(spec, results),
