@@ -12,6 +12,7 @@ import json
 import logging
 import tempfile
 import time
+import warnings
 from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 
@@ -56,8 +57,9 @@ def plan_feature_folders(pipelines: list[NamedPipeline]) -> tuple[list[dict], di
 
 
 # Rough relative cost of a pipeline by model kind, to start the longest first when pipelines share the
-# cores (longest-processing-time-first scheduling): RBF SVM fits dominate, then KNN grids and forests.
-_KIND_COST = {"ensemble": 5, "svm": 4, "local": 4, "knn": 2, "rf": 2, "mlp": 1}
+# cores (longest-processing-time-first scheduling). From benchmarks/suite_time.py on the full FER2013:
+# RBF SVM fits 43-409 s, KNN grids 38-392 s, forests 58-344 s, MLPs 10-45 s; wider features cost more.
+_KIND_COST = {"ensemble": 5, "svm": 4, "local": 4, "knn": 3, "rf": 3, "mlp": 1}
 
 
 def run_pipelines(dataset: Dataset, pipelines: list[NamedPipeline], workdir, *, n_jobs=None,
@@ -95,15 +97,26 @@ def run_pipelines(dataset: Dataset, pipelines: list[NamedPipeline], workdir, *, 
     else:
         trained = (_train_pipeline(*j, n_jobs, force) for j in single)
     ensembles = (_train_pipeline(*j, n_jobs, force) for j in jobs if not isinstance(j[0].spec, TrainSpec))
-    for count, (name, metrics) in enumerate(itertools.chain(trained, ensembles), 1):
-        log.info("[%d/%d] %s: %s accuracy %.4f", count, len(jobs), name, metrics["test_split"], metrics["accuracy"])
-        results[name] = metrics
+    with warnings.catch_warnings():
+        # loky restarts a worker whose memory grew by more than 300 MB after a task (each pipeline loads
+        # its own features) and warns that it "stopped while some jobs were given"; they run on the new one.
+        warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given", category=UserWarning)
+        for count, (name, metrics) in enumerate(itertools.chain(trained, ensembles), 1):
+            log.info("[%d/%d] %s: %s accuracy %.4f", count, len(jobs), name, metrics["test_split"],
+                     metrics["accuracy"])
+            results[name] = metrics
     return {p.name: results[p.name] for p in pipelines}
 
 
-def _expected_cost(job) -> tuple:
-    spec = job[0].spec
-    return _KIND_COST.get(spec.model, 1), len(spec.features)
+def _expected_cost(job) -> float:
+    """Kind cost times the width of the features (from the manifest: raw 2,304, hog 1,764, hist 32)."""
+    pipeline, features_dir = job[0], job[1]
+    try:
+        entries = read_json(Path(features_dir) / "manifest.json", "features")["descriptors"]
+        width = sum(entries[f]["dim"] for f in pipeline.spec.features)
+    except (FeatureStoreError, KeyError):
+        width = 1
+    return _KIND_COST.get(pipeline.spec.model, 1) * width ** 0.5
 
 
 def _train_pipeline(pipeline: NamedPipeline, features_dir, run_dir, command, n_jobs, force) -> tuple[str, dict]:
