@@ -12,7 +12,7 @@ from ..data import load_dataset, to_gray
 from ..errors import DatasetError
 from ..training.metrics import classification_metrics
 from ..training.uncertainty import intervals
-from ..features import ImageDescriptor
+from ..features.extraction import set_runtime
 from ..training.runs import load_run
 from ..store import library_versions, write_json_atomic
 
@@ -22,11 +22,7 @@ log = logging.getLogger(__name__)
 def set_descriptor_runtime(pipeline, n_jobs: int | None, progress: bool) -> None:
     """Run the pipeline's descriptors with ``n_jobs`` workers and a progress bar or not."""
     for inner in image_pipelines(pipeline):
-        front = inner.steps[0][1]
-        descriptors = [e for _, e in front.transformer_list] if hasattr(front, "transformer_list") else [front]
-        for d in descriptors:
-            if isinstance(d, ImageDescriptor):
-                d.set_params(n_jobs=n_jobs, progress=progress)
+        set_runtime(inner.steps[0][1], n_jobs, progress)
 
 
 def image_pipelines(model) -> list:

@@ -25,12 +25,15 @@ log = logging.getLogger(__name__)
 @click.option("--mirror", is_flag=True,
               help="Also describe every image flipped left to right (OUT/<descriptor>.mirror.npz), for "
                    "train --mirror.")
+@click.option("--align", is_flag=True,
+              help="Align every face by its dlib landmarks first (eyes level, at FER2013's positions); runs "
+                   "trained on these features align the faces they are given too. For data framed unlike FER2013.")
 @click.option("--force", is_flag=True, help="Recompute descriptors that are already up to date.")
 @dataset_options
 @descriptor_options
 @scheduler_option
 @runtime_options
-def extract(data, features, out, mirror, force, dataset_kwargs, jobs, progress, **options):
+def extract(data, features, out, mirror, align, force, dataset_kwargs, jobs, progress, **options):
     """Extract descriptors from the face images in DATA (default: the embedded FER2013 sample).
 
     DATA is a fer2013.csv, a folder with train/ and test/ split folders holding one folder per
@@ -51,7 +54,8 @@ def extract(data, features, out, mirror, force, dataset_kwargs, jobs, progress, 
     dataset = load_dataset(data or default_sample_path(), n_jobs=jobs, progress=progress, **dataset_kwargs)
     log.info("%d images from %s (%s layout%s)", len(dataset), dataset.source, dataset.layout,
              f", {len(dataset.skipped)} unreadable files skipped" if dataset.skipped else "")
-    manifest = extract_features(dataset, out, params, force=force, mirror=mirror, n_jobs=jobs, progress=progress)
+    manifest = extract_features(dataset, out, params, force=force, mirror=mirror, align=align, n_jobs=jobs,
+                                progress=progress)
     for name in names:
         entry = manifest["descriptors"][name]
         click.echo(f"{out / entry['file']}\t{entry['dim']}-d\t{entry['seconds']:.1f} s")

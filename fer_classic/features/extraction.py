@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -9,13 +10,14 @@ from datetime import datetime, timezone
 from typing import Iterable
 
 import numpy as np
-from sklearn.pipeline import FeatureUnion
+from sklearn.pipeline import FeatureUnion, Pipeline
 
 from ..cluster import current_cluster
 from ..data import Dataset
 from ..models.mirror import mirror_images
 from ..store import FEATURES_FORMAT, FeatureDirectory, file_sha256, library_versions, save_feature_file
 from . import make_descriptor
+from .alignment import FaceAligner
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +28,8 @@ def _normalised(params: dict) -> dict:
 
 
 def extract_features(dataset: Dataset, out_dir, descriptors: dict[str, dict], *, force: bool = False,
-                     mirror: bool | Iterable[str] = False, n_jobs: int | None = None, progress: bool = False) -> dict:
+                     mirror: bool | Iterable[str] = False, align: bool = False, n_jobs: int | None = None,
+                     progress: bool = False) -> dict:
     """Describe every image of a dataset with each descriptor, into feature files and a manifest.
 
     A descriptor already in ``out_dir`` for the same data (same fingerprint) and the same parameters
@@ -46,6 +49,10 @@ def extract_features(dataset: Dataset, out_dir, descriptors: dict[str, dict], *,
     mirror : bool or names
         Also describe each image flipped left to right (``<name>.mirror.npz``), for all descriptors
         or the named ones: for training on mirror images and averaging predictions over them.
+    align : bool
+        Align every face by its landmarks first (:class:`~fer_classic.features.alignment.FaceAligner`);
+        recorded in the manifest, so that runs trained on these features align their inputs too. A
+        folder holds aligned or unaligned features, never both.
     n_jobs, progress
         Worker processes and a progress bar on stderr.
 
@@ -58,7 +65,8 @@ def extract_features(dataset: Dataset, out_dir, descriptors: dict[str, dict], *,
     folder = FeatureDirectory(out_dir)
     fingerprint = dataset.fingerprint()
     previous = folder.manifest_or_none()
-    entries = dict(previous["descriptors"]) if previous and previous.get("fingerprint") == fingerprint else {}
+    same_data = previous and previous.get("fingerprint") == fingerprint and bool(previous.get("align")) == align
+    entries = dict(previous["descriptors"]) if same_data else {}
     manifest = {
         "format": FEATURES_FORMAT,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -71,10 +79,16 @@ def extract_features(dataset: Dataset, out_dir, descriptors: dict[str, dict], *,
         "usage_counts": dataset.usage_counts(),
         "skipped": dataset.skipped,
         "fingerprint": fingerprint,
+        "align": align,
         "versions": library_versions(),
         "computed_on": current_cluster() or {"local_processes": n_jobs or -1},
         "descriptors": entries,
     }
+    if align and descriptors:
+        start = time.perf_counter()
+        dataset = dataclasses.replace(dataset, images=FaceAligner(size=dataset.images.shape[1], n_jobs=n_jobs,
+                                                                  progress=progress).transform(dataset.images))
+        log.info("aligned %d faces by their landmarks in %.1f s", len(dataset), time.perf_counter() - start)
     descriptors_made = {name: make_descriptor(name, **params, n_jobs=n_jobs, progress=progress)
                         for name, params in descriptors.items()}
     for name, descriptor in descriptors_made.items():
@@ -130,7 +144,8 @@ def fitted_descriptors(features_dir, names: list[str], manifest: dict | None = N
     """The descriptors ``names`` as they were run to make the features in ``features_dir``: built
     from the manifest's parameters, stateless ones fitted on a blank image (``fit`` sets channel
     handling), the others given what they learned at extraction. One descriptor, or a FeatureUnion
-    of several in the given order (their columns side by side, as ``load_fused`` puts them)."""
+    of several in the given order (their columns side by side, as ``load_fused`` puts them); after a
+    FaceAligner (a Pipeline) when the features were extracted from aligned faces."""
     folder = FeatureDirectory(features_dir)
     manifest = manifest or folder.manifest()
     blank = np.zeros((1,) + tuple(manifest.get("image_shape") or (48, 48)), dtype=np.uint8)
@@ -143,4 +158,20 @@ def fitted_descriptors(features_dir, names: list[str], manifest: dict | None = N
         else:
             descriptor.fit(blank)
         steps.append((n, descriptor))
-    return steps[0][1] if len(steps) == 1 else FeatureUnion(steps)
+    describe = steps[0][1] if len(steps) == 1 else FeatureUnion(steps)
+    if manifest.get("align"):
+        return Pipeline([("align", FaceAligner(size=int(blank.shape[1]))), ("describe", describe)])
+    return describe
+
+
+def set_runtime(described, n_jobs: int | None, progress: bool) -> None:
+    """Give every descriptor and aligner inside ``described`` (what :func:`fitted_descriptors` returns)
+    ``n_jobs`` workers and a progress bar or not."""
+    from .base import ImageDescriptor
+
+    todo = [described]
+    while todo:
+        step = todo.pop()
+        if isinstance(step, (ImageDescriptor, FaceAligner)):
+            step.set_params(n_jobs=n_jobs, progress=progress)
+        todo += [e for _, e in getattr(step, "transformer_list", None) or getattr(step, "steps", None) or []]

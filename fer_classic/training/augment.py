@@ -16,7 +16,7 @@ import numpy as np
 
 from ..apply.conditions import LEVELS, apply_condition, parse_conditions
 from ..errors import FeatureStoreError
-from ..features.extraction import fitted_descriptors
+from ..features.extraction import fitted_descriptors, set_runtime
 from ..store import FeatureSet
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def augmented_rows(features_dir, data: FeatureSet, conditions, rows: np.ndarray,
     start = time.perf_counter()
     images = _source_images(data, rows, n_jobs)
     describe = fitted_descriptors(features_dir, list(data.names), data.manifest)
-    describe.set_params(**({f"{n}__n_jobs": n_jobs for n in data.names} if len(data.names) > 1 else {"n_jobs": n_jobs}))
+    set_runtime(describe, n_jobs, False)
     rng = np.random.default_rng([seed, len(rows)])
     parts = []
     for name in conditions:

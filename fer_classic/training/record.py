@@ -103,6 +103,7 @@ def run_metrics(o: RunOutcome) -> dict:
         "features": features,
         "feature_dims": {f: descriptors[f]["dim"] for f in features},
         "descriptor_params": {f: descriptors[f]["params"] for f in features},
+        "faces_aligned": bool(o.manifest.get("align")),
         "spec": asdict(o.spec),
         "n_configurations": o.n_configurations,
         **{f"{k}_seconds": None if v is None else round(v, 3) for k, v in o.seconds.items()},

@@ -1,0 +1,48 @@
+"""extract --align: faces aligned by their landmarks before description, in training and prediction alike."""
+
+import json
+
+import numpy as np
+import pytest
+
+from fer_classic.apply.conditions import apply_condition
+from fer_classic.faces import landmarks
+from fer_classic.faces.dlib_faces import eye_centres
+from fer_classic.features.alignment import FaceAligner
+
+from .conftest import run
+
+
+def _eye_line(images):
+    """Mean eye centres (left, right) over images, from dlib's landmarks."""
+    centres = np.array([np.concatenate(eye_centres(landmarks(im))) for im in images])
+    return centres.mean(axis=0)
+
+
+def test_aligner_undoes_a_tilt(sample):
+    faces = sample.images[:60]
+    tilted = apply_condition(faces, "tilt", 3)  # 30 degrees
+    before = _eye_line(tilted)
+    after = _eye_line(FaceAligner().transform(tilted))
+    slope = lambda e: abs(e[3] - e[1]) / abs(e[2] - e[0])  # noqa: E731
+    assert slope(after) < 0.5 * slope(before)  # the eye line is level again
+    assert FaceAligner().transform(faces).shape == faces.shape
+
+
+def test_aligned_features_make_runs_that_align_what_they_are_given(sample_path, tmp_path):
+    feats = tmp_path / "aligned"
+    result = run("extract", sample_path, "-f", "hog", "--hog-pixels-per-cell", "8", "--align", "-o", feats, "-j", "2")
+    assert result.exit_code == 0, result.output
+    assert json.loads((feats / "manifest.json").read_text())["align"] is True
+    result = run("train", feats, "-f", "hog", "-m", "svm", "--pca", "30", "-o", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["faces_aligned"] is True
+    # evaluate runs the saved model on the raw images: the aligner inside gives the features trained on
+    result = run("evaluate", tmp_path / "run", sample_path, "--split", "PublicTest")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["accuracy"] == pytest.approx(metrics["accuracy"])
+    # unaligned extraction into the same folder replaces the aligned features instead of mixing them
+    result = run("extract", sample_path, "-f", "hist", "-o", feats, "-j", "1")
+    manifest = json.loads((feats / "manifest.json").read_text())
+    assert result.exit_code == 0 and manifest["align"] is False and list(manifest["descriptors"]) == ["hist"]
