@@ -31,6 +31,8 @@ class NamedPipeline:
         One line for ``--help`` and the README.
     in_suite : bool
         Whether ``fer-classic baseline`` runs it.
+    align : bool
+        Whether its features are extracted from faces aligned by their landmarks (``extract --align``).
     """
 
     name: str
@@ -38,6 +40,7 @@ class NamedPipeline:
     descriptor_params: dict = field(default_factory=dict)
     summary: str = ""
     in_suite: bool = True
+    align: bool = False
 
     def descriptors(self) -> dict[str, dict]:
         """Each descriptor the pipeline needs, with its extraction parameters."""
@@ -51,12 +54,13 @@ class NamedPipeline:
         for name, params in self.descriptors().items():
             for key, value in params.items():
                 args += [f"--{name}-{key.replace('_', '-')}", str(value)]
-        return args + (["--mirror"] if any(m.mirror != "none" for m in members) else [])
+        return (args + (["--mirror"] if any(m.mirror != "none" for m in members) else [])
+                + (["--align"] if self.align else []))
 
     def with_seed(self, seed: int) -> "NamedPipeline":
         """A copy whose every random choice of training uses ``seed`` (the spec is copied, never shared)."""
         return NamedPipeline(self.name, self.spec.with_seed(seed), dict(self.descriptor_params), self.summary,
-                             self.in_suite)
+                             self.in_suite, self.align)
 
 
 PIPELINES: dict[str, NamedPipeline] = {}
@@ -116,6 +120,11 @@ register_pipeline(NamedPipeline(
     summary="the strongest: soft-voting ensemble of an RBF SVM on an unsupervised filter bank, an RBF SVM on "
             "LBP+landmarks and local learning on a bag of DAISY words, with mirror images (extract --features "
             "filterbank,lbp,landmarks,bovw --filterbank-centroids 1000 --filterbank-pool 3 --mirror)"))
+
+_BEST = PIPELINES["best"]
+register_pipeline(NamedPipeline(
+    "best-aligned", _BEST.spec.with_seed(_BEST.spec.seed), dict(_BEST.descriptor_params),
+    summary="best on faces aligned by their landmarks first (extract ... --align)", in_suite=False, align=True))
 
 def pipelines_markdown_table() -> str:
     """The README's table of named pipelines, made from the registry."""

@@ -40,18 +40,20 @@ class BaselineError(ConfigurationError):
 
 def plan_feature_folders(pipelines: list[NamedPipeline]) -> tuple[list[dict], dict[str, int]]:
     """Descriptor sets to extract, one per folder, and the folder of each pipeline: a descriptor is
-    extracted once for all pipelines that want it with the same parameters."""
+    extracted once for all pipelines that want it with the same parameters (and faces aligned or not)."""
     folders: list[dict] = []
+    aligned: list[bool] = []
     where: dict[str, int] = {}
     for p in pipelines:
         wanted = p.descriptors()
         for i, have in enumerate(folders):
-            if all(have.get(f, params) == params for f, params in wanted.items()):
+            if aligned[i] == p.align and all(have.get(f, params) == params for f, params in wanted.items()):
                 have.update(wanted)
                 where[p.name] = i
                 break
         else:
             folders.append(dict(wanted))
+            aligned.append(p.align)
             where[p.name] = len(folders) - 1
     return folders, where
 
@@ -75,8 +77,10 @@ def run_pipelines(dataset: Dataset, pipelines: list[NamedPipeline], workdir, *, 
     paths = [workdir / ("features" if i == 0 else f"features-{i + 1}") for i in range(len(folders))]
     for i, (descriptors, path) in enumerate(zip(folders, paths)):
         log.info("extracting %s", ", ".join(descriptors))
-        mirrored = {f for p in pipelines if where[p.name] == i and p.spec.mirror != "none" for f in p.spec.features}
-        extract_features(dataset, path, descriptors, mirror=mirrored, n_jobs=n_jobs, progress=progress)
+        users = [p for p in pipelines if where[p.name] == i]
+        mirrored = {f for p in users if p.spec.mirror != "none" for f in p.spec.features}
+        extract_features(dataset, path, descriptors, mirror=mirrored, align=users[0].align, n_jobs=n_jobs,
+                         progress=progress)
     results, todo = {}, []
     for p in pipelines:
         run_dir = workdir / "runs" / p.name
@@ -153,6 +157,7 @@ def finished_run(run_dir: Path, spec: TrainSpec | EnsembleSpec, features_dir: Pa
         recorded.pop("protocol", None), wanted.pop("protocol")
     same_features = all(metrics.get("descriptor_params", {}).get(f) == manifest["descriptors"].get(f, {}).get("params")
                         for f in spec.features)
+    same_features = same_features and bool(metrics.get("faces_aligned")) == bool(manifest.get("align"))
     if recorded != wanted or metrics.get("dataset_fingerprint") != manifest.get("fingerprint") or not same_features:
         return None
     return metrics

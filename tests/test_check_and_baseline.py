@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from fer_classic.pipelines import standard_suite
+from fer_classic.pipelines import named_pipeline, standard_suite
 from fer_classic.suite import plan_feature_folders
 
 from .conftest import REPO, run, write_images
@@ -86,6 +86,14 @@ def test_standard_suite_extracts_each_descriptor_once():
     assert len(folders) == 1 and set(folders[0]) == {"raw", "hist", "hog", "lbp", "landmarks", "bovw", "filterbank"}
     assert folders[0]["filterbank"] == {"centroids": 1000, "pool": 3}  # the preset's parameters
     assert {p.spec.model for p in suite} == {"knn", "mlp", "svm", "rf", "ensemble"}
+
+
+def test_aligned_pipelines_get_their_own_features_folder():
+    aligned = named_pipeline("best-aligned")
+    assert aligned.align and "--align" in aligned.extract_arguments()
+    assert "--align" not in named_pipeline("best").extract_arguments()
+    folders, where = plan_feature_folders([named_pipeline("svm-hog"), named_pipeline("best"), aligned])
+    assert len(folders) == 2 and where["svm-hog"] == where["best"] != where["best-aligned"]
 
 
 def test_baseline_command_runs_the_suite_and_writes_the_report(tmp_path, small_data):

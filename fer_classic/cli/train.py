@@ -128,6 +128,11 @@ def _warn_if_extracted_otherwise(features_dir, pipeline) -> None:
     from ..store import FeatureDirectory
 
     manifest = FeatureDirectory(features_dir).manifest_or_none() or {}
+    if manifest and bool(manifest.get("align")) != pipeline.align:
+        logging.getLogger(__name__).warning(
+            "%s holds features of %s faces; the %s preset extracts them %s: this run is not the preset's",
+            features_dir, "aligned" if manifest.get("align") else "unaligned", pipeline.name,
+            "with --align" if pipeline.align else "without --align")
     for name, params in pipeline.descriptors().items():
         entry = (manifest.get("descriptors") or {}).get(name)
         if entry is None:
