@@ -42,10 +42,14 @@ def _source_images(data: FeatureSet, rows: np.ndarray, n_jobs) -> np.ndarray:
 
 
 def augmented_rows(features_dir, data: FeatureSet, conditions, rows: np.ndarray, *, seed: int,
-                   n_jobs=None) -> tuple[np.ndarray, np.ndarray]:
+                   n_jobs=None) -> tuple[np.ndarray, np.ndarray] | None:
     """Feature rows and labels of the images ``rows`` under each of ``conditions``: every image once per
-    condition, at a level drawn (seeded) from 1-3. The columns are ``data.X``'s (the same descriptors
-    with the parameters of the extraction)."""
+    condition, at a level drawn (seeded) from 1-3; None without conditions. The columns are ``data.X``'s
+    (the same descriptors with the parameters of the extraction)."""
+    if not conditions:
+        return None
+    if features_dir is None:
+        raise ValueError("augmentation needs the features folder, not only a FeatureSet")
     conditions = parse_conditions(conditions)
     start = time.perf_counter()
     images = _source_images(data, rows, n_jobs)

@@ -22,10 +22,10 @@ from ..models.mirror import mirror_averaged_scores
 from ..parallel import call_unpacked
 from ..errors import FeatureStoreError
 from ..store import FeatureDirectory, FeatureSet
+from .augment import augmented_rows
 from .metrics import classification_metrics
 from .protocols import check_trainable, default_protocol, make_splits
 from .record import RunOutcome, write_run
-from .augment import augmented_rows
 from .reduction import fit_reducer, query_rows
 from .runs import new_run_directory
 from .spec import EnsembleSpec, TrainSpec
@@ -43,10 +43,7 @@ def member_scores(spec: TrainSpec, data, split, n_jobs) -> dict:
         features_dir, data = data, FeatureDirectory(data).load_fused(spec.features, mirrored=spec.mirror != "none")
     params = model_kind(spec.model).resolve(spec.params)
     start = time.perf_counter()
-    if spec.augment and features_dir is None:
-        raise ValueError("an augmented member needs its features folder, not a FeatureSet")
-    augmented = augmented_rows(features_dir, data, spec.augment, split.fit, seed=spec.seed, n_jobs=n_jobs) \
-        if spec.augment else None
+    augmented = augmented_rows(features_dir, data, spec.augment, split.fit, seed=spec.seed, n_jobs=n_jobs)
     reducer, X_fit, y_fit = fit_reducer(spec, data, split.fit, augmented)
     clf = model_kind(spec.model).fit(params, X_fit, y_fit, seed=spec.seed, class_weight=spec.class_weight,
                                      n_jobs=n_jobs)

@@ -24,10 +24,10 @@ from ..models.calibration import calibration_summary
 from ..models.mirror import mirror_averaged_scores, predict_mirror_averaged
 from ..parallel import call_unpacked
 from ..store import FeatureDirectory, FeatureSet
+from .augment import augmented_rows
 from .metrics import classification_metrics, learning_curve_rates
 from .protocols import Split, check_trainable, default_protocol, make_splits
 from .record import RunOutcome, write_run
-from .augment import augmented_rows
 from .reduction import fit_reducer, query_rows
 from .runs import new_run_directory
 from .spec import TrainSpec
@@ -88,8 +88,7 @@ def evaluate_split(spec: TrainSpec, data: FeatureSet, split: Split, configs: lis
                    features_dir=None) -> dict:
     """Select on the split's validation part, refit, and score the test part once."""
     kind = model_kind(spec.model)
-    augmented = augmented_rows(features_dir, data, spec.augment, split.fit, seed=spec.seed, n_jobs=n_jobs) \
-        if spec.augment else None
+    augmented = augmented_rows(features_dir, data, spec.augment, split.fit, seed=spec.seed, n_jobs=n_jobs)
     watches_validation = kind.fit_watching_validation is not None
     y = data.labels
     t0 = time.perf_counter()
@@ -148,8 +147,7 @@ def _kfold_final(spec: TrainSpec, data: FeatureSet, results: list[dict], n_jobs,
     chosen = collections.Counter(describe_params(r["best_params"]) for r in results).most_common(1)[0][0]
     best = next(r["best_params"] for r in results if describe_params(r["best_params"]) == chosen)
     everything = np.arange(len(data.labels))
-    augmented = augmented_rows(features_dir, data, spec.augment, everything, seed=spec.seed, n_jobs=n_jobs) \
-        if spec.augment else None
+    augmented = augmented_rows(features_dir, data, spec.augment, everything, seed=spec.seed, n_jobs=n_jobs)
     reducer, X_fit, y_fit = fit_reducer(spec, data, everything, augmented)
     clf = model_kind(spec.model).fit(best, X_fit, y_fit, seed=spec.seed, class_weight=spec.class_weight,
                                      n_jobs=n_jobs)
