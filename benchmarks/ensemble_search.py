@@ -85,7 +85,7 @@ def main() -> int:
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
-    base = FeatureDirectory(args.features_dir).load("hist")
+    base = FeatureDirectory(args.features_dir).load(CANDIDATES[names[0]].features[0], verify=False)  # labels only
     split = make_splits(base.labels, base.usage, "usage", seed=args.seed)[0]
     y_val, y_test = base.labels[split.validation], base.labels[split.test]
     specs = {n: CANDIDATES[n].with_seed(args.seed) for n in names}
