@@ -5,7 +5,9 @@ from sklearn.decomposition import PCA
 from sklearn.svm import SVC, LinearSVC
 
 from fer_classic.store import FeatureDirectory
-from fer_classic.models.svm_scores import has_fast_scores, rbf_svc_scores
+from fer_classic.models import svm_scores
+from fer_classic.models.mirror import predict_labels
+from fer_classic.models.svm_scores import has_fast_scores, rbf_svc_predict, rbf_svc_scores
 
 
 def test_scores_match_decision_function(sample_features):
@@ -20,6 +22,23 @@ def test_scores_match_decision_function(sample_features):
         assert got.shape == expected.shape == (test.sum(), 7)
         assert np.allclose(got, expected, atol=1e-4)
         assert np.array_equal(got.argmax(1), expected.argmax(1))
+
+
+def test_labels_match_libsvm_predict(sample_features, monkeypatch):
+    """libsvm's one-vs-one vote with its tie rule, on every sample row (training rows included, where many
+    decision values sit near the margin), in batches that do not divide the rows evenly."""
+    monkeypatch.setattr(svm_scores, "_BATCH", 500)
+    fs = FeatureDirectory(sample_features).load("hog")
+    X = PCA(30, random_state=0).fit_transform(fs.X)
+    train = fs.usage == "Training"
+    for options in ({"gamma": "scale"}, {"gamma": 0.05, "class_weight": "balanced"}, {"break_ties": True}):
+        svc = SVC(C=10, **options).fit(X[train], fs.labels[train])
+        expected = svc.predict(X)
+        assert np.array_equal(rbf_svc_predict(svc, X), expected)
+        assert np.array_equal(predict_labels(svc, X), expected)
+    # one-vs-one votes often tie among 7 classes; the vote, not the one-vs-rest score, decides them
+    ovr = rbf_svc_scores(svc, X)
+    assert not np.array_equal(SVC(C=10).fit(X[train], fs.labels[train]).predict(X), svc.classes_[ovr.argmax(1)])
 
 
 def test_only_multiclass_rbf_svms_take_the_fast_path(sample_features):

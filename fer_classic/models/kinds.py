@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.neural_network import MLPClassifier
-from sklearn.svm import SVC, LinearSVC
+from sklearn.svm import LinearSVC
 
+from .gram_svm import GramRBFSVC
 from .knn import FastKNeighborsClassifier, knn_grid_predictions
 from .local import LocalLearningClassifier
 from .mlp import fit_mlp_with_curves
@@ -25,8 +26,8 @@ def _mlp(p, *, seed, class_weight, n_jobs):
 def _svm(p, *, seed, class_weight, n_jobs):
     if p["kernel"] == "linear":
         return LinearSVC(C=p["C"], class_weight=class_weight, random_state=seed, max_iter=5000)
-    return SVC(kernel="rbf", C=p["C"], gamma=p["gamma"], class_weight=class_weight, random_state=seed,
-               cache_size=1000)
+    return GramRBFSVC(kernel="rbf", C=p["C"], gamma=p["gamma"], class_weight=class_weight, random_state=seed,
+                      cache_size=1000)
 
 
 def _local(p, *, seed, class_weight, n_jobs):

@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 
 from ..features.base import check_images
-from .svm_scores import has_fast_scores, rbf_svc_scores
+from .svm_scores import has_fast_scores, rbf_svc_predict, rbf_svc_scores
 
 MIRROR_MODES = ("none", "train", "both")
 
@@ -38,6 +38,14 @@ def class_scores(clf, X) -> np.ndarray:
     return scores if scores.ndim == 2 else np.column_stack([-scores, scores])
 
 
+def predict_labels(clf, X) -> np.ndarray:
+    """``clf.predict(X)``; for an RBF SVM, alone or ending a pipeline, libsvm's vote computed with BLAS."""
+    final = clf.steps[-1][1] if isinstance(clf, Pipeline) else clf
+    if has_fast_scores(final):
+        return rbf_svc_predict(final, clf[:-1].transform(X) if isinstance(clf, Pipeline) else X)
+    return clf.predict(X)
+
+
 def mirror_averaged_scores(clf, X, X_mirror=None) -> np.ndarray:
     """``clf``'s class scores for rows ``X``, averaged with those of ``X_mirror`` (the same images
     mirrored) when given."""
@@ -48,7 +56,7 @@ def mirror_averaged_scores(clf, X, X_mirror=None) -> np.ndarray:
 def predict_mirror_averaged(clf, X, X_mirror=None) -> np.ndarray:
     """``clf``'s labels for rows ``X``; with ``X_mirror``, the class whose averaged score is highest."""
     if X_mirror is None:
-        return clf.predict(X)
+        return predict_labels(clf, X)
     return clf.classes_[np.argmax(mirror_averaged_scores(clf, X, X_mirror), axis=1)]
 
 
