@@ -13,6 +13,7 @@ from ..errors import DatasetError
 from ..training.metrics import classification_metrics
 from ..training.uncertainty import intervals
 from ..features.extraction import set_runtime
+from ..models.mirror import predict_labels
 from ..training.runs import load_run
 from ..store import library_versions, write_json_atomic
 
@@ -78,7 +79,7 @@ def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: i
     y_true = np.array([names.index(ds.class_names[i]) for i in ds.labels])
     set_descriptor_runtime(pipeline, n_jobs, progress)
     start = time.perf_counter()
-    y_pred = pipeline.predict(ds.images)
+    y_pred = predict_labels(pipeline, ds.images)
     seconds = time.perf_counter() - start
     seen = trained_classes(pipeline, model_names)
     counts = ds.class_counts()
@@ -120,7 +121,7 @@ def robustness(pipeline, images, y_true, conditions, seed: int, clean_accuracy: 
     rows = []
     for name in conditions:
         for level in LEVELS:
-            y_pred = pipeline.predict(apply_condition(gray, name, level, seed=seed, points=points))
+            y_pred = predict_labels(pipeline, apply_condition(gray, name, level, seed=seed, points=points))
             accuracy = float(np.mean(y_pred == y_true))
             rows.append({"condition": name, "level": level, "description": CONDITIONS[name].description,
                          "accuracy": accuracy, "interval": intervals(y_true, y_pred)["accuracy"],

@@ -11,7 +11,7 @@ import pandas as pd
 
 from .. import faces
 from ..errors import DatasetError
-from ..models.mirror import class_scores
+from ..models.mirror import class_scores, predict_labels
 from ..data import IMAGE_SUFFIXES, read_image, resize_image, to_gray
 from .evaluate import set_descriptor_runtime
 from ..parallel import map_in_chunks
@@ -125,7 +125,7 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
         set_descriptor_runtime(pipeline, n_jobs if len(face_images) > 256 else 1, False)
         X = np.stack(face_images)
         scores = _scores(pipeline, X, class_names)
-        for row, label, score in zip(face_rows, pipeline.predict(X), scores.to_dict("records")):
+        for row, label, score in zip(face_rows, predict_labels(pipeline, X), scores.to_dict("records")):
             row.update(label=class_names[int(label)], **score)
     table = pd.DataFrame(rows, columns=["file", "face", "x", "y", "width", "height", "detector_score", "label", "status",
                                         *(scores.columns if face_images else [])])

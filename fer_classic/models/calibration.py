@@ -16,6 +16,8 @@ from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .mirror import predict_labels
+
 _LOG_T_BOUNDS = (-10.0, 10.0)  # T from e^-10 to e^10: far beyond any useful scale
 
 
@@ -82,7 +84,7 @@ class TemperatureScaledClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         check_is_fitted(self, "temperature_")
-        return self.classifier.predict(X)
+        return predict_labels(self.classifier, X)
 
 
 def calibration_summary(scores, y, classes, temperature: float) -> dict:
