@@ -12,7 +12,6 @@ import json
 import logging
 import tempfile
 import time
-import warnings
 from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 
@@ -101,14 +100,10 @@ def run_pipelines(dataset: Dataset, pipelines: list[NamedPipeline], workdir, *, 
     else:
         trained = (_train_pipeline(*j, n_jobs, force) for j in single)
     ensembles = (_train_pipeline(*j, n_jobs, force) for j in jobs if not isinstance(j[0].spec, TrainSpec))
-    with warnings.catch_warnings():
-        # loky restarts a worker whose memory grew by more than 300 MB after a task (each pipeline loads
-        # its own features) and warns that it "stopped while some jobs were given"; they run on the new one.
-        warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given", category=UserWarning)
-        for count, (name, metrics) in enumerate(itertools.chain(trained, ensembles), 1):
-            log.info("[%d/%d] %s: %s accuracy %.4f", count, len(jobs), name, metrics["test_split"],
-                     metrics["accuracy"])
-            results[name] = metrics
+    for count, (name, metrics) in enumerate(itertools.chain(trained, ensembles), 1):
+        log.info("[%d/%d] %s: %s accuracy %.4f", count, len(jobs), name, metrics["test_split"],
+                 metrics["accuracy"])
+        results[name] = metrics
     return {p.name: results[p.name] for p in pipelines}
 
 

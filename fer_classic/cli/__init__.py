@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 import signal
 
 import click
@@ -44,6 +45,9 @@ def main():
     fer-classic predict runs/svm photo.jpg --annotate out/
     """
     logging.captureWarnings(True)
+    # loky restarts a worker whose memory grew by more than 300 MB after a task (each pipeline of the suite
+    # loads its own features) and warns that it "stopped while some jobs were given"; they run on the new one.
+    warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given", category=UserWarning)
     # A killed run (SIGTERM) unwinds like Ctrl-C, so temporary files and folders are removed.
     signal.signal(signal.SIGTERM, _terminate)
 

@@ -16,26 +16,20 @@ from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .mirror import predict_labels
+from .mirror import predict_labels, score_columns
 
 _LOG_T_BOUNDS = (-10.0, 10.0)  # T from e^-10 to e^10: far beyond any useful scale
-
-
-def _score_columns(scores) -> np.ndarray:
-    """Scores as an (n, classes) float64 array (a binary ``decision_function`` gives one column)."""
-    scores = np.asarray(scores, dtype=np.float64)
-    return np.column_stack([-scores, scores]) if scores.ndim == 1 else scores
 
 
 def mean_log_loss(scores, y, classes, temperature: float) -> float:
     """Mean log loss of ``softmax(scores / temperature)`` for true labels ``y``."""
     rows = np.arange(len(y))
-    return -float(np.mean(log_softmax(_score_columns(scores) / temperature, axis=1)[rows, np.searchsorted(classes, y)]))
+    return -float(np.mean(log_softmax(score_columns(scores) / temperature, axis=1)[rows, np.searchsorted(classes, y)]))
 
 
 def fit_temperature(scores, y, classes) -> float:
     """The temperature minimising :func:`mean_log_loss` (``scores`` columns in the order of ``classes``)."""
-    scores, y = _score_columns(scores), np.asarray(y)
+    scores, y = score_columns(scores), np.asarray(y)
     best = minimize_scalar(lambda log_t: mean_log_loss(scores, y, classes, np.exp(log_t)), bounds=_LOG_T_BOUNDS,
                            method="bounded")
     return float(np.exp(best.x))
@@ -80,7 +74,7 @@ class TemperatureScaledClassifier(ClassifierMixin, BaseEstimator):
         return self.classifier.decision_function(X)
 
     def predict_proba(self, X) -> np.ndarray:
-        return softmax(_score_columns(self.decision_function(X)) / self.temperature_, axis=1)
+        return softmax(score_columns(self.decision_function(X)) / self.temperature_, axis=1)
 
     def predict(self, X) -> np.ndarray:
         check_is_fitted(self, "temperature_")

@@ -22,6 +22,13 @@ def mirror_images(images):
     return [np.ascontiguousarray(np.asarray(im)[:, ::-1]) for im in images]
 
 
+def score_columns(scores) -> np.ndarray:
+    """Scores as an (n, classes) float64 array: a binary ``decision_function``'s one column (positive for
+    the second class) becomes two."""
+    scores = np.asarray(scores, dtype=np.float64)
+    return np.column_stack([-scores, scores]) if scores.ndim == 1 else scores
+
+
 def class_scores(clf, X) -> np.ndarray:
     """Per-class scores, higher for likelier classes, in ``clf.classes_`` order: probabilities where
     the model has them, else the one-vs-rest decision values (for an RBF SVM, alone or ending a
@@ -34,8 +41,7 @@ def class_scores(clf, X) -> np.ndarray:
             return clf.predict_proba(X)
         except AttributeError:  # e.g. an SVC without probability=True
             pass
-    scores = clf.decision_function(X)
-    return scores if scores.ndim == 2 else np.column_stack([-scores, scores])
+    return score_columns(clf.decision_function(X))
 
 
 def predict_labels(clf, X) -> np.ndarray:
