@@ -81,6 +81,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--cnn", help="predictions of a CNN on PublicTest (benchmarks/reference_cnn.py) to test against")
     ap.add_argument("--markdown", help="also write the tables as Markdown here")
+    ap.add_argument("--also", action="append", default=[], metavar="LABEL=CACHE",
+                    help="also every member cached in CACHE by a search on another features folder of the same "
+                         "images and seed (e.g. aligned=out/full/member-scores), as candidates LABEL/NAME")
     args = ap.parse_args()
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
@@ -92,6 +95,17 @@ def main() -> int:
     done = Parallel(n_jobs=args.jobs)(delayed(compute)(n, s, args.features_dir, split, cache) for n, s in specs.items())
     scores = dict(zip(names, done))
     classes = scores[names[0]]["classes"]
+    labels = {n: member_name(specs[n]) for n in names}
+    for also in args.also:
+        label, _, other = also.partition("=")
+        for path in sorted(Path(other).glob("*.npz")):
+            name = f"{label}/{path.stem.rsplit('-', 1)[0]}"
+            with np.load(path) as z:
+                scores[name] = {k: z[k] for k in z.files}
+            if scores[name]["validation"].shape != scores[names[0]]["validation"].shape:
+                raise SystemExit(f"{path}: scores for another split; --also needs the same images and seed")
+            names.append(name)
+            labels[name] = f"{label}: {path.stem.rsplit('-', 1)[0]}"
 
     def correct(members, part):
         vals = [scores[m]["validation"] for m in members]
@@ -126,9 +140,9 @@ def main() -> int:
                   f"(n={len(t)}) | {versus(t)} |")
 
     for n in names:
-        print(f"{n:18s} {member_name(specs[n])}: fit {float(scores[n]['seconds']):.0f} s; "
+        print(f"{n:18s} {labels[n]}: fit {float(scores[n]['seconds']):.0f} s; "
               f"{describe('validation', correct([n], 'validation'))}; {describe('PublicTest', correct([n], 'test'))}")
-        md_row(f"member `{n}`: {member_name(specs[n])}", [n])
+        md_row(f"member `{n}`: {labels[n]}", [n])
     if against:
         md_row(f"previous best: {' + '.join(against)} (rank-weighted soft vote)", against)
     chosen, best_val = [], 0.0
