@@ -110,3 +110,25 @@ def test_models_are_stored_with_exact_float32_arrays_and_load_unchanged(tmp_path
         restore_float64(saved["model"], saved["float64_paths"])
         assert np.array_equal(saved["model"].decision_function(X), estimator.decision_function(X))
     assert "_search_X" in vars(local)  # saving did not strip the model in memory
+
+
+def test_model_files_deflate_only_what_compresses(tmp_path):
+    """Pixel rows (a KNN model's) shrink several times when deflated and are; an SVM's support vectors
+    barely do, and are stored as they are, so loading does not spend its time inflating them."""
+    import zipfile
+
+    from sklearn.svm import SVC
+
+    from fer_classic.models import FastKNeighborsClassifier
+    from fer_classic.training.runs import save_model
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (2000, 64)).astype(np.float64)
+    y = rng.integers(0, 3, 2000)
+    for estimator, expected in ((FastKNeighborsClassifier(n_neighbors=3).fit(pixels, y), zipfile.ZIP_DEFLATED),
+                                (SVC().fit(rng.normal(size=(2000, 64)), y), zipfile.ZIP_STORED)):
+        save_model(estimator, tmp_path / "m.skops")
+        with zipfile.ZipFile(tmp_path / "m.skops") as z:
+            largest = max(z.infolist(), key=lambda i: i.file_size)
+            assert largest.file_size > 500_000 and largest.compress_type == expected
+            assert z.getinfo("schema.json").compress_type == zipfile.ZIP_DEFLATED
