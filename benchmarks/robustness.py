@@ -23,7 +23,7 @@ from fer_classic.apply.conditions import CONDITIONS, parse_conditions
 from fer_classic.apply.evaluate import evaluate_run, robustness
 from fer_classic.data import load_dataset
 from fer_classic.store import write_text_atomic
-from fer_classic.training.uncertainty import intervals
+from fer_classic.training.uncertainty import intervals, mcnemar
 
 
 class _CNNLabels:
@@ -55,13 +55,16 @@ def main() -> int:
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--markdown")
     ap.add_argument("--json")
+    ap.add_argument("--paired", metavar="A,B", help="two of the runs (folder names) to compare image by image "
+                                                      "under every condition: difference and exact McNemar p")
     args = ap.parse_args()
     conditions = list(CONDITIONS) if args.conditions == "all" else parse_conditions(args.conditions)
-    results = {}
+    results, predictions = {}, {}
     for run_dir in args.runs:
         start = time.perf_counter()
+        predictions[Path(run_dir).name] = {}
         result = evaluate_run(run_dir, args.data, split=args.split, n_jobs=args.jobs, conditions=conditions,
-                              seed=args.seed)
+                              seed=args.seed, predictions=predictions[Path(run_dir).name])
         results[Path(run_dir).name] = {"clean": result["accuracy"], "interval": result["intervals"]["accuracy"],
                                        "n": result["n"], "robustness": result["robustness"]}
         print(f"{run_dir}: clean {result['accuracy']:.2%}, {time.perf_counter() - start:.0f} s", file=sys.stderr)
@@ -85,6 +88,18 @@ def main() -> int:
                      + " | ".join(_cell(results[n]["robustness"][i]) for n in names) + " |")
     lines.append("| mean drop | – | " + " | ".join(
         f"{-100 * np.mean([r['drop'] for r in results[n]['robustness']]):+.1f}" for n in names) + " |")
+    if args.paired:
+        a, b = args.paired.split(",")
+        pa, pb = predictions[a], predictions[b]
+        truth = pa[("true", 0)]
+        lines += ["", f"Paired, {a} against {b} on the same images (exact McNemar):", "",
+                  "| condition | level | difference (points) | only A right vs only B right | p |", "|---|---|---|---|---|"]
+        for key in pa:
+            if key[0] == "true":
+                continue
+            t = mcnemar(pa[key] == truth, pb[key] == truth)
+            lines.append(f"| {key[0]} | {key[1] or '–'} | {100 * t['difference']:+.2f} | {t['a_right_b_wrong']} vs "
+                         f"{t['a_wrong_b_right']} | {t['p_value']:.2g} |")
     table = "\n".join(lines) + "\n"
     print(table)
     if args.markdown:

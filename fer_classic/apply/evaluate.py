@@ -36,7 +36,8 @@ def trained_classes(pipeline, class_names) -> list[str]:
 
 
 def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: int | None = None,
-                 progress: bool = False, dataset_kwargs: dict | None = None, conditions=(), seed: int = 0) -> dict:
+                 progress: bool = False, dataset_kwargs: dict | None = None, conditions=(), seed: int = 0,
+                 predictions: dict | None = None) -> dict:
     """Metrics of a run's pipeline on the images of ``data``.
 
     Parameters
@@ -57,6 +58,10 @@ def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: i
         Image conditions (:data:`~fer_classic.apply.conditions.CONDITIONS`: lowlight, glasses, mask,
         tilt, blur, noise, jpeg, shift) to score the run under, each at levels 1-3, seeded with ``seed``:
         ``robustness`` lists accuracy with its interval and the drop from the clean images.
+    predictions : dict, optional
+        Receives the true labels (key ``("true", 0)``) and the predicted ones of the clean images
+        (``("clean", 0)``) and of each condition and level (``(condition, level)``), as indices into
+        the run's class names in the order of the dataset's images (for paired tests).
 
     Returns
     -------
@@ -81,6 +86,8 @@ def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: i
     start = time.perf_counter()
     y_pred = predict_labels(pipeline, ds.images)
     seconds = time.perf_counter() - start
+    if predictions is not None:
+        predictions[("true", 0)], predictions[("clean", 0)] = y_true, y_pred
     seen = trained_classes(pipeline, model_names)
     counts = ds.class_counts()
     unseen = {n: counts[n] for n in ds.class_names if counts.get(n) and n not in seen}
@@ -106,14 +113,17 @@ def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: i
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     if conditions:
-        result["robustness"] = robustness(pipeline, ds.images, y_true, conditions, seed, result["accuracy"])
+        result["robustness"] = robustness(pipeline, ds.images, y_true, conditions, seed, result["accuracy"],
+                                          predictions=predictions)
     if out:
         write_json_atomic(out, result)
     return result
 
 
-def robustness(pipeline, images, y_true, conditions, seed: int, clean_accuracy: float) -> list[dict]:
-    """Accuracy (with its 95% interval) under each condition at each level, and the drop from clean."""
+def robustness(pipeline, images, y_true, conditions, seed: int, clean_accuracy: float,
+               predictions: dict | None = None) -> list[dict]:
+    """Accuracy (with its 95% interval) under each condition at each level, and the drop from clean;
+    ``predictions``, when given, receives each ``(condition, level)``'s predicted labels (for paired tests)."""
     from .conditions import CONDITIONS, LEVELS, apply_condition, face_landmarks
 
     gray = images if images.ndim == 3 else np.stack([to_gray(im) for im in images])
@@ -123,6 +133,8 @@ def robustness(pipeline, images, y_true, conditions, seed: int, clean_accuracy: 
         for level in LEVELS:
             y_pred = predict_labels(pipeline, apply_condition(gray, name, level, seed=seed, points=points))
             accuracy = float(np.mean(y_pred == y_true))
+            if predictions is not None:
+                predictions[(name, level)] = y_pred
             rows.append({"condition": name, "level": level, "description": CONDITIONS[name].description,
                          "accuracy": accuracy, "interval": intervals(y_true, y_pred)["accuracy"],
                          "n": int(len(y_true)), "drop": clean_accuracy - accuracy})
