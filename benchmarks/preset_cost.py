@@ -22,6 +22,7 @@ from pathlib import Path
 import psutil
 
 from fer_classic.pipelines import named_pipeline
+from fer_classic.training.spec import ALIGNED_FOLDER
 
 
 def measure(args: list[str]) -> tuple[float, float]:
@@ -48,18 +49,25 @@ def main() -> None:
     parser.add_argument("--work", required=True, type=Path)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--features", type=Path, help="a folder with the preset's features: skip extraction")
+    parser.add_argument("--preset", default="best")
     args = parser.parse_args()
     cli = [sys.executable, "-m", "fer_classic"]
     features, run = args.features or args.work / "features", args.work / "run"
-    extract = named_pipeline("best").extract_arguments()
+    pipeline = named_pipeline(args.preset)
     if args.features is None:
-        extract_s, extract_gib = measure([*cli, "extract", args.data, *extract, "-o", str(features),
-                                          "-j", str(args.jobs)])
-        print(f"extract {' '.join(extract)}: {extract_s:.0f} s, peak {extract_gib:.2f} GiB")
-    train_s, train_gib = measure([*cli, "train", str(features), "--preset", "best", "-o", str(run), "--force",
+        total = 0.0
+        for aligned in ((False, True) if pipeline.mixes_alignment else (False,)):
+            extract = pipeline.extract_arguments(aligned)
+            folder = features / ALIGNED_FOLDER if aligned else features
+            extract_s, extract_gib = measure([*cli, "extract", args.data, *extract, "-o", str(folder),
+                                              "-j", str(args.jobs)])
+            total += extract_s
+            print(f"extract {' '.join(extract)} -o {folder}: {extract_s:.0f} s, peak {extract_gib:.2f} GiB")
+        print(f"extraction in all: {total:.0f} s")
+    train_s, train_gib = measure([*cli, "train", str(features), "--preset", args.preset, "-o", str(run), "--force",
                                   "-j", str(args.jobs)])
     metrics = json.loads((run / "metrics.json").read_text())
-    print(f"train --preset best: {train_s:.0f} s, peak {train_gib:.2f} GiB")
+    print(f"train --preset {args.preset}: {train_s:.0f} s, peak {train_gib:.2f} GiB")
     print(f"{metrics['test_split']} accuracy {metrics['accuracy']:.4f} ({metrics['protocol']} protocol)")
     for m in metrics["members"]:
         print(f"  {m['member']}: validation {m['validation_accuracy']:.4f}, fit {m['fit_seconds']:.0f} s")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .errors import ConfigurationError
 from .models.registry import did_you_mean
-from .training.spec import EnsembleSpec, TrainSpec
+from .training.spec import ALIGNED_FOLDER, EnsembleSpec, TrainSpec
 
 
 @dataclass(frozen=True)
@@ -42,20 +42,39 @@ class NamedPipeline:
     in_suite: bool = True
     align: bool = False
 
-    def descriptors(self) -> dict[str, dict]:
-        """Each descriptor the pipeline needs, with its extraction parameters."""
-        return {f: self.descriptor_params.get(f, {}) for f in self.spec.features}
+    def members(self) -> list[TrainSpec]:
+        return list(self.spec.members) if isinstance(self.spec, EnsembleSpec) else [self.spec]
 
-    def extract_arguments(self) -> list[str]:
-        """The ``fer-classic extract`` options that make its features: ``--features``, each non-default
-        descriptor parameter, and ``--mirror`` when any part uses mirror images."""
-        members = self.spec.members if isinstance(self.spec, EnsembleSpec) else [self.spec]
-        args = ["--features", ",".join(self.descriptors())]
-        for name, params in self.descriptors().items():
+    def descriptors(self, aligned: bool = False) -> dict[str, dict]:
+        """Each descriptor the pipeline reads from its features folder (``aligned``: from the folder's
+        ``aligned/`` subfolder, for members marked ``aligned``), with its extraction parameters."""
+        return {f: self.descriptor_params.get(f, {}) for m in self.members() if m.aligned == aligned
+                for f in m.features}
+
+    @property
+    def mixes_alignment(self) -> bool:
+        """Whether some members read descriptors of aligned faces from the ``aligned/`` subfolder."""
+        return any(m.aligned for m in self.members())
+
+    def extract_arguments(self, aligned: bool = False) -> list[str]:
+        """The ``fer-classic extract`` options that make its features (``aligned``: those of its
+        ``aligned/`` subfolder): ``--features``, each non-default descriptor parameter, ``--mirror`` when
+        any of those members uses mirror images, ``--align`` for aligned faces."""
+        members = [m for m in self.members() if m.aligned == aligned]
+        args = ["--features", ",".join(self.descriptors(aligned))]
+        for name, params in self.descriptors(aligned).items():
             for key, value in params.items():
                 args += [f"--{name}-{key.replace('_', '-')}", str(value)]
         return (args + (["--mirror"] if any(m.mirror != "none" for m in members) else [])
-                + (["--align"] if self.align else []))
+                + (["--align"] if self.align or aligned else []))
+
+    def extract_commands(self, data: str = "DATA", out: str = "FEATURES") -> list[str]:
+        """The ``fer-classic extract`` command lines that make every features folder it reads."""
+        commands = [f"fer-classic extract {data} {' '.join(self.extract_arguments())} --out {out}"]
+        if self.mixes_alignment:
+            commands.append(f"fer-classic extract {data} {' '.join(self.extract_arguments(aligned=True))} "
+                            f"--out {out}/{ALIGNED_FOLDER}")
+        return commands
 
     def with_seed(self, seed: int) -> "NamedPipeline":
         """A copy whose every random choice of training uses ``seed`` (the spec is copied, never shared)."""

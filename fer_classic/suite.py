@@ -26,6 +26,8 @@ from .parallel import call_unpacked, effective_n_jobs
 from .pipelines import PIPELINES, NamedPipeline, named_pipeline
 from .store import library_versions, read_json, write_json_atomic
 from .training import EnsembleSpec, TrainSpec, train_ensemble, train_run
+from .training.ensemble import member_manifests, recorded_manifest
+from .training.spec import ALIGNED_FOLDER
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,12 @@ def run_pipelines(dataset: Dataset, pipelines: list[NamedPipeline], workdir, *, 
         mirrored = {f for p in users if p.spec.mirror != "none" for f in p.spec.features}
         extract_features(dataset, path, descriptors, mirror=mirrored, align=users[0].align, n_jobs=n_jobs,
                          progress=progress)
+        for p in users:  # members on aligned faces read the folder's aligned/ subfolder
+            if p.mixes_alignment:
+                log.info("extracting %s of aligned faces for %s", ", ".join(p.descriptors(aligned=True)), p.name)
+                extract_features(dataset, path / ALIGNED_FOLDER, p.descriptors(aligned=True),
+                                 mirror={f for m in p.members() if m.aligned and m.mirror != "none" for f in m.features},
+                                 align=True, n_jobs=n_jobs, progress=progress)
     results, todo = {}, []
     for p in pipelines:
         run_dir = workdir / "runs" / p.name
@@ -141,12 +149,19 @@ def finished_run(run_dir: Path, spec: TrainSpec | EnsembleSpec, features_dir: Pa
     interrupted suite resumes where it stopped instead of training everything again."""
     try:
         metrics = read_json(run_dir / "metrics.json", "run")
-        manifest = read_json(Path(features_dir) / "manifest.json", "features")
+        manifest = (recorded_manifest(member_manifests(features_dir, spec)) if isinstance(spec, EnsembleSpec)
+                    else read_json(Path(features_dir) / "manifest.json", "features"))
     except FeatureStoreError:
         return None
     recorded = dict(metrics.get("spec") or {})
-    if isinstance(spec, TrainSpec):  # a run made before a setting existed was made with its default
-        recorded = {**{f.name: f.default for f in fields(TrainSpec) if f.default is not MISSING}, **recorded}
+    # A run made before a setting existed was made with its default.
+    defaults = json.loads(json.dumps({f.name: f.default if f.default is not MISSING else f.default_factory()
+                                      for f in fields(TrainSpec)
+                                      if f.default is not MISSING or f.default_factory is not MISSING}))
+    if isinstance(spec, TrainSpec):
+        recorded = {**defaults, **recorded}
+    else:
+        recorded["members"] = [{**defaults, **m} for m in recorded.get("members", [])]
     wanted = json.loads(json.dumps(asdict(spec)))
     if wanted["protocol"] is None:
         recorded.pop("protocol", None), wanted.pop("protocol")

@@ -46,3 +46,39 @@ def test_aligned_features_make_runs_that_align_what_they_are_given(sample_path, 
     result = run("extract", sample_path, "-f", "hist", "-o", feats, "-j", "1")
     manifest = json.loads((feats / "manifest.json").read_text())
     assert result.exit_code == 0 and manifest["align"] is False and list(manifest["descriptors"]) == ["hist"]
+
+
+def test_an_ensemble_mixes_members_on_aligned_and_unaligned_faces(sample, sample_path, tmp_path):
+    from fer_classic.errors import FeatureStoreError
+    from fer_classic.features.extraction import extract_features
+    from fer_classic.training import EnsembleSpec, TrainSpec, train_ensemble
+
+    feats, hog = tmp_path / "feats", {"hog": {"pixels_per_cell": 8}}
+    extract_features(sample, feats, hog, n_jobs=2)
+    spec = EnsembleSpec([TrainSpec(["hog"], "svm", pca=30), TrainSpec(["hog"], "svm", pca=30, aligned=True)])
+    with pytest.raises(FeatureStoreError, match=r"no hog features .*extract --features hog --align --out .*aligned$"):
+        train_ensemble(feats, tmp_path / "run", spec)
+    extract_features(sample.subset(np.arange(len(sample)) % 2 == 0), feats / "aligned", hog, align=True, n_jobs=2)
+    with pytest.raises(FeatureStoreError, match="different images"):
+        train_ensemble(feats, tmp_path / "run", spec)
+    extract_features(sample, feats / "aligned", hog, align=True, n_jobs=2)
+    metrics = train_ensemble(feats, tmp_path / "run", spec, n_jobs=2)
+    assert [m["member"].count("(aligned faces)") for m in metrics["members"]] == [0, 1]
+    assert metrics["faces_aligned"] is False
+    # the saved model is given images as cropped: its aligned member aligns them itself
+    result = run("evaluate", tmp_path / "run", sample_path, "--split", "PublicTest")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["accuracy"] == pytest.approx(metrics["accuracy"])
+
+
+def test_a_pipeline_mixing_alignment_names_both_extractions():
+    from fer_classic.pipelines import NamedPipeline
+    from fer_classic.training import EnsembleSpec, TrainSpec
+
+    p = NamedPipeline("mixed", EnsembleSpec([TrainSpec(["lbp"], "svm", mirror="both"),
+                                             TrainSpec(["hog", "lbp"], "svm", aligned=True)]),
+                      {"hog": {"pixels_per_cell": 8}})
+    assert p.mixes_alignment and p.descriptors() == {"lbp": {}} and list(p.descriptors(aligned=True)) == ["hog", "lbp"]
+    assert p.extract_commands("DATA", "F") == [
+        "fer-classic extract DATA --features lbp --mirror --out F",
+        "fer-classic extract DATA --features hog,lbp --hog-pixels-per-cell 8 --align --out F/aligned"]

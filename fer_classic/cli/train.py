@@ -36,7 +36,7 @@ def parse_pca(value: str):
 @click.option("--model", "-m", type=Choice(list(MODEL_KINDS)), help="Classifier.")
 @click.option("--preset", "preset_name", type=Choice(list(PIPELINES)), default=None,
               help="A named pipeline instead of --features/--model: best is the strongest (an ensemble; "
-                   f"extract its features with: extract {' '.join(named_pipeline('best').extract_arguments())}); "
+                   f"extract its features with: {'; '.join(named_pipeline('best').extract_commands())}); "
                    "the others are the standard suite's.")
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run directory to create.")
@@ -126,20 +126,22 @@ def _warn_if_extracted_otherwise(features_dir, pipeline) -> None:
 
     from ..features import make_descriptor
     from ..store import FeatureDirectory
+    from ..training.spec import ALIGNED_FOLDER
 
-    manifest = FeatureDirectory(features_dir).manifest_or_none() or {}
-    if manifest and bool(manifest.get("align")) != pipeline.align:
-        logging.getLogger(__name__).warning(
-            "%s holds features of %s faces; the %s preset extracts them %s: this run is not the preset's",
-            features_dir, "aligned" if manifest.get("align") else "unaligned", pipeline.name,
-            "with --align" if pipeline.align else "without --align")
-    for name, params in pipeline.descriptors().items():
-        entry = (manifest.get("descriptors") or {}).get(name)
-        if entry is None:
-            continue  # training reports the missing descriptor
-        wanted = json.loads(json.dumps(make_descriptor(name, **params).descriptor_params()))
-        if entry.get("params") != wanted:
-            differ = {k: v for k, v in entry["params"].items() if wanted.get(k) != v}
-            logging.getLogger(__name__).warning(
-                "%s was extracted with %s; the %s preset extracts it with %s: this run is not the preset's",
-                name, differ, pipeline.name, {k: wanted[k] for k in differ})
+    log = logging.getLogger(__name__)
+    for aligned in ((False, True) if pipeline.mixes_alignment else (False,)):
+        folder = Path(features_dir) / ALIGNED_FOLDER if aligned else Path(features_dir)
+        manifest = FeatureDirectory(folder).manifest_or_none() or {}
+        if manifest and bool(manifest.get("align")) != (pipeline.align or aligned):
+            log.warning("%s holds features of %s faces; the %s preset extracts them %s: this run is not the preset's",
+                        folder, "aligned" if manifest.get("align") else "unaligned", pipeline.name,
+                        "with --align" if pipeline.align or aligned else "without --align")
+        for name, params in pipeline.descriptors(aligned).items():
+            entry = (manifest.get("descriptors") or {}).get(name)
+            if entry is None:
+                continue  # training reports the missing descriptor
+            wanted = json.loads(json.dumps(make_descriptor(name, **params).descriptor_params()))
+            if entry.get("params") != wanted:
+                differ = {k: v for k, v in entry["params"].items() if wanted.get(k) != v}
+                log.warning("%s was extracted with %s; the %s preset extracts it with %s: this run is not the preset's",
+                            name, differ, pipeline.name, {k: wanted[k] for k in differ})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -57,7 +58,50 @@ def member_scores(spec: TrainSpec, data, split, n_jobs) -> dict:
 def member_name(m: TrainSpec) -> str:
     pca = "" if m.pca is None else f" pca={m.pca}"
     mirror = "" if m.mirror == "none" else f" mirror={m.mirror}"
-    return f"{m.model} on {'+'.join(m.features)}{pca}{mirror} ({describe_params(model_kind(m.model).resolve(m.params))})"
+    aligned = " (aligned faces)" if m.aligned else ""
+    return (f"{m.model} on {'+'.join(m.features)}{aligned}{pca}{mirror} "
+            f"({describe_params(model_kind(m.model).resolve(m.params))})")
+
+
+def member_manifests(features_dir, spec: EnsembleSpec) -> dict:
+    """The manifest of each features folder the members read (the folder itself, its ``aligned/``),
+    checked to hold the members' descriptors and to describe the same images."""
+    manifests, missing, mirrored = {}, {}, set()
+    for m in spec.members:
+        folder = m.features_folder(features_dir)
+        if folder not in manifests:
+            manifests[folder] = (FeatureDirectory(folder).manifest_or_none() if m.aligned
+                                 else FeatureDirectory(folder).manifest()) or {"descriptors": {}}
+        have = manifests[folder].get("descriptors", {})
+        missing.setdefault(folder, {}).update(dict.fromkeys(f for f in m.features if f not in have))
+        if m.mirror != "none":
+            mirrored.add(folder)
+        if m.aligned and have and not manifests[folder].get("align"):
+            raise FeatureStoreError(f"{folder}: features of faces as cropped, but the member {member_name(m)} wants "
+                                    f"them aligned (extract --align --out {folder})")
+    for folder, names in missing.items():
+        if names:
+            have = manifests[folder]["descriptors"]
+            aligned = folder != Path(features_dir)
+            raise FeatureStoreError(
+                f"{folder}: no {', '.join(names)} features (this folder has: {', '.join(have) or 'none'}); run "
+                f"fer-classic extract --features {','.join(names)}{' --mirror' if folder in mirrored else ''}"
+                f"{' --align' if aligned else ''} --out {folder}")
+    fingerprints = {str(f): mf.get("fingerprint") for f, mf in manifests.items()}
+    if len(set(fingerprints.values())) > 1:
+        raise FeatureStoreError("the members' features folders were extracted from different images: "
+                                + "; ".join(f"{f}: {fp}" for f, fp in fingerprints.items()))
+    return manifests
+
+
+def recorded_manifest(manifests: dict) -> dict:
+    """What an ensemble's run record shows of its features folders (:func:`member_manifests`): every
+    descriptor with its parameters (those of the folder itself where both have one), and faces aligned
+    only when every member's were."""
+    manifest = dict(next(iter(manifests.values())))
+    manifest["descriptors"] = {d: e for mf in reversed(list(manifests.values())) for d, e in mf["descriptors"].items()}
+    manifest["align"] = all(mf.get("align") for mf in manifests.values())
+    return manifest
 
 
 def train_ensemble(features_dir, out_dir, spec: EnsembleSpec, *, n_jobs: int | None = None, force: bool = False,
@@ -79,25 +123,22 @@ def train_ensemble(features_dir, out_dir, spec: EnsembleSpec, *, n_jobs: int | N
         The run's metrics; ``members`` lists each member's scores and weight.
     """
     spec.validate()
-    folder = FeatureDirectory(features_dir)
-    manifest = folder.manifest()
-    missing = [f for f in spec.features if f not in manifest.get("descriptors", {})]
-    if missing:
-        raise FeatureStoreError(f"{features_dir}: no {', '.join(missing)} features (this folder has: "
-                                f"{', '.join(manifest.get('descriptors', {})) or 'none'}); run fer-classic extract "
-                                f"--features {','.join(missing)}{' --mirror' if spec.mirror != 'none' else ''}")
+    manifests = member_manifests(features_dir, spec)
     # Labels and splits from the narrowest descriptor: the members load their own features.
-    narrowest = min(spec.features, key=lambda f: (manifest["descriptors"].get(f) or {}).get("dim", 0))
-    first = folder.load_fused([narrowest])
+    folder, narrowest = min(((m.features_folder(features_dir), d) for m in spec.members for d in m.features),
+                            key=lambda fd: manifests[fd[0]]["descriptors"][fd[1]].get("dim", 0))
+    first = FeatureDirectory(folder).load_fused([narrowest])
     spec = dataclasses.replace(spec, protocol=spec.protocol or default_protocol(first.usage))
     split = make_splits(first.labels, first.usage, spec.protocol, seed=spec.seed)[0]
     check_trainable(first.labels, [split], first.class_names, features_dir)
+    manifest = recorded_manifest(manifests)
     log.info("ensemble of %d members on %s, %s protocol, %s weighting", len(spec.members),
              "+".join(spec.features), spec.protocol, spec.weighting)
     start = time.perf_counter()
     with new_run_directory(out_dir, force=force) as tmp:
         fitted = Parallel(n_jobs=n_jobs if len(spec.members) > 1 else 1)(
-            delayed(call_unpacked)(member_scores, (m, features_dir, split, 1)) for m in spec.members)
+            delayed(call_unpacked)(member_scores, (m, m.features_folder(features_dir), split, 1))
+            for m in spec.members)
         classes = fitted[0]["classifier"].classes_
 
         def accuracy(scores, part):
@@ -121,7 +162,8 @@ def train_ensemble(features_dir, out_dir, spec: EnsembleSpec, *, n_jobs: int | N
         y_validation = first.labels[split.validation]
         temperature = fit_temperature(combined["validation"], y_validation, classes)
         model = TemperatureScaledClassifier.prefit(SoftVotingEnsemble.from_fitted(
-            [image_pipeline(features_dir, m, manifest, f["reducer"], f["classifier"])
+            [image_pipeline(m.features_folder(features_dir), m, manifests[m.features_folder(features_dir)],
+                            f["reducer"], f["classifier"])
              for m, f in zip(spec.members, fitted)],
             [float(w) for w in weights], scales), temperature)
         outcome = RunOutcome(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import ConfigurationError
 from ..models import MIRROR_MODES, model_kind
@@ -12,6 +13,7 @@ from ..models.ensemble import WEIGHTINGS
 from .protocols import PROTOCOLS
 
 DTYPES = ("float64", "float32")
+ALIGNED_FOLDER = "aligned"  # the subfolder of a features folder that holds descriptors of aligned faces
 
 
 @dataclass
@@ -54,6 +56,10 @@ class TrainSpec:
     augment : list of str
         Conditions (:mod:`fer_classic.apply.conditions`) to add every fit-split image under once more, at
         a seeded random level, when fitting the classifier (see :mod:`fer_classic.training.augment`).
+    aligned : bool
+        Read the descriptors from the features folder's ``aligned/`` subfolder: the same images with
+        every face aligned by its landmarks first (``extract --align --out FEATURES/aligned``). An
+        ensemble may mix members on aligned and unaligned faces.
     """
 
     features: list[str]
@@ -71,6 +77,11 @@ class TrainSpec:
     dtype: str = "float64"
     calibrate: bool = True
     augment: list[str] = field(default_factory=list)
+    aligned: bool = False
+
+    def features_folder(self, features_dir) -> Path:
+        """Where this pipeline's descriptors are: ``features_dir``, or its ``aligned/`` subfolder."""
+        return Path(features_dir) / ALIGNED_FOLDER if self.aligned else Path(features_dir)
 
     def validate(self) -> "TrainSpec":
         """Raise ConfigurationError for settings that cannot work together; return self."""

@@ -230,6 +230,7 @@ def train_run(features_dir, out_dir, spec: TrainSpec, *, n_jobs: int | None = No
         scores, confusion matrix, protocol and splits, selected parameters, timings, provenance.
     """
     spec.validate()
+    features_dir = spec.features_folder(features_dir)
     data = FeatureDirectory(features_dir).load_fused(spec.features, mirrored=spec.mirror != "none")
     spec = dataclasses.replace(spec, protocol=spec.protocol or default_protocol(data.usage))
     configs = spec.configurations()
