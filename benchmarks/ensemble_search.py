@@ -3,7 +3,8 @@
 Each candidate member (a TrainSpec) is fitted once on the usage protocol's fit split (90% of Training,
 seeded) and its class scores on the validation split (the other 10%) and on PublicTest are cached in
 --cache. Then members are added greedily, each time the one that most raises the *validation* accuracy
-of the rank-weighted soft vote, until none helps. PublicTest is scored once per listed ensemble and
+of the rank-weighted soft vote, until none helps (or, with --exhaustive N, every subset of up to N is
+scored on validation and the best taken). PublicTest is scored once per listed ensemble and
 never used to choose. Prints each candidate and each step with validation and PublicTest accuracy
 (n and a 95% Wilson interval), and the exact McNemar test of the chosen ensemble against the one given
 by --against (default: the members of the `best` preset before this search).
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import sys
 import time
@@ -81,6 +83,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--cnn", help="predictions of a CNN on PublicTest (benchmarks/reference_cnn.py) to test against")
     ap.add_argument("--markdown", help="also write the tables as Markdown here")
+    ap.add_argument("--exhaustive", type=int, metavar="N",
+                    help="choose the subset of at most N candidates with the best validation accuracy instead")
     ap.add_argument("--also", action="append", default=[], metavar="LABEL=CACHE",
                     help="also every member cached in CACHE by a search on another features folder of the same "
                          "images and seed (e.g. aligned=out/full/member-scores), as candidates LABEL/NAME")
@@ -158,6 +162,18 @@ def main() -> int:
         print(f"+ {n:16s} -> {describe('validation', correct(chosen, 'validation'))}; "
               f"{describe('PublicTest', correct(chosen, 'test'))}")
         md_row(f"greedy step {len(chosen)}: {' + '.join(chosen)}", list(chosen))
+    if args.exhaustive:
+        # Every subset of up to N candidates, ranked by validation accuracy alone (ties: fewer members, then
+        # the earlier listed); greedy addition can stop at a local optimum that a swap would leave.
+        ranked = sorted(((correct(list(c), "validation").mean(), -len(c), i, c) for i, c in enumerate(
+            itertools.chain.from_iterable(itertools.combinations(names, r) for r in range(1, args.exhaustive + 1)))),
+            key=lambda t: (-t[0], -t[1], t[2]))
+        print(f"exhaustive search over subsets of up to {args.exhaustive} members; the best five on validation:")
+        for val, _, _, c in ranked[:5]:
+            print(f"  {describe('validation', correct(list(c), 'validation'))}; "
+                  f"{describe('PublicTest', correct(list(c), 'test'))}: {' + '.join(c)}")
+        chosen = list(ranked[0][3])
+        md_row(f"best subset of up to {args.exhaustive} on validation: {' + '.join(chosen)}", chosen)
     if against:
         test = mcnemar(correct(chosen, "test"), previous)
         print(f"chosen {'+'.join(chosen)} vs {'+'.join(against)} on PublicTest: {test['difference']:+.2%} "

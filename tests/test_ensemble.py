@@ -30,10 +30,15 @@ def test_vote_weights():
 @pytest.fixture(scope="module")
 def preset_run(sample_path, tmp_path_factory):
     root = tmp_path_factory.mktemp("preset")
-    result = run("extract", sample_path, "-f", ",".join(named_pipeline("best").descriptors()), "--mirror",
-                 "--bovw-words", "24", "--bovw-sample-images", "300", "--filterbank-centroids", "40", "--filterbank-pool", "3",
-                 "--filterbank-sample-images", "300", "-o", root / "features")
-    assert result.exit_code == 0, result.output
+    small = ["--bovw-words", "24", "--bovw-sample-images", "300", "--filterbank-centroids", "40", "--filterbank-pool", "3",
+             "--filterbank-sample-images", "300"]
+    best = named_pipeline("best")
+    for aligned in (False, True):  # best's members read faces as cropped and, from aligned/, aligned faces
+        names = best.descriptors(aligned)
+        result = run("extract", sample_path, "-f", ",".join(names), "--mirror",
+                     *[a for i in range(0, len(small), 2) for a in small[i:i + 2] if small[i].split("-")[2] in names],
+                     *(["--align"] if aligned else []), "-o", root / "features" / ("aligned" if aligned else ""))
+        assert result.exit_code == 0, result.output
     result = run("train", root / "features", "--preset", "best", "-o", root / "best")
     assert result.exit_code == 0, result.output
     return root
@@ -56,7 +61,7 @@ def test_preset_trains_a_weighted_ensemble_and_records_its_members(preset_run):
 
 def test_the_saved_ensemble_reproduces_its_test_accuracy_and_labels_photos(preset_run, sample, sample_path):
     model, metrics = load_run(preset_run / "best")
-    assert isinstance(model.classifier, SoftVotingEnsemble) and len(model.image_pipelines()) == 3
+    assert isinstance(model.classifier, SoftVotingEnsemble) and len(model.image_pipelines()) == len(named_pipeline("best").members())
     assert metrics["calibration"]["validation_log_loss"] <= metrics["calibration"]["validation_log_loss_at_T1"]
     result = run("evaluate", preset_run / "best", sample_path, "--split", "PublicTest")
     assert result.exit_code == 0, result.output
