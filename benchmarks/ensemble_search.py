@@ -51,8 +51,10 @@ PREVIOUS_BEST = ["bovw", "hog", "lbp+landmarks"]
 
 
 def key(spec: TrainSpec) -> str:
-    return hashlib.sha256(json.dumps({k: v for k, v in asdict(spec).items() if k != "calibrate"},  # members are never calibrated
-                                     sort_keys=True, default=str).encode()).hexdigest()[:16]
+    # members are never calibrated; the folder, not the spec, says whether faces are aligned here (and a
+    # field added at its default leaves the keys of cached scores as they were)
+    fields = {k: v for k, v in asdict(spec).items() if k not in ("calibrate", "aligned")}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def compute(name, spec, features_dir, split, cache: Path):
@@ -184,6 +186,27 @@ def main() -> int:
                 f"({test['a_right_b_wrong']} vs {test['a_wrong_b_right']} discordant), exact McNemar p = {test['p_value']:.3g}")
         print(line)
         md += ["", line]
+    if len(chosen) > 1:
+        # What each ingredient adds: the chosen ensemble without it, paired against the chosen one.
+        full = {part: correct(chosen, part) for part in ("validation", "test")}
+        md += ["", "Each member's contribution: the chosen ensemble without it (exact McNemar against the chosen "
+               "ensemble on the same images; negative: the member helps).", "",
+               "| without | validation [95% CI] | PublicTest [95% CI] | change on validation | change on PublicTest |",
+               "|---|---|---|---|---|"]
+        for n in chosen:
+            rest = [m for m in chosen if m != n]
+            cells = []
+            for part in ("validation", "test"):
+                c = correct(rest, part)
+                lo, hi = wilson_interval(int(c.sum()), len(c))
+                cells.append(f"{c.mean():.2%} [{lo:.1%}, {hi:.1%}]")
+            changes = []
+            for part in ("validation", "test"):
+                t = mcnemar(correct(rest, part), full[part])
+                changes.append(f"{100 * t['difference']:+.2f} ({t['a_right_b_wrong']} vs {t['a_wrong_b_right']}, "
+                               f"p = {t['p_value']:.2g})")
+            md.append(f"| `{n}` ({labels[n]}) | {cells[0]} | {cells[1]} | {changes[0]} | {changes[1]} |")
+            print(f"without {n}: {md[-1]}")
     if args.markdown:
         Path(args.markdown).write_text("\n".join(md) + "\n", encoding="utf-8")
     return 0
