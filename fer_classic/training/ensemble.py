@@ -96,8 +96,8 @@ def member_manifests(features_dir, spec: EnsembleSpec) -> dict:
 
 def recorded_manifest(manifests: dict) -> dict:
     """What an ensemble's run record shows of its features folders (:func:`member_manifests`): every
-    descriptor with its parameters (those of the folder itself where both have one), and faces aligned
-    only when every member's were."""
+    descriptor with its parameters (the first member's folder's where two folders have one), and faces
+    aligned only when every member's were."""
     manifest = dict(next(iter(manifests.values())))
     manifest["descriptors"] = {d: e for mf in reversed(list(manifests.values())) for d, e in mf["descriptors"].items()}
     manifest["align"] = all(mf.get("align") for mf in manifests.values())
