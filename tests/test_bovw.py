@@ -81,3 +81,52 @@ def test_batched_daisy_equals_scikit_image(sample):
         ours = dense_daisy(images, **params).astype(np.float32)
         theirs = np.stack([daisy(im, **params) for im in images]).astype(np.float32)
         assert np.array_equal(ours, theirs)
+
+
+def test_presence_and_power_encodings_make_unit_cells(sample):
+    images = sample.images[:300]
+    presence = BoVWDescriptor(words=16, sample_images=200, encoding="presence").fit(images)
+    X = presence.transform(images[:20]).astype(np.float64).reshape(20, 21, 16)
+    assert np.allclose((X ** 2).sum(axis=2), 1, atol=1e-6)
+    for cell in X.reshape(-1, 16):  # each cell: 1/sqrt(k) on the k words present, 0 elsewhere
+        present = cell > 0
+        assert np.allclose(cell[present], 1 / np.sqrt(present.sum()), atol=1e-6)
+    power = BoVWDescriptor(words=16, sample_images=200, encoding="power", alpha=0.3).fit(images)
+    P = power.transform(images[:20]).astype(np.float64).reshape(20, 21, 16)
+    assert np.allclose((P ** 2).sum(axis=2), 1, atol=1e-6)
+    hellinger = BoVWDescriptor(words=16, sample_images=200).fit(images).transform(images[:20]).reshape(20, 21, 16)
+    assert np.array_equal(P > 0, hellinger > 0) and np.array_equal(X > 0, hellinger > 0)  # same words, other weights
+
+
+def test_level_weights_make_the_linear_kernel_a_weighted_sum_of_level_kernels(sample):
+    images, faces = sample.images[:300], sample.images[300:306]
+    plain = BoVWDescriptor(words=16, sample_images=200, encoding="presence").fit(images)
+    weighted = BoVWDescriptor(words=16, sample_images=200, encoding="presence", level_weights=(1, 2, 5)).fit(images)
+    X, W = plain.transform(faces).astype(np.float64), weighted.transform(faces).astype(np.float64)
+    blocks = {1: slice(0, 16), 2: slice(16, 80), 4: slice(80, 336)}
+    expected = sum(w / 8 * (X[:, blocks[g]] @ X[:, blocks[g]].T) / (g * g) for g, w in zip((1, 2, 4), (1, 2, 5)))
+    assert np.allclose(W @ W.T, expected, atol=1e-6)
+    assert np.allclose(np.diag(W @ W.T), 1, atol=1e-6)  # each level kernel of a face with itself is 1
+
+
+def test_one_vocabulary_per_level_round_trips_through_its_state(sample):
+    images = sample.images[:300]
+    d = BoVWDescriptor(level_words=(30, 20, 10), sample_images=200).fit(images)
+    assert [v.shape[0] for v in d.vocabularies_] == [30, 20, 10] and d.n_features_out_ == 30 + 4 * 20 + 16 * 10
+    state = d.learned_state()
+    assert sorted(state) == ["vocabulary_0", "vocabulary_1", "vocabulary_2"]
+    again = BoVWDescriptor(level_words=(30, 20, 10)).set_learned_state(state)
+    assert np.array_equal(again.transform(images[:10]), d.transform(images[:10]))
+    with pytest.raises(ValueError, match="one count >= 2 per pyramid level"):
+        BoVWDescriptor(level_words=(30, 20)).fit(images)
+
+
+def test_ionescu_options_from_the_command_line(sample_path, tmp_path):
+    result = run("extract", sample_path, "-f", "bovw", "--bovw-encoding", "presence", "--bovw-level-weights", "1,2,4",
+                 "--bovw-level-words", "24,16,8", "--bovw-sample-images", "300", "-o", tmp_path / "f", "-j", "2")
+    assert result.exit_code == 0, result.output
+    entry = json.loads((tmp_path / "f" / "manifest.json").read_text())["descriptors"]["bovw"]
+    assert entry["dim"] == 24 + 4 * 16 + 16 * 8
+    assert entry["params"]["encoding"] == "presence" and entry["params"]["level_weights"] == [1, 2, 4]
+    result = run("extract", sample_path, "-f", "bovw", "--bovw-encoding", "presense", "-o", tmp_path / "g")
+    assert result.exit_code == 2 and "presence" in result.output

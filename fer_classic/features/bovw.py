@@ -48,23 +48,40 @@ def dense_daisy(images: np.ndarray, *, step: int, radius: int, rings: int, histo
     return out / out.sum(axis=3, keepdims=True)
 
 
+ENCODINGS = ("hellinger", "power", "presence")
+
+
 class BoVWDescriptor(ImageDescriptor):
     """Dense DAISY descriptors every ``step`` pixels of the grayscale face at ``size``×``size``,
-    each assigned to its nearest of ``words`` visual words, counted in every cell of the pyramid
-    ``levels`` (1: the whole face, 2: a 2×2 grid, ...); each cell's histogram sums to 1, and the
-    square root of every count is taken (so a linear or RBF model compares histograms as the
-    Hellinger kernel does).
+    each assigned to its nearest visual word, counted in every cell of the pyramid ``levels`` (1: the
+    whole face, 2: a 2×2 grid, ...), each cell's counts encoded as ``encoding`` says:
 
-    Unlike the other descriptors, ``fit`` learns something: the vocabulary, by mini-batch k-means
-    (seeded with ``seed``) on the descriptors of ``sample_images`` images drawn from those passed to
-    ``fit``. No labels are used; ``extract`` fits it on the Training images only.
+    - ``hellinger`` (default): the square root of the cell's word frequencies (a linear or RBF model then
+      compares histograms as the Hellinger kernel does);
+    - ``power``: frequencies to the power ``alpha``, each cell scaled to unit length;
+    - ``presence``: 1 for every word present in the cell, 0 else, each cell scaled to unit length
+      (Ionescu, Popescu & Grozea 2013's normalised presence vectors).
+
+    ``level_weights`` (one whole number per level, e.g. ``1,2,4``) turns the linear kernel of two faces
+    into a weighted sum of one normalised linear kernel per pyramid level: level l's block is scaled by
+    sqrt(w_l / Σw / cells_l), so that <x, y> = Σ_l (w_l / Σw) · mean over its cells of <x_cell, y_cell>
+    (with unit-length cells each term lies in [0, 1]): multiple-kernel learning's weighted sum as an
+    explicit feature map, so a linear model stays linear. Empty: the blocks as encoded.
+
+    The vocabulary: ``words`` words shared by every level or, with ``level_words`` (one count per level,
+    e.g. ``2000,1000,500``), one vocabulary per level. Unlike the other descriptors, ``fit`` learns it,
+    by mini-batch k-means (seeded with ``seed``) on the descriptors of ``sample_images`` images drawn
+    from those passed to ``fit``. No labels are used; ``extract`` fits it on the Training images only.
     """
 
     learns_from_images = True
+    param_choices = {"encoding": ENCODINGS}
 
     def __init__(self, words: int = 500, step: int = 3, radius: int = 6, rings: int = 2, histograms: int = 6,
                  orientations: int = 8, levels: tuple[int, ...] = (1, 2, 4), sample_images: int = 4000,
-                 seed: int = 0, size: int = 48, n_jobs: int | None = None, progress: bool = False):
+                 seed: int = 0, size: int = 48, encoding: str = "hellinger", alpha: float = 0.5,
+                 level_weights: tuple[int, ...] = (), level_words: tuple[int, ...] = (),
+                 n_jobs: int | None = None, progress: bool = False):
         self.words = words
         self.step = step
         self.radius = radius
@@ -75,6 +92,10 @@ class BoVWDescriptor(ImageDescriptor):
         self.sample_images = sample_images
         self.seed = seed
         self.size = size
+        self.encoding = encoding
+        self.alpha = alpha
+        self.level_weights = level_weights
+        self.level_words = level_words
         self.n_jobs = n_jobs
         self.progress = progress
 
@@ -86,28 +107,57 @@ class BoVWDescriptor(ImageDescriptor):
         take = rng.choice(len(X), size=min(self.sample_images, len(X)), replace=False)
         local = self._dense([X[i] for i in np.sort(take)])
         local = local.reshape(-1, local.shape[-1])
-        if len(local) < self.words:
-            raise ValueError(f"{len(local)} local descriptors cannot make a vocabulary of {self.words} words; "
-                             f"fit on more images or use fewer words")
-        kmeans = MiniBatchKMeans(n_clusters=self.words, random_state=self.seed, batch_size=4096, n_init=3)
-        return self.set_learned_state({"vocabulary": kmeans.fit(local).cluster_centers_})
+        vocabularies = {}
+        for i, words in enumerate(self._words_per_vocabulary()):
+            if len(local) < words:
+                raise ValueError(f"{len(local)} local descriptors cannot make a vocabulary of {words} words; "
+                                 f"fit on more images or use fewer words")
+            kmeans = MiniBatchKMeans(n_clusters=words, random_state=self.seed + i, batch_size=4096, n_init=3)
+            vocabularies[self._state_key(i)] = kmeans.fit(local).cluster_centers_
+        return self.set_learned_state(vocabularies)
+
+    def _words_per_vocabulary(self) -> tuple[int, ...]:
+        """Words of each vocabulary: one shared, or one per level."""
+        return tuple(self.level_words) if self.level_words else (self.words,)
+
+    def _state_key(self, i: int) -> str:
+        return f"vocabulary_{i}" if self.level_words else "vocabulary"
 
     def learned_state(self) -> dict[str, np.ndarray]:
-        return {"vocabulary": self.vocabulary_}
+        return {self._state_key(i): v for i, v in enumerate(self.vocabularies_)}
 
     def set_learned_state(self, state: dict[str, np.ndarray]) -> BoVWDescriptor:
-        vocabulary = np.asarray(state["vocabulary"], dtype=np.float32)
-        if vocabulary.shape[0] != self.words:
-            raise ValueError(f"a vocabulary of {vocabulary.shape[0]} words, expected {self.words}")
-        self.vocabulary_ = vocabulary
+        self.check_params()
+        vocabularies = []
+        for i, words in enumerate(self._words_per_vocabulary()):
+            vocabulary = np.asarray(state[self._state_key(i)], dtype=np.float32)
+            if vocabulary.shape[0] != words:
+                raise ValueError(f"a vocabulary of {vocabulary.shape[0]} words, expected {words}")
+            vocabularies.append(vocabulary)
+        self.vocabularies_ = vocabularies
+        self.vocabulary_ = vocabularies[0]
         self.n_channels_ = 1
-        self.n_features_out_ = self.words * sum(g * g for g in self.levels)
+        self.n_features_out_ = sum(self._level_words(i) * g * g for i, g in enumerate(self.levels))
         return self
+
+    def _level_words(self, level_index: int) -> int:
+        return self.level_words[level_index] if self.level_words else self.words
 
     # ------------------------------------------------------------------ describing
     def check_params(self):
         if self.words < 2 or self.step < 1 or not self.levels or min(self.levels) < 1:
             raise ValueError("bovw needs words >= 2, step >= 1 and pyramid levels >= 1")
+        if self.encoding not in ENCODINGS:
+            raise ValueError(f"bovw encoding must be one of {', '.join(ENCODINGS)}, got {self.encoding!r}")
+        if self.alpha <= 0:
+            raise ValueError(f"bovw alpha must be positive, got {self.alpha}")
+        for name in ("level_weights", "level_words"):
+            value = getattr(self, name)
+            if value and (len(value) != len(self.levels) or min(value) < (2 if name == "level_words" else 0)
+                          or (name == "level_weights" and sum(value) == 0)):
+                raise ValueError(f"bovw {name} needs one {'count >= 2' if name == 'level_words' else 'weight >= 0'} "
+                                 f"per pyramid level ({len(self.levels)}: {','.join(map(str, self.levels))}), "
+                                 f"got {','.join(map(str, value))}")
         if self.size < 2 * self.radius + 1:
             raise ValueError(f"a {self.size}px face is smaller than a DAISY descriptor of radius {self.radius}")
 
@@ -122,15 +172,28 @@ class BoVWDescriptor(ImageDescriptor):
         local = self._dense(images)
         n, rows, cols, d = local.shape
         flat = local.reshape(-1, d)
-        vocab = self.vocabulary_
-        # Nearest word: argmin of |w|^2 - 2 x.w (|x|^2 is the same for every word).
-        words = np.argmin((vocab ** 2).sum(1) - 2 * flat @ vocab.T, axis=1).reshape(n, rows * cols)
+        # Nearest word of each vocabulary: argmin of |w|^2 - 2 x.w (|x|^2 is the same for every word).
+        words = [np.argmin((v ** 2).sum(1) - 2 * flat @ v.T, axis=1).reshape(n, rows * cols) for v in self.vocabularies_]
         r, c = np.divmod(np.arange(rows * cols), cols)
+        weights = np.asarray(self.level_weights, dtype=np.float64) if self.level_weights else None
         out = []
-        for g in self.levels:
+        for i, g in enumerate(self.levels):
+            assigned, vocabulary_size = words[i if self.level_words else 0], self._level_words(i)
             cell = (r * g // rows) * g + (c * g // cols)  # each location's cell at this level
             per_cell = np.bincount(cell, minlength=g * g)
-            bins = (np.arange(n)[:, None] * (g * g) + cell[None, :]) * self.words + words
-            counts = np.bincount(bins.ravel(), minlength=n * g * g * self.words).reshape(n, g * g, self.words)
-            out.append((counts / per_cell[None, :, None]).reshape(n, -1))
-        return np.sqrt(np.hstack(out)).astype(np.float32)
+            bins = (np.arange(n)[:, None] * (g * g) + cell[None, :]) * vocabulary_size + assigned
+            counts = np.bincount(bins.ravel(), minlength=n * g * g * vocabulary_size).reshape(n, g * g, vocabulary_size)
+            block = self._encode(counts, per_cell)
+            if weights is not None:
+                block = block * np.sqrt(weights[i] / weights.sum() / (g * g))
+            out.append(block.reshape(n, -1))
+        return np.hstack(out).astype(np.float32)
+
+    def _encode(self, counts: np.ndarray, per_cell: np.ndarray) -> np.ndarray:
+        """Each cell's word counts ``(n, cells, words)`` as ``encoding`` says."""
+        if self.encoding == "hellinger":
+            return np.sqrt(counts / per_cell[None, :, None])
+        cells = (counts > 0).astype(np.float64) if self.encoding == "presence" else \
+            (counts / per_cell[None, :, None]) ** self.alpha
+        norms = np.linalg.norm(cells, axis=2, keepdims=True)
+        return cells / np.where(norms > 0, norms, 1.0)
