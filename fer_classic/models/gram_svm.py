@@ -48,7 +48,8 @@ def _fill_gram(K, X, norms, gamma) -> None:
 
 class GramRBFSVC(SVC):
     """``SVC(kernel="rbf")`` whose fit solves libsvm's problem on a kernel matrix computed with BLAS
-    (see the module's notes); every parameter is ``SVC``'s, and ``kernel`` must be ``"rbf"``."""
+    (see the module's notes); every parameter is ``SVC``'s. Other kernels, ``probability=True`` and kernel
+    matrices over :data:`GRAM_LIMIT_BYTES` fit through ``SVC.fit`` as usual."""
 
     def fit(self, X, y, sample_weight=None):
         X = check_array(X, dtype=np.float64, order="C")
