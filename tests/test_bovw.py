@@ -130,3 +130,20 @@ def test_ionescu_options_from_the_command_line(sample_path, tmp_path):
     assert entry["params"]["encoding"] == "presence" and entry["params"]["level_weights"] == [1, 2, 4]
     result = run("extract", sample_path, "-f", "bovw", "--bovw-encoding", "presense", "-o", tmp_path / "g")
     assert result.exit_code == 2 and "presence" in result.output
+
+
+def test_a_descriptor_saved_before_the_newer_parameters_loads_with_their_defaults(sample):
+    """A model file written before encoding, alpha, level_words and per-level vocabularies existed."""
+    import skops.io as sio
+
+    images = sample.images[:300]
+    d = BoVWDescriptor(words=16, sample_images=200).fit(images)
+    old = BoVWDescriptor(words=16, sample_images=200).fit(images)
+    for name in ("encoding", "alpha", "level_weights", "level_words", "vocabularies_"):
+        del old.__dict__[name]
+    with pytest.raises(AttributeError):
+        old.get_params()
+    data = sio.dumps(old)
+    loaded = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+    assert loaded.get_params() == d.get_params()
+    assert np.array_equal(loaded.transform(images[:20]), d.transform(images[:20]))

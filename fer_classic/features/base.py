@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
@@ -105,6 +107,14 @@ class ImageDescriptor(TransformerMixin, BaseEstimator):
     def _gray(self, image: np.ndarray) -> np.ndarray:
         """Grayscale at the descriptor's face size."""
         return resize_image(to_gray(image), (self.size, self.size))
+
+    def __setstate__(self, state):
+        """A descriptor saved before a parameter existed loads with that parameter's default, which is
+        what it computed (new parameters keep the old output at their defaults)."""
+        super().__setstate__(state)
+        for name, parameter in inspect.signature(type(self).__init__).parameters.items():
+            if parameter.default is not parameter.empty and name not in self.__dict__:
+                setattr(self, name, parameter.default)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

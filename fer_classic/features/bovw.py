@@ -123,6 +123,11 @@ class BoVWDescriptor(ImageDescriptor):
     def _state_key(self, i: int) -> str:
         return f"vocabulary_{i}" if self.level_words else "vocabulary"
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "vocabulary_" in state and "vocabularies_" not in state:  # saved before per-level vocabularies
+            self.vocabularies_ = [self.vocabulary_]
+
     def learned_state(self) -> dict[str, np.ndarray]:
         return {self._state_key(i): v for i, v in enumerate(self.vocabularies_)}
 
