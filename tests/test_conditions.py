@@ -45,6 +45,13 @@ def test_evaluate_under_conditions_and_report_them(sample_features, sample_path,
     assert [(r["condition"], r["level"]) for r in rows] == [(c, lv) for c in ("blur", "jpeg") for lv in (1, 2, 3)]
     assert all(r["interval"][0] <= r["accuracy"] <= r["interval"][1] and r["n"] == 361 for r in rows)
     assert run("evaluate", tmp_path / "run", sample_path, "--conditions", "glases").exit_code == 2
+    one_level = run("evaluate", tmp_path / "run", sample_path, "--split", "PublicTest", "--conditions", "blur",
+                    "--levels", "2", "-o", tmp_path / "e2.json", "-q")
+    assert one_level.exit_code == 0, one_level.output
+    assert json.loads((tmp_path / "e2.json").read_text())["robustness"] == [r for r in rows if r["condition"] == "blur"
+                                                                          and r["level"] == 2]
+    bad = run("evaluate", tmp_path / "run", sample_path, "--conditions", "blur", "--levels", "2,4")
+    assert bad.exit_code == 2 and "levels are 1, 2, 3" in bad.output
     run("report", tmp_path / "run", "-e", tmp_path / "e.json", "-o", tmp_path / "r.md")
     md = (tmp_path / "r.md").read_text()
     assert "## Robustness under image conditions" in md and "| blur |" in md

@@ -145,6 +145,19 @@ def parse_conditions(names) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def parse_levels(levels=None) -> tuple[int, ...]:
+    """Levels from a list or ``1,3`` (default: all of :data:`LEVELS`); others raise."""
+    if levels is None or (isinstance(levels, str) and not levels.strip()):
+        return LEVELS
+    try:
+        chosen = [int(v) for v in (levels.split(",") if isinstance(levels, str) else levels)]
+    except ValueError:
+        chosen = [None]
+    if not chosen or any(v not in LEVELS for v in chosen):
+        raise ConfigurationError(f"levels {levels!r}: levels are {', '.join(map(str, LEVELS))} (comma-separated)")
+    return tuple(sorted(set(chosen)))
+
+
 def face_landmarks(images) -> np.ndarray:
     """dlib's 68 points of each face, the whole image taken as the face box, ``(n, 68, 2)``."""
     from ..faces import landmarks

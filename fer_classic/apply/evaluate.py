@@ -37,7 +37,7 @@ def trained_classes(pipeline, class_names) -> list[str]:
 
 def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: int | None = None,
                  progress: bool = False, dataset_kwargs: dict | None = None, conditions=(), seed: int = 0,
-                 predictions: dict | None = None) -> dict:
+                 predictions: dict | None = None, levels=None) -> dict:
     """Metrics of a run's pipeline on the images of ``data``.
 
     Parameters
@@ -56,8 +56,9 @@ def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: i
         More arguments for :func:`~fer_classic.load_dataset` (``strict``, ``classes``, ``size``).
     conditions : names, optional
         Image conditions (:data:`~fer_classic.apply.conditions.CONDITIONS`: lowlight, glasses, mask,
-        tilt, blur, noise, jpeg, shift) to score the run under, each at levels 1-3, seeded with ``seed``:
-        ``robustness`` lists accuracy with its interval and the drop from the clean images.
+        tilt, blur, noise, jpeg, shift) to score the run under, each at ``levels`` (default 1, 2 and 3),
+        seeded with ``seed``: ``robustness`` lists accuracy with its interval and the drop from the clean
+        images.
     predictions : dict, optional
         Receives the true labels (key ``("true", 0)``) and the predicted ones of the clean images
         (``("clean", 0)``) and of each condition and level (``(condition, level)``), as indices into
@@ -114,23 +115,26 @@ def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: i
     }
     if conditions:
         result["robustness"] = robustness(pipeline, ds.images, y_true, conditions, seed, result["accuracy"],
-                                          predictions=predictions)
+                                          predictions=predictions, levels=levels)
     if out:
         write_json_atomic(out, result)
     return result
 
 
 def robustness(pipeline, images, y_true, conditions, seed: int, clean_accuracy: float,
-               predictions: dict | None = None) -> list[dict]:
-    """Accuracy (with its 95% interval) under each condition at each level, and the drop from clean;
-    ``predictions``, when given, receives each ``(condition, level)``'s predicted labels (for paired tests)."""
-    from .conditions import CONDITIONS, LEVELS, apply_condition, face_landmarks
+               predictions: dict | None = None, levels=None) -> list[dict]:
+    """Accuracy (with its 95% interval) under each condition at each of ``levels`` (default: every level),
+    and the drop from clean; ``predictions``, when given, receives each ``(condition, level)``'s predicted
+    labels (for paired tests)."""
+    from .conditions import CONDITIONS, apply_condition, face_landmarks, parse_levels
+
+    levels = parse_levels(levels)
 
     gray = images if images.ndim == 3 else np.stack([to_gray(im) for im in images])
     points = face_landmarks(gray) if any(CONDITIONS[c].needs_landmarks for c in conditions) else None
     rows = []
     for name in conditions:
-        for level in LEVELS:
+        for level in levels:
             y_pred = predict_labels(pipeline, apply_condition(gray, name, level, seed=seed, points=points))
             accuracy = float(np.mean(y_pred == y_true))
             if predictions is not None:

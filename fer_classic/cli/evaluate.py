@@ -22,12 +22,14 @@ from .options import Choice, dataset_options, runtime_options
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the metrics as JSON here (default: to stdout).")
 @click.option("--conditions", default=None,
-              help="Also score under image conditions at 3 levels each, comma-separated, or all: "
+              help="Also score under image conditions at each of --levels, comma-separated, or all: "
                    "lowlight, glasses, mask, tilt, blur, noise, jpeg, shift.")
+@click.option("--levels", default="1,2,3", show_default=True,
+              help="The conditions' levels to score at, comma-separated (1 mild ... 3 severe).")
 @click.option("--seed", type=int, default=0, help="Seed of the conditions' random choices.")
 @dataset_options
 @runtime_options
-def evaluate(run_dir, data, split, out, conditions, seed, dataset_kwargs, jobs, progress):
+def evaluate(run_dir, data, split, out, conditions, levels, seed, dataset_kwargs, jobs, progress):
     """Score the pipeline of RUN_DIR on the images of each DATA (any layout extract reads).
 
     The run's descriptors are extracted from DATA with the parameters it was trained with. Classes
@@ -41,11 +43,12 @@ def evaluate(run_dir, data, split, out, conditions, seed, dataset_kwargs, jobs, 
       fer-classic evaluate runs/svm ~/fer2013 ~/ckplus ~/jaffe --out cross.json
       fer-classic evaluate runs/svm ~/fer2013 --split PublicTest --conditions all --out robust.json
     """
-    from ..apply.conditions import CONDITIONS, parse_conditions
+    from ..apply.conditions import CONDITIONS, parse_conditions, parse_levels
 
     names = list(CONDITIONS) if conditions == "all" else parse_conditions(conditions) if conditions else []
+    levels = parse_levels(levels)
     results = [evaluate_run(run_dir, d, split=split, n_jobs=jobs, progress=progress, dataset_kwargs=dataset_kwargs,
-                            conditions=names, seed=seed) for d in data]
+                            conditions=names, seed=seed, levels=levels) for d in data]
     doc = results[0] if len(results) == 1 else results
     if out:
         write_json_atomic(out, doc)
