@@ -212,6 +212,11 @@ def test_model_files_are_checked_before_loading(knn_run, tmp_path, sample_path):
 class Untrusted:
     """Stands for any type a shared model file could smuggle in."""
 
+    constructed = 0
+
+    def __setstate__(self, state):
+        type(self).constructed += 1
+
 
 def test_untrusted_types_are_refused(knn_run, tmp_path):
     import skops.io as sio
@@ -226,6 +231,13 @@ def test_untrusted_types_are_refused(knn_run, tmp_path):
     metrics["model_sha256"] = file_sha256(copy / "model.skops")
     (copy / "metrics.json").write_text(json.dumps(metrics))
     with pytest.raises(RunError, match="does not trust: tests.test_cli_train.Untrusted"):
+        load_run(copy)
+    assert Untrusted.constructed == 0  # refused before anything in the file was built
+
+    (copy / "model.skops").write_bytes(b"not a zip file")
+    metrics["model_sha256"] = file_sha256(copy / "model.skops")
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    with pytest.raises(RunError, match="not a readable skops model file"):
         load_run(copy)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,8 @@ from ..models.mirror import class_scores, predict_labels
 from ..data import IMAGE_SUFFIXES, read_image, resize_image, to_gray
 from .evaluate import set_descriptor_runtime
 from ..parallel import map_in_chunks
-from ..training.runs import load_run
-from ..store import atomic_path
+from ..training.runs import METRICS, load_run
+from ..store import atomic_path, read_json
 
 log = logging.getLogger(__name__)
 
@@ -95,15 +96,25 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
         One row per face: file, face index, box, label, status and a score per class. A photo
         without a face, or one that cannot be read, gets a row whose ``status`` says so.
     """
-    pipeline, metrics = load_run(run_dir)
-    class_names = metrics["class_names"]
-    size = int((metrics.get("image_shape") or [48])[0])
     paths = expand_inputs(inputs)
     if not paths:
         raise DatasetError(f"no image files in {', '.join(map(str, inputs))} (looked for "
                            f"{', '.join(sorted(IMAGE_SUFFIXES))}, in subfolders too)")
-    options = {"detect": detect, "upsample": upsample, "threshold": threshold, "size": size, "min_score": min_score}
-    found = map_in_chunks(functools.partial(_find_faces_batch, **options), paths, n_jobs=n_jobs, progress=progress, desc="finding faces", chunk_size=8)
+    # The model loads in a thread while the faces are found (reading and hashing it release the GIL).
+    with ThreadPoolExecutor(1) as pool:
+        loading = pool.submit(load_run, run_dir)
+        try:
+            size = int((read_json(Path(run_dir) / METRICS, "run").get("image_shape") or [48])[0])
+        except Exception:  # not a run: load_run says why
+            size = 48
+        options = {"detect": detect, "upsample": upsample, "threshold": threshold, "size": size,
+                   "min_score": min_score}
+        if loading.done():
+            loading.result()  # a bad run directory is reported before any photo is read
+        found = map_in_chunks(functools.partial(_find_faces_batch, **options), paths, n_jobs=n_jobs,
+                              progress=progress, desc="finding faces", chunk_size=8)
+        pipeline, metrics = loading.result()
+    class_names = metrics["class_names"]
     rows, face_rows, face_images = [], [], []
     for item in found:
         if "error" in item:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
-import warnings
 import signal
+import warnings
 
 import click
 
@@ -12,9 +13,23 @@ from .. import __version__
 from ..errors import ConfigurationError, FerClassicError
 
 
+# Each command's module, imported when the command runs (or for --help): `fer-classic predict` does not
+# pay for the imports of training and reporting.
+COMMANDS = ("baseline", "extract", "train", "evaluate", "predict", "report", "check")
+
+
 class FerClassicGroup(click.Group):
     """Turns the library's errors into click's: settings it cannot use are usage errors (exit status
-    2), anything else a user can act on (bad data, missing files) a one-line error (exit status 1)."""
+    2), anything else a user can act on (bad data, missing files) a one-line error (exit status 1).
+    Commands register themselves when their module (``COMMANDS``) is imported."""
+
+    def list_commands(self, ctx):
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx, name):
+        if name in COMMANDS and name not in self.commands:
+            importlib.import_module(f"{__name__}.{name}")
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx):
         try:
@@ -55,5 +70,3 @@ def main():
 def _terminate(signum, frame):
     raise SystemExit(128 + signum)
 
-
-from . import baseline, check, evaluate, extract, predict, report, train  # noqa: E402,F401  (registers the commands)

@@ -198,8 +198,6 @@ def load_run(run_dir: str | os.PathLike) -> tuple[object, dict]:
         another scikit-learn or fer-classic minor version, or one holding types fer-classic does not
         trust.
     """
-    import skops.io as sio
-
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunError(f"{run_dir}: no such run directory")
@@ -209,22 +207,55 @@ def load_run(run_dir: str | os.PathLike) -> tuple[object, dict]:
     model_path = run_dir / metrics.get("model_file", MODEL_FILE)
     if not model_path.is_file():
         raise RunError(f"{model_path}: the run's model file is missing")
-    if file_sha256(model_path) != metrics.get("model_sha256"):
-        raise RunError(f"{model_path}: its SHA-256 does not match the one recorded in metrics.json; "
-                       f"refusing to load a model file that was changed")
     _check_versions(metrics.get("versions", {}), run_dir)
-    try:
-        untrusted = sio.get_untrusted_types(file=model_path)
-    except Exception as exc:  # skops raises various errors for files it cannot parse
-        raise RunError(f"{model_path}: not a readable skops model file ({exc})") from None
-    refused = [t for t in untrusted if not is_trusted_type(t)]
-    if refused:
-        raise RunError(f"{model_path}: holds types fer-classic does not trust: {', '.join(refused)}")
-    saved = sio.load(model_path, trusted=untrusted)
+    saved = _load_trusted(model_path, metrics.get("model_sha256"))
     if isinstance(saved, dict) and "model" in saved:  # files that store arrays as float32
         restore_float64(saved["model"], saved["float64_paths"])
         return saved["model"], metrics
     return saved, metrics
+
+
+def _load_trusted(model_path: Path, sha256: str | None):
+    """The object in a skops file, read once: its SHA-256 is computed (in a thread) while skops reads the
+    file's structure and arrays, and nothing is constructed before the hash matches ``sha256`` and every
+    type in the file is one fer-classic trusts."""
+    from concurrent.futures import ThreadPoolExecutor
+    from zipfile import ZipFile
+
+    import skops.io as sio
+
+    try:  # skops's own steps, so the file is parsed once (get_untrusted_types + load would parse it twice)
+        from skops.io._audit import audit_tree, get_tree
+        from skops.io._utils import read_schema
+    except ImportError:  # a skops that moved them: the public, two-pass way
+        get_tree = None
+    with ThreadPoolExecutor(1) as pool:
+        digest = pool.submit(file_sha256, model_path)
+        try:
+            with ZipFile(model_path, "r") as zip_file:
+                if get_tree is None:
+                    untrusted = sio.get_untrusted_types(file=model_path)
+                else:
+                    schema, load_context = read_schema(zip_file)
+                    tree = get_tree(schema, load_context, trusted=None)
+                    untrusted = sorted(tree.get_unsafe_set())
+                if digest.result() != sha256:
+                    raise RunError(f"{model_path}: its SHA-256 does not match the one recorded in metrics.json; "
+                                   f"refusing to load a model file that was changed")
+                refused = [t for t in untrusted if not is_trusted_type(t)]
+                if refused:
+                    raise RunError(f"{model_path}: holds types fer-classic does not trust: {', '.join(refused)}")
+                if get_tree is None:
+                    return sio.load(model_path, trusted=untrusted)
+                audit_tree(tree, trusted=untrusted)
+                return tree.construct()
+        except RunError:
+            raise
+        except Exception as exc:  # skops and zipfile raise various errors for files they cannot parse
+            if digest.result() != sha256:
+                raise RunError(f"{model_path}: its SHA-256 does not match the one recorded in metrics.json; "
+                               f"refusing to load a model file that was changed") from None
+            raise RunError(f"{model_path}: not a readable skops model file ({exc})") from None
 
 
 def write_metrics(run_dir: Path, metrics: dict) -> None:
