@@ -144,14 +144,29 @@ class FeatureSet:
 SPARSE_BELOW = 0.25
 
 
+def _small_integers(X: np.ndarray) -> np.ndarray | None:
+    """``X`` as uint8 or uint16 when every value is a whole number in range (raw pixels), else None."""
+    if not X.size or X.min() < 0:
+        return None
+    for dtype in (np.uint8, np.uint16):
+        if X.max() <= np.iinfo(dtype).max:
+            compact = X.astype(dtype)
+            return compact if np.array_equal(compact, X) else None
+    return None
+
+
 def save_feature_file(path, X, labels, usage, ids, class_names) -> None:
     """An ``.npz`` that loads without pickle: every array is numeric or fixed-width text. Mostly-zero
-    features are stored as their non-zero values and positions (CSR), exactly, at a fraction of the
-    size; :meth:`FeatureDirectory.load` returns them dense either way."""
+    features are stored as their non-zero values and positions (CSR), and whole numbers (pixels) as
+    uint8 or uint16, exactly, at a fraction of the size; :meth:`FeatureDirectory.load` returns float32
+    rows either way."""
     X = np.asarray(X, dtype=np.float32)
     rows = {"labels": np.asarray(labels, dtype=np.int64), "usage": np.asarray(usage, dtype=str),
             "ids": np.asarray(ids, dtype=str), "class_names": np.asarray(class_names, dtype=str)}
-    if X.size and np.count_nonzero(X) < SPARSE_BELOW * X.size:
+    integers = _small_integers(X)
+    if integers is not None:
+        rows["X_integers"] = integers
+    elif X.size and np.count_nonzero(X) < SPARSE_BELOW * X.size:
         import scipy.sparse
 
         csr = scipy.sparse.csr_matrix(X)
@@ -165,9 +180,11 @@ def save_feature_file(path, X, labels, usage, ids, class_names) -> None:
 
 
 def _feature_rows(z) -> np.ndarray:
-    """The dense float32 rows of a feature file, stored dense or sparse."""
+    """The dense float32 rows of a feature file, stored dense, as whole numbers or sparse."""
     if "X" in z.files:
         return z["X"]
+    if "X_integers" in z.files:
+        return z["X_integers"].astype(np.float32)
     n, d = (int(v) for v in z["X_shape"])
     out = np.zeros((n, d), dtype=np.float32)
     indptr, indices, data = z["X_indptr"], z["X_indices"], z["X_data"]

@@ -132,3 +132,23 @@ def test_model_files_deflate_only_what_compresses(tmp_path):
             largest = max(z.infolist(), key=lambda i: i.file_size)
             assert largest.file_size > 500_000 and largest.compress_type == expected
             assert z.getinfo("schema.json").compress_type == zipfile.ZIP_DEFLATED
+
+
+def test_whole_number_features_are_stored_as_small_integers_and_load_exactly(split_folders, tmp_path):
+    ds = load_dataset(split_folders, n_jobs=1)
+    extract_features(ds, tmp_path, {"raw": {}, "hog": {}}, n_jobs=1)
+    with np.load(tmp_path / "raw.npz", allow_pickle=False) as z:
+        assert z["X_integers"].dtype == np.uint8 and "X" not in z.files
+    with np.load(tmp_path / "hog.npz", allow_pickle=False) as z:
+        assert "X" in z.files  # fractions stay float32
+    raw = FeatureDirectory(tmp_path).load("raw")
+    assert raw.X.dtype == np.float32 and np.array_equal(raw.X, ds.images.reshape(len(ds), -1).astype(np.float32))
+
+    from fer_classic.store import _feature_rows, save_feature_file
+
+    for X, dtype in [(np.array([[0, 70000.0]], dtype=np.float32), None), (np.array([[0, 300.0]]), np.uint16),
+                     (np.array([[0, -1.0]]), None), (np.array([[0.5, 1.0]]), None)]:
+        save_feature_file(tmp_path / "x.npz", X, [0], [""], ["a"], ["a"])
+        with np.load(tmp_path / "x.npz") as z:
+            assert (z["X_integers"].dtype if "X_integers" in z.files else None) == dtype
+            assert np.array_equal(_feature_rows(z), X)
