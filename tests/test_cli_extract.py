@@ -19,9 +19,22 @@ def test_version_and_module_entry_point():
     assert out.returncode == 0 and __version__ in out.stdout
 
 
+def test_the_command_group_imports_a_command_only_when_it_runs():
+    """`fer-classic predict` does not pay for training's and reporting's imports."""
+    code = ("import sys; from fer_classic.cli import main; before = 'sklearn' in sys.modules; "
+            "main(['predict', '--help'], standalone_mode=False); "
+            "print(before, 'fer_classic.cli.predict' in sys.modules, 'fer_classic.cli.baseline' in sys.modules, "
+            "'fer_classic.reporting.report' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-4:] == ["False", "True", "False", "False"]
+
+
 def test_every_command_has_help_with_an_example_and_is_in_the_readme():
     readme = (REPO / "README.md").read_text()
-    for name, command in main.commands.items():
+    names = main.list_commands(None)
+    assert names == ["baseline", "check", "evaluate", "extract", "predict", "report", "train"]
+    for name in names:
         result = run(name, "--help")
         assert result.exit_code == 0 and "Example" in result.output, name
         assert f"fer-classic {name}" in readme, f"README lacks a section on {name}"
