@@ -90,16 +90,16 @@ def test_models_are_stored_with_exact_float32_arrays_and_load_unchanged(tmp_path
     from sklearn.svm import SVC
 
     from fer_classic.models import LocalLearningClassifier
-    from fer_classic.training.runs import restore_float64, save_model, shrink_exact_float64
+    from fer_classic.training.runs import compact_arrays, restore_arrays, save_model
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 30)).astype(np.float32)  # float32 features: SVM support vectors are float32 numbers
     y = rng.integers(0, 3, 400)
     model = make_pipeline(PCA(20), SVC()).fit(X, y)
     before = model[-1].support_vectors_.copy()
-    paths = shrink_exact_float64(model)
-    assert ["steps", 1, 1, "support_vectors_"] in paths and model[-1].support_vectors_.dtype == np.float32
-    restore_float64(model, paths)
+    entries = compact_arrays(model)
+    assert [["steps", 1, 1, "support_vectors_"], "<f8"] in entries and model[-1].support_vectors_.dtype == np.float32
+    restore_arrays(model, entries)
     assert model[-1].support_vectors_.dtype == np.float64 and np.array_equal(model[-1].support_vectors_, before)
     # and through a file: the same scores, the searched copy of local learning's rows made again
     local = LocalLearningClassifier(k=20).fit(X, y)
@@ -107,31 +107,54 @@ def test_models_are_stored_with_exact_float32_arrays_and_load_unchanged(tmp_path
     for estimator in (model, local):
         save_model(estimator, tmp_path / "m.skops")
         saved = sio.load(tmp_path / "m.skops", trusted=sio.get_untrusted_types(file=tmp_path / "m.skops"))
-        restore_float64(saved["model"], saved["float64_paths"])
+        restore_arrays(saved["model"], saved["compact_arrays"])
         assert np.array_equal(saved["model"].decision_function(X), estimator.decision_function(X))
     assert "_search_X" in vars(local)  # saving did not strip the model in memory
 
 
+def test_pixel_rows_are_stored_as_bytes_and_other_arrays_only_where_exact():
+    from fer_classic.training.runs import _compact_dtype
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (100, 64)).astype(np.float32)
+    assert _compact_dtype(pixels) == np.uint8 and _compact_dtype(pixels * 200) == np.uint16
+    assert _compact_dtype(pixels.astype(np.float64)) == np.uint8
+    assert _compact_dtype(pixels + 0.5) is None  # float32 already, not whole numbers
+    assert _compact_dtype((pixels + 0.5).astype(np.float64)) == np.float32
+    assert _compact_dtype(pixels - 1) is None  # negative: float32 stays
+    signed_zero = pixels.copy()
+    signed_zero[0, 0] = -0.0
+    assert _compact_dtype(signed_zero) is None  # -0.0 would come back as +0.0
+    assert _compact_dtype(np.arange(10.0)) is None  # small arrays are left alone
+    assert _compact_dtype(rng.integers(0, 3, 5000)) is None  # not floats
+
+
 def test_model_files_deflate_only_what_compresses(tmp_path):
-    """Pixel rows (a KNN model's) shrink several times when deflated and are; an SVM's support vectors
-    barely do, and are stored as they are, so loading does not spend its time inflating them."""
+    """Pixel rows (a KNN model's, stored as bytes) shrink further when deflated and are; an SVM's support
+    vectors barely do, and are stored as they are, so loading does not spend its time inflating them."""
     import zipfile
 
+    import skops.io as sio
     from sklearn.svm import SVC
 
     from fer_classic.models import FastKNeighborsClassifier
-    from fer_classic.training.runs import save_model
+    from fer_classic.training.runs import restore_arrays, save_model
 
     rng = np.random.default_rng(0)
-    pixels = rng.integers(0, 256, (2000, 64)).astype(np.float64)
-    y = rng.integers(0, 3, 2000)
-    for estimator, expected in ((FastKNeighborsClassifier(n_neighbors=3).fit(pixels, y), zipfile.ZIP_DEFLATED),
-                                (SVC().fit(rng.normal(size=(2000, 64)), y), zipfile.ZIP_STORED)):
+    pixels = np.repeat(rng.integers(0, 256, (10000, 8)), 8, axis=1).astype(np.float64)  # smooth "images"
+    y = rng.integers(0, 3, 10000)
+    knn = FastKNeighborsClassifier(n_neighbors=3).fit(pixels, y)
+    for estimator, expected, size in ((knn, zipfile.ZIP_DEFLATED, pixels.size),  # one byte per pixel
+                                      (SVC().fit(rng.normal(size=(2000, 64)), y[:2000]), zipfile.ZIP_STORED, None)):
         save_model(estimator, tmp_path / "m.skops")
         with zipfile.ZipFile(tmp_path / "m.skops") as z:
             largest = max(z.infolist(), key=lambda i: i.file_size)
             assert largest.file_size > 500_000 and largest.compress_type == expected
+            assert size is None or size < largest.file_size < size + 1000  # + the .npy header
             assert z.getinfo("schema.json").compress_type == zipfile.ZIP_DEFLATED
+    saved = sio.load(tmp_path / "m.skops", trusted=sio.get_untrusted_types(file=tmp_path / "m.skops"))
+    restore_arrays(saved["model"], saved["compact_arrays"])
+    assert saved["model"].support_vectors_.dtype == np.float64
 
 
 def test_whole_number_features_are_stored_as_small_integers_and_load_exactly(split_folders, tmp_path):

@@ -72,7 +72,7 @@ def new_run_directory(path: str | os.PathLike, force: bool = False):
         raise
 
 
-_SHRINK_MIN_SIZE = 4096  # float64 arrays from this many values up are stored as float32 where that is exact
+_SHRINK_MIN_SIZE = 4096  # float arrays from this many values up are stored in a smaller dtype where that is exact
 
 
 def _attribute_slots(obj):
@@ -99,11 +99,27 @@ def _child(obj, key):
     return obj[key] if isinstance(obj, (dict, list, tuple)) else getattr(obj, key)
 
 
-def shrink_exact_float64(model) -> list[list]:
-    """Store in float32, in place, every large float64 array of ``model`` whose values are all float32
-    numbers (an SVM's support vectors and a PCA's output are, when the features were cast to float32):
-    no value changes. Returns the paths to restore with :func:`restore_float64`."""
-    paths, seen = [], set()
+def _compact_dtype(value: np.ndarray):
+    """The smallest dtype that holds every value of a float array exactly: uint8 or uint16 for whole
+    numbers (pixels), float32 for float64 arrays of float32 numbers; None if none is smaller."""
+    if value.dtype.kind != "f" or value.size < _SHRINK_MIN_SIZE or not np.all(np.isfinite(value)):
+        return None
+    low, high = value.min(), value.max()
+    for dtype in (np.uint8, np.uint16):
+        if (low >= 0 and high <= np.iinfo(dtype).max and not np.signbit(value).any()
+                and np.array_equal(value.astype(dtype), value)):
+            return dtype
+    if value.dtype == np.float64 and np.array_equal(value.astype(np.float32), value):
+        return np.float32
+    return None
+
+
+def compact_arrays(model) -> list[list]:
+    """Store, in place, every large float array of ``model`` in the smallest dtype that holds its values
+    exactly (:func:`_compact_dtype`: a KNN model's pixel rows as uint8, an SVM's float32-valued support
+    vectors as float32): no value changes. Returns ``[path, original dtype]`` entries for
+    :func:`restore_arrays`."""
+    entries, seen = [], set()
 
     def walk(obj, path):
         if id(obj) in seen:
@@ -111,41 +127,41 @@ def shrink_exact_float64(model) -> list[list]:
         seen.add(id(obj))
         for key, value in _attribute_slots(obj):
             if isinstance(value, np.ndarray):
-                if (value.dtype == np.float64 and value.size >= _SHRINK_MIN_SIZE
-                        and np.array_equal(value.astype(np.float32), value)):
-                    _assign(obj, key, value.astype(np.float32))
-                    paths.append([*path, key])
+                dtype = _compact_dtype(value)
+                if dtype is not None:
+                    _assign(obj, key, value.astype(dtype))
+                    entries.append([[*path, key], value.dtype.str])
             else:
                 walk(value, [*path, key])
 
     walk(model, [])
-    return paths
+    return entries
 
 
-def restore_float64(model, paths) -> None:
-    """Undo :func:`shrink_exact_float64` (the same values, as float64 again)."""
-    for path in paths:
+def restore_arrays(model, entries) -> None:
+    """Undo :func:`compact_arrays` (the same values, in their original dtypes again)."""
+    for path, dtype in entries:
         parent = model
         for key in path[:-1]:
             parent = _child(parent, key)
-        _assign(parent, path[-1], np.ascontiguousarray(_child(parent, path[-1]), dtype=np.float64))
+        _assign(parent, path[-1], np.ascontiguousarray(_child(parent, path[-1]), dtype=np.dtype(dtype)))
 
 
 def save_model(pipeline, path: Path) -> str:
-    """Write ``pipeline`` with skops (atomically), float64 arrays that hold float32 numbers stored as
-    float32 (exact; restored on loading), each part of the file deflated only where that saves a fifth or
+    """Write ``pipeline`` with skops (atomically), large float arrays in the smallest dtype that holds
+    them exactly (:func:`compact_arrays`; restored on loading), each part of the file deflated only where that saves a fifth or
     more (a KNN model's training rows, the schema; not support vectors, whose inflating would take most
     of the loading time for 6% of the size); returns the file's SHA-256."""
     import io
 
     import skops.io as sio
 
-    paths = shrink_exact_float64(pipeline)
+    entries = compact_arrays(pipeline)
     try:
         plain = io.BytesIO()
-        sio.dump({"model": pipeline, "float64_paths": paths}, plain)
+        sio.dump({"model": pipeline, "compact_arrays": entries}, plain)
     finally:
-        restore_float64(pipeline, paths)
+        restore_arrays(pipeline, entries)
     with atomic_path(path) as tmp:
         _write_deflating_where_it_pays(plain, tmp)
     return file_sha256(path)
@@ -209,8 +225,11 @@ def load_run(run_dir: str | os.PathLike) -> tuple[object, dict]:
         raise RunError(f"{model_path}: the run's model file is missing")
     _check_versions(metrics.get("versions", {}), run_dir)
     saved = _load_trusted(model_path, metrics.get("model_sha256"))
-    if isinstance(saved, dict) and "model" in saved:  # files that store arrays as float32
-        restore_float64(saved["model"], saved["float64_paths"])
+    if isinstance(saved, dict) and "model" in saved:  # arrays stored in a smaller exact dtype
+        if "compact_arrays" in saved:
+            restore_arrays(saved["model"], saved["compact_arrays"])
+        else:  # written by 0.2.0 before pixels were stored as integers: float64 arrays as float32
+            restore_arrays(saved["model"], [[path, "<f8"] for path in saved["float64_paths"]])
         return saved["model"], metrics
     return saved, metrics
 
