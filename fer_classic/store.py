@@ -144,14 +144,14 @@ class FeatureSet:
 SPARSE_BELOW = 0.25
 
 
-def _small_integers(X: np.ndarray) -> np.ndarray | None:
-    """``X`` as uint8 or uint16 when every value is a whole number in range (raw pixels), else None."""
-    if not X.size or X.min() < 0:
+def exact_integer_dtype(X: np.ndarray):
+    """uint8 or uint16 when every value of the float array ``X`` is a whole number in that type's range
+    (raw pixels) and none is -0.0, so the smaller type holds ``X`` exactly; else None."""
+    if not X.size or not np.all(np.isfinite(X)) or X.min() < 0 or np.signbit(X).any():
         return None
     for dtype in (np.uint8, np.uint16):
         if X.max() <= np.iinfo(dtype).max:
-            compact = X.astype(dtype)
-            return compact if np.array_equal(compact, X) else None
+            return dtype if np.array_equal(X.astype(dtype), X) else None
     return None
 
 
@@ -163,9 +163,9 @@ def save_feature_file(path, X, labels, usage, ids, class_names) -> None:
     X = np.asarray(X, dtype=np.float32)
     rows = {"labels": np.asarray(labels, dtype=np.int64), "usage": np.asarray(usage, dtype=str),
             "ids": np.asarray(ids, dtype=str), "class_names": np.asarray(class_names, dtype=str)}
-    integers = _small_integers(X)
-    if integers is not None:
-        rows["X_integers"] = integers
+    integer_dtype = exact_integer_dtype(X)
+    if integer_dtype is not None:
+        rows["X_integers"] = X.astype(integer_dtype)
     elif X.size and np.count_nonzero(X) < SPARSE_BELOW * X.size:
         import scipy.sparse
 

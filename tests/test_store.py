@@ -170,8 +170,9 @@ def test_whole_number_features_are_stored_as_small_integers_and_load_exactly(spl
     from fer_classic.store import _feature_rows, save_feature_file
 
     for X, dtype in [(np.array([[0, 70000.0]], dtype=np.float32), None), (np.array([[0, 300.0]]), np.uint16),
-                     (np.array([[0, -1.0]]), None), (np.array([[0.5, 1.0]]), None)]:
+                     (np.array([[0, -1.0]]), None), (np.array([[0.5, 1.0]]), None), (np.array([[-0.0, 1.0]]), None),
+                     (np.array([[np.nan, 1.0]]), None)]:
         save_feature_file(tmp_path / "x.npz", X, [0], [""], ["a"], ["a"])
         with np.load(tmp_path / "x.npz") as z:
             assert (z["X_integers"].dtype if "X_integers" in z.files else None) == dtype
-            assert np.array_equal(_feature_rows(z), X)
+            assert np.array_equal(_feature_rows(z), X, equal_nan=True)

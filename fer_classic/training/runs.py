@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RunError
-from ..store import atomic_path, current_umask, file_sha256, library_versions, read_json, write_json_atomic
+from ..store import (atomic_path, current_umask, exact_integer_dtype, file_sha256, library_versions, read_json,
+                     write_json_atomic)
 
 METRICS = "metrics.json"
 MODEL_FILE = "model.skops"
@@ -102,13 +103,11 @@ def _child(obj, key):
 def _compact_dtype(value: np.ndarray):
     """The smallest dtype that holds every value of a float array exactly: uint8 or uint16 for whole
     numbers (pixels), float32 for float64 arrays of float32 numbers; None if none is smaller."""
-    if value.dtype.kind != "f" or value.size < _SHRINK_MIN_SIZE or not np.all(np.isfinite(value)):
+    if value.dtype.kind != "f" or value.size < _SHRINK_MIN_SIZE:
         return None
-    low, high = value.min(), value.max()
-    for dtype in (np.uint8, np.uint16):
-        if (low >= 0 and high <= np.iinfo(dtype).max and not np.signbit(value).any()
-                and np.array_equal(value.astype(dtype), value)):
-            return dtype
+    integer_dtype = exact_integer_dtype(value)
+    if integer_dtype is not None:
+        return integer_dtype
     if value.dtype == np.float64 and np.array_equal(value.astype(np.float32), value):
         return np.float32
     return None
@@ -149,9 +148,9 @@ def restore_arrays(model, entries) -> None:
 
 def save_model(pipeline, path: Path) -> str:
     """Write ``pipeline`` with skops (atomically), large float arrays in the smallest dtype that holds
-    them exactly (:func:`compact_arrays`; restored on loading), each part of the file deflated only where that saves a fifth or
-    more (a KNN model's training rows, the schema; not support vectors, whose inflating would take most
-    of the loading time for 6% of the size); returns the file's SHA-256."""
+    them exactly (:func:`compact_arrays`; restored on loading), each part of the file deflated only where
+    that saves a fifth or more (the schema, smooth pixel rows; not support vectors, whose inflating would
+    take most of the loading time for 6% of the size); returns the file's SHA-256."""
     import io
 
     import skops.io as sio
