@@ -1,0 +1,84 @@
+"""How long `fer-classic predict RUN photo.jpg` takes from the command to its answer, per run, with the
+model file's size and where the time goes.
+
+    python benchmarks/first_answer.py RUN_DIR... [--photo FILE] [--repeats 5]
+
+Each repeat is a new process (as a user runs it): the median wall time over the repeats (the first one
+is run and left out, so the files are in the page cache as they are after any earlier use). The stages,
+timed in one process: Python with numpy and scikit-learn imported, fer-classic's predict command
+imported, dlib's detector and shape predictor loaded, the model loaded (load_run, with the imports its
+classes need), and then predict_photos as the command calls it (the model loaded again, in a thread
+while the faces are found, and the faces labelled). Default photo: scikit-image's astronaut centred on a 640x480 canvas (one face).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+STAGES = """
+import time, sys
+t0 = time.perf_counter()
+import numpy, sklearn.base
+t1 = time.perf_counter()
+import fer_classic.cli.predict
+t2 = time.perf_counter()
+from fer_classic.faces import dlib_faces
+dlib_faces.face_detector(); dlib_faces.shape_predictor()
+t3 = time.perf_counter()
+from fer_classic.training.runs import load_run
+load_run(sys.argv[1])
+t4 = time.perf_counter()
+from fer_classic.apply.photos import predict_photos
+predict_photos(sys.argv[1], [sys.argv[2]], n_jobs=1)
+t5 = time.perf_counter()
+print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)
+"""
+
+
+def default_photo(folder: Path) -> Path:
+    import numpy as np
+    from PIL import Image
+    from skimage import data
+
+    photo = np.full((480, 640, 3), 128, dtype=np.uint8)
+    photo[:, 64:576] = data.astronaut()[16:496]
+    path = folder / "astronaut.jpg"
+    Image.fromarray(photo).save(path, quality=95)
+    return path
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("runs", nargs="+")
+    ap.add_argument("--photo")
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        photo = Path(args.photo) if args.photo else default_photo(Path(tmp))
+        print("| run | model file (MB) | first answer (s, median) | imports: numpy + scikit-learn | predict command "
+              "| dlib models | load_run (with the model's imports) | predict_photos, all imported (s) |")
+        print("|---|---|---|---|---|---|---|---|")
+        for run_dir in args.runs:
+            command = [sys.executable, "-m", "fer_classic", "predict", run_dir, str(photo), "-j", "1"]
+            walls = []
+            for i in range(args.repeats + 1):
+                start = time.perf_counter()
+                subprocess.run(command, check=True, capture_output=True)
+                if i:
+                    walls.append(time.perf_counter() - start)
+            stages = subprocess.run([sys.executable, "-c", STAGES, run_dir, str(photo)], check=True,
+                                    capture_output=True, text=True).stdout.split()
+            size = sum(f.stat().st_size for f in Path(run_dir).glob("*.skops")) / 1e6
+            print(f"| {Path(run_dir).name} | {size:.1f} | {statistics.median(walls):.2f} | "
+                  + " | ".join(f"{float(s):.2f}" for s in stages) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
