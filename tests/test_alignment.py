@@ -29,6 +29,25 @@ def test_aligner_undoes_a_tilt(sample):
     assert FaceAligner().transform(faces).shape == faces.shape
 
 
+def test_the_same_images_are_aligned_once(sample, monkeypatch):
+    """Several aligned members of an ensemble get the same images: the landmarks are found once."""
+    import fer_classic.features.alignment as alignment
+
+    calls = []
+    align_chunk = alignment._align_chunk
+    monkeypatch.setattr(alignment, "_align_chunk", lambda images, size: calls.append(len(images))
+                        or align_chunk(images, size))
+    faces = sample.images[100:130].copy()
+    first = FaceAligner(n_jobs=1).transform(faces)
+    again = FaceAligner(n_jobs=1).transform(faces.copy())
+    assert sum(calls) == 30 and np.array_equal(first, again)
+    again[:] = 0  # what a caller does with its copy does not reach the next one
+    assert np.array_equal(FaceAligner(n_jobs=1).transform(faces), first) and sum(calls) == 30
+    FaceAligner(n_jobs=1).transform(faces[::-1].copy())  # other images: aligned
+    FaceAligner(n_jobs=1, size=32).transform(faces)  # another size: aligned
+    assert sum(calls) == 90
+
+
 def test_aligned_features_make_runs_that_align_what_they_are_given(sample_path, tmp_path):
     feats = tmp_path / "aligned"
     result = run("extract", sample_path, "-f", "hog", "--hog-pixels-per-cell", "8", "--align", "-o", feats, "-j", "2")

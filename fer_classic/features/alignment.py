@@ -5,11 +5,17 @@ wider, higher or tilted puts them elsewhere. :class:`FaceAligner` finds dlib's 6
 (the whole image taken as the face box, as for FER2013's crops) and warps it so the eyes are level, at
 FER2013's distance and position (:func:`fer_classic.faces.align_face`). ``extract --align`` describes
 the aligned images, and a run trained on them aligns every image it is given the same way.
+
+An ensemble with several members on aligned faces, or with mirror images, hands the aligners of its
+members the same images: the last aligned batches are kept (up to ``CACHE_BYTES``, keyed by a hash of
+the images), so each image is aligned once per prediction.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+from collections import OrderedDict
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -26,6 +32,25 @@ def _align_chunk(images, size: int) -> np.ndarray:
         gray = to_gray(np.asarray(image))
         out.append(align_face(gray, landmarks(gray), size))
     return np.stack(out)
+
+
+CACHE_BYTES = 256 << 20
+_aligned: OrderedDict[tuple, np.ndarray] = OrderedDict()
+
+
+def _cache_key(X, size: int) -> tuple | None:
+    if not isinstance(X, np.ndarray):
+        return None
+    digest = hashlib.blake2b(np.ascontiguousarray(X).data, digest_size=16).digest()
+    return X.shape, X.dtype.str, size, digest
+
+
+def _remember(key: tuple, aligned: np.ndarray) -> None:
+    if aligned.nbytes > CACHE_BYTES:
+        return
+    _aligned[key] = aligned
+    while sum(a.nbytes for a in _aligned.values()) > CACHE_BYTES:
+        _aligned.popitem(last=False)
 
 
 class FaceAligner(TransformerMixin, BaseEstimator):
@@ -50,8 +75,15 @@ class FaceAligner(TransformerMixin, BaseEstimator):
     def transform(self, X) -> np.ndarray:
         if len(X) == 0:
             return np.zeros((0, self.size, self.size), dtype=np.uint8)
-        return map_in_chunks(functools.partial(_align_chunk, size=self.size), X, n_jobs=self.n_jobs,
-                             progress=self.progress, desc="aligning")
+        key = _cache_key(X, self.size)
+        if key in _aligned:
+            _aligned.move_to_end(key)
+            return _aligned[key].copy()
+        aligned = map_in_chunks(functools.partial(_align_chunk, size=self.size), X, n_jobs=self.n_jobs,
+                                progress=self.progress, desc="aligning")
+        if key is not None:
+            _remember(key, aligned.copy())
+        return aligned
 
     def __sklearn_is_fitted__(self):
         return True
