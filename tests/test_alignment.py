@@ -67,6 +67,25 @@ def test_aligned_features_make_runs_that_align_what_they_are_given(sample_path, 
     assert result.exit_code == 0 and manifest["align"] is False and list(manifest["descriptors"]) == ["hist"]
 
 
+def test_a_saved_model_with_mirror_images_predicts_what_training_measured(sample_path, tmp_path):
+    """Mirror features of aligned faces are the aligned face flipped (extract aligns, then flips): the
+    saved model must score the same flipped aligned face, not align the flipped image anew."""
+    import pandas as pd
+
+    feats = tmp_path / "aligned"
+    assert run("extract", sample_path, "-f", "hog", "--hog-pixels-per-cell", "8", "--align", "--mirror", "-o", feats,
+               "-j", "2").exit_code == 0
+    result = run("train", feats, "-f", "hog", "-m", "svm", "--pca", "30", "--mirror", "both", "-o", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    measured = pd.read_csv(tmp_path / "run" / "predictions.csv")
+    store: dict = {}
+    from fer_classic.apply.evaluate import evaluate_run
+
+    evaluate_run(tmp_path / "run", sample_path, split="PublicTest", n_jobs=1, predictions=store)
+    names = json.loads((tmp_path / "run" / "metrics.json").read_text())["class_names"]
+    assert [names[i] for i in store[("clean", 0)]] == list(measured["predicted"])
+
+
 def test_an_ensemble_mixes_members_on_aligned_and_unaligned_faces(sample, sample_path, tmp_path):
     from fer_classic.errors import FeatureStoreError
     from fer_classic.features.extraction import extract_features

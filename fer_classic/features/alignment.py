@@ -13,6 +13,7 @@ the images), so each image is aligned once per prediction.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 from collections import OrderedDict
@@ -73,6 +74,8 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X) -> np.ndarray:
+        if getattr(self, "_passing_through", False):
+            return np.asarray(X)
         if len(X) == 0:
             return np.zeros((0, self.size, self.size), dtype=np.uint8)
         key = _cache_key(X, self.size)
@@ -84,6 +87,16 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         if key is not None:
             _remember(key, aligned.copy())
         return aligned
+
+    @contextlib.contextmanager
+    def passing_through(self):
+        """Within the block, ``transform`` returns its input unchanged: for images aligned already (the
+        mirror image of an aligned face, which is how ``extract --align --mirror`` describes mirrors)."""
+        self._passing_through = True
+        try:
+            yield self
+        finally:
+            del self._passing_through
 
     def __sklearn_is_fitted__(self):
         return True

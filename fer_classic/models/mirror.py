@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 
+from ..features.alignment import FaceAligner
 from ..features.base import check_images
 from .svm_scores import has_fast_scores, rbf_svc_predict, rbf_svc_scores
 
@@ -66,6 +67,14 @@ def predict_mirror_averaged(clf, X, X_mirror=None) -> np.ndarray:
     return clf.classes_[np.argmax(mirror_averaged_scores(clf, X, X_mirror), axis=1)]
 
 
+def _leading_aligner(pipeline) -> FaceAligner | None:
+    """The FaceAligner a run's image pipeline starts with (its descriptors step is align → describe)."""
+    first = pipeline.steps[0][1] if isinstance(pipeline, Pipeline) else None
+    if isinstance(first, Pipeline) and isinstance(first.steps[0][1], FaceAligner):
+        return first.steps[0][1]
+    return None
+
+
 class MirrorAveragedClassifier(ClassifierMixin, BaseEstimator):
     """An image classifier whose scores are averaged over each image and its mirror image.
 
@@ -103,11 +112,19 @@ class MirrorAveragedClassifier(ClassifierMixin, BaseEstimator):
         return [self.pipeline_]
 
     def _both(self, X, scores):
-        """Mean of ``scores`` over each image and its mirror image, computed in one batch."""
+        """Mean of ``scores`` over each image and its mirror image, computed in one batch. A pipeline
+        that aligns faces scores the mirror of each aligned face, as its mirrored training rows were
+        described (``extract --align --mirror`` aligns, then flips), not the flipped image aligned anew."""
         check_is_fitted(self)
         X = check_images(X)
-        both = np.concatenate([X, mirror_images(X)]) if isinstance(X, np.ndarray) else X + mirror_images(X)
-        s = scores(both)
+        aligner = _leading_aligner(self.pipeline_)
+        if aligner is not None:
+            aligned = aligner.transform(X)
+            with aligner.passing_through():
+                s = scores(np.concatenate([aligned, mirror_images(aligned)]))
+        else:
+            both = np.concatenate([X, mirror_images(X)]) if isinstance(X, np.ndarray) else X + mirror_images(X)
+            s = scores(both)
         return (s[:len(X)] + s[len(X):]) / 2
 
     @available_if(lambda self: hasattr(self.pipeline, "predict_proba"))
