@@ -67,7 +67,7 @@ def predict_mirror_averaged(clf, X, X_mirror=None) -> np.ndarray:
     return clf.classes_[np.argmax(mirror_averaged_scores(clf, X, X_mirror), axis=1)]
 
 
-def _leading_aligner(pipeline) -> FaceAligner | None:
+def leading_aligner(pipeline) -> FaceAligner | None:
     """The FaceAligner a run's image pipeline starts with (its descriptors step is align → describe)."""
     first = pipeline.steps[0][1] if isinstance(pipeline, Pipeline) else None
     if isinstance(first, Pipeline) and isinstance(first.steps[0][1], FaceAligner):
@@ -117,7 +117,7 @@ class MirrorAveragedClassifier(ClassifierMixin, BaseEstimator):
         described (``extract --align --mirror`` aligns, then flips), not the flipped image aligned anew."""
         check_is_fitted(self)
         X = check_images(X)
-        aligner = _leading_aligner(self.pipeline_)
+        aligner = leading_aligner(self.pipeline_)
         if aligner is not None:
             aligned = aligner.transform(X)
             with aligner.passing_through():
