@@ -105,6 +105,9 @@ def main() -> int:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 Image.fromarray(crop(face, box, zoom)).save(path)
     models = [Path(r).name for r in args.runs] + (["cnn"] if args.cnn else [])
+    # Each framed data set read once: its images, and where each of kept's images sits in it.
+    framed = {z: load_dataset(out / f"zoom-{z}", n_jobs=args.jobs, classes=kept.class_names) for z in zooms}
+    order = {z: _order(framed[z], kept) for z in zooms}
     for run_dir in args.runs:
         name = Path(run_dir).name
         predictions[name] = {}
@@ -115,15 +118,14 @@ def main() -> int:
         for zoom in zooms:
             store: dict = {}
             evaluate_run(run_dir, out / f"zoom-{zoom}", n_jobs=args.jobs, predictions=store)
-            predictions[name][zoom] = _in_order(store, out / f"zoom-{zoom}", kept)
+            assert np.array_equal(store[("true", 0)][order[zoom]], truth)
+            predictions[name][zoom] = store[("clean", 0)][order[zoom]]
         print(f"{run_dir}: done", file=sys.stderr)
     if args.cnn:
         predictions["cnn"] = {}
         clean_predictions["cnn"] = _cnn_labels(kept.images, kept.class_names)
         for zoom in zooms:
-            framed = load_dataset(out / f"zoom-{zoom}", n_jobs=args.jobs, classes=kept.class_names)
-            order = _order(framed, kept)
-            predictions["cnn"][zoom] = _cnn_labels(framed.images, framed.class_names)[order]
+            predictions["cnn"][zoom] = _cnn_labels(framed[zoom].images, kept.class_names)[order[zoom]]
     for name in models:
         cells = [_accuracy(clean_predictions[name], truth)]
         cells += [_accuracy(predictions[name][z], truth, clean_predictions[name]) for z in zooms]
@@ -148,12 +150,6 @@ def _order(framed, kept) -> np.ndarray:
     """Positions in ``framed`` of ``kept``'s images (matched by file name)."""
     position = {Path(i).stem: k for k, i in enumerate(framed.ids)}
     return np.array([position[Path(i).stem] for i in kept.ids])
-
-
-def _in_order(store: dict, folder, kept) -> np.ndarray:
-    framed = load_dataset(folder, n_jobs=1, classes=kept.class_names)
-    assert np.array_equal(store[("true", 0)][_order(framed, kept)], kept.labels)
-    return store[("clean", 0)][_order(framed, kept)]
 
 
 def _accuracy(predicted, truth, as_given=None) -> str:

@@ -109,8 +109,6 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
             size = 48
         options = {"detect": detect, "upsample": upsample, "threshold": threshold, "size": size,
                    "min_score": min_score}
-        if loading.done():
-            loading.result()  # a bad run directory is reported before any photo is read
         found = map_in_chunks(functools.partial(_find_faces_batch, **options), paths, n_jobs=n_jobs,
                               progress=progress, desc="finding faces", chunk_size=8)
         pipeline, metrics = loading.result()

@@ -240,6 +240,12 @@ def load_run(run_dir: str | os.PathLike) -> tuple[object, dict]:
     return saved, metrics
 
 
+def _check_digest(model_path: Path, digest: str, recorded: str | None) -> None:
+    if digest != recorded:
+        raise RunError(f"{model_path}: its SHA-256 does not match the one recorded in metrics.json; "
+                       f"refusing to load a model file that was changed")
+
+
 def _load_trusted(model_path: Path, sha256: str | None):
     """The object in a skops file, read once: its SHA-256 is computed (in a thread) while skops reads the
     file's structure and arrays, and nothing is constructed before the hash matches ``sha256`` and every
@@ -264,9 +270,7 @@ def _load_trusted(model_path: Path, sha256: str | None):
                     schema, load_context = read_schema(zip_file)
                     tree = get_tree(schema, load_context, trusted=None)
                     untrusted = sorted(tree.get_unsafe_set())
-                if digest.result() != sha256:
-                    raise RunError(f"{model_path}: its SHA-256 does not match the one recorded in metrics.json; "
-                                   f"refusing to load a model file that was changed")
+                _check_digest(model_path, digest.result(), sha256)
                 refused = [t for t in untrusted if not is_trusted_type(t)]
                 if refused:
                     raise RunError(f"{model_path}: holds types fer-classic does not trust: {', '.join(refused)}")
@@ -277,9 +281,7 @@ def _load_trusted(model_path: Path, sha256: str | None):
         except RunError:
             raise
         except Exception as exc:  # skops and zipfile raise various errors for files they cannot parse
-            if digest.result() != sha256:
-                raise RunError(f"{model_path}: its SHA-256 does not match the one recorded in metrics.json; "
-                               f"refusing to load a model file that was changed") from None
+            _check_digest(model_path, digest.result(), sha256)
             raise RunError(f"{model_path}: not a readable skops model file ({exc})") from None
 
 
