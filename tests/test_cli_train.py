@@ -258,3 +258,26 @@ def test_a_killed_training_run_cleans_up(sample_features, tmp_path):
     os.kill(proc.pid, signal.SIGTERM)
     assert proc.wait(timeout=60) != 0
     assert list(tmp_path.iterdir()) == []
+
+
+def test_trusted_types_are_skops_defaults_and_loading_skips_its_estimator_scan(knn_run):
+    """is_trusted_type accepts exactly the scikit-learn estimators skops trusts by default, and a fresh
+    process loads a run without skops's scan of every scikit-learn module (which imports
+    sklearn.utils._testing, and pytest with it)."""
+    import subprocess
+    import sys
+
+    from sklearn.utils import all_estimators
+    from skops.io._utils import get_type_name
+
+    from fer_classic.training.runs import is_trusted_type
+
+    assert all(is_trusted_type(get_type_name(cls)) for _, cls in all_estimators())
+    for name in ["sklearn.base.BaseEstimator", "sklearn.svm._base.BaseLibSVM", "sklearn.utils._bunch.Bunch",
+                 "sklearn.svm._classes.NoSuchClass", "sklearn.no_such_module.SVC", "builtins.eval", "os.system"]:
+        assert not is_trusted_type(name), name
+    probe = ("import sys; from fer_classic.training.runs import load_run; load_run(sys.argv[1]); "
+             "print('sklearn.utils._testing' in sys.modules, 'sklearn.svm' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe, str(knn_run)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True"]

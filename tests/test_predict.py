@@ -1,3 +1,4 @@
+import io
 import json
 
 import numpy as np
@@ -97,6 +98,29 @@ def test_cli_formats_and_exit_codes(trained, photos, tmp_path):
     assert json.loads(result.stdout)[0]["face"] == 0
     result = run("predict", trained / "knn", photos / "broken.jpg", "-q")
     assert result.exit_code == 1 and "none of the 1 image files could be read" in result.stderr
+
+
+def test_a_fresh_command_finds_faces_in_a_second_process_with_the_same_answer(trained, photos, tmp_path):
+    """`fer-classic predict` in a new process finds the faces in a spawned process while it imports
+    scikit-learn and loads the model; the table is the one predict_photos gives in this process."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "fresh.csv"
+    # the command line as the console script runs it, counting the calls of the background finder
+    probe = ("import sys, fer_classic.apply.photos as p; from fer_classic.apply import face_finding as f; "
+             "assert f.is_cold_start(); used = []; start = p.find_faces_in_background; "
+             "p.find_faces_in_background = lambda *a, **k: used.append(1) or start(*a, **k); "
+             "sys.argv = ['fer-classic', *sys.argv[1:]]; from fer_classic.console import main; "
+             "import atexit; atexit.register(lambda: print('background', len(used), file=sys.stderr)); main()")
+    args = ["predict", str(trained / "knn"), str(photos / "astronaut.jpg"), str(photos / "coffee.png"),
+            str(photos / "broken.jpg"), "-o", str(out), "-q"]
+    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "background 1" in done.stderr
+    fresh = pd.read_csv(out)
+    here = predict_photos(trained / "knn", [photos / "astronaut.jpg", photos / "coffee.png", photos / "broken.jpg"])
+    pd.testing.assert_frame_equal(fresh, pd.read_csv(io.StringIO(here.to_csv(index=False))))
 
 
 def test_lfw_faces_are_found_and_non_faces_are_not():

@@ -12,23 +12,12 @@ from ..data import load_dataset, to_gray
 from ..errors import DatasetError
 from ..training.metrics import classification_metrics
 from ..training.uncertainty import intervals
-from ..features.extraction import set_runtime
+from ..features.extraction import image_pipelines, set_descriptor_runtime  # noqa: F401 (re-exported)
 from ..models.mirror import predict_labels
 from ..training.runs import load_run
 from ..store import library_versions, write_json_atomic
 
 log = logging.getLogger(__name__)
-
-
-def set_descriptor_runtime(pipeline, n_jobs: int | None, progress: bool) -> None:
-    """Run the pipeline's descriptors with ``n_jobs`` workers and a progress bar or not."""
-    for inner in image_pipelines(pipeline):
-        set_runtime(inner.steps[0][1], n_jobs, progress)
-
-
-def image_pipelines(model) -> list:
-    """The descriptor → classifier pipelines of a saved model (one, or those a wrapper holds)."""
-    return model.image_pipelines() if hasattr(model, "image_pipelines") else [model]
 
 
 def trained_classes(pipeline, class_names) -> list[str]:

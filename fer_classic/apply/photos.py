@@ -1,4 +1,7 @@
-"""Labelling the faces in ordinary photos: detect (dlib), align to FER2013's framing, classify."""
+"""Labelling the faces in ordinary photos: detect (dlib), align to FER2013's framing, classify.
+
+scikit-learn and pandas are imported inside :func:`predict_photos`, after the face finding has started:
+in a fresh process (``fer-classic predict``) the faces are found in a second process meanwhile."""
 
 from __future__ import annotations
 
@@ -8,59 +11,28 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from .. import faces
 from ..errors import DatasetError
-from ..models.mirror import class_scores, predict_labels
-from ..data import IMAGE_SUFFIXES, read_image, resize_image, to_gray
-from .evaluate import set_descriptor_runtime
+from ..data import IMAGE_SUFFIXES, read_image
 from ..parallel import map_in_chunks
-from ..training.runs import METRICS, load_run
 from ..store import atomic_path, read_json
+from ..training.runs import METRICS
+from .face_finding import (expand_inputs, find_faces, find_faces_batch, find_faces_in_background,  # noqa: F401
+                           is_cold_start)
 
 log = logging.getLogger(__name__)
 
 NO_FACE = "no face found"
+CHUNK = 8  # photos per face-finding task
 
 
-def expand_inputs(inputs) -> list[Path]:
-    """Files as given, and the image files inside given folders (recursively, sorted)."""
-    out = []
-    for item in map(Path, inputs):
-        if item.is_dir():
-            out += sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-                          and not p.name.startswith("."))
-        else:
-            out.append(item)
-    return out
-
-
-def find_faces(path, *, detect: bool = True, upsample: int = 0, threshold: float = 0.0, size: int = 48,
-               min_score: float | None = None) -> dict:
-    """Read one photo and return its aligned faces with their boxes, or the reason there are none."""
-    try:
-        image = read_image(path)
-    except Exception as exc:  # any decoding failure is reported for this file alone
-        return {"file": str(path), "error": f"unreadable: {type(exc).__name__}: {exc}"}
-    gray = to_gray(image)
-    shape = gray.shape
-    if not detect:
-        return {"file": str(path), "faces": [resize_image(gray, (size, size))],
-                "boxes": [(0, 0, gray.shape[1], gray.shape[0])], "scores": [None], "shape": shape}
-    found = [f for f in faces.find_aligned_faces(image, upsample=upsample, threshold=threshold, size=size)
-             if min_score is None or f["score"] >= min_score]
-    return {"file": str(path), "faces": [f["face"] for f in found], "boxes": [f["box"] for f in found],
-            "scores": [round(f["score"], 3) for f in found], "shape": shape}
-
-
-def _find_faces_batch(paths, **options):
-    return [find_faces(p, **options) for p in paths]
-
-
-def _scores(pipeline, X, class_names) -> pd.DataFrame:
+def _scores(pipeline, X, class_names):
     """Class probabilities where the model has them (every run trained by this version: SVM and local
     learning runs are calibrated), otherwise decision scores, named as such; 4 decimals."""
+    import pandas as pd
+
+    from ..models.mirror import class_scores
+
     classes = [class_names[int(c)] for c in pipeline.classes_]
     kind = "probability" if hasattr(pipeline, "predict_proba") else "decision"
     return pd.DataFrame(class_scores(pipeline, X), columns=[f"{kind}_{c}" for c in classes]).round(4)
@@ -68,7 +40,7 @@ def _scores(pipeline, X, class_names) -> pd.DataFrame:
 
 def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, threshold: float = 0.0,
                    annotate: str | None = None, n_jobs: int | None = None, progress: bool = False,
-                   min_score: float | None = None) -> pd.DataFrame:
+                   min_score: float | None = None):
     """Label the expression of every face in ordinary photos.
 
     Parameters
@@ -100,18 +72,24 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
     if not paths:
         raise DatasetError(f"no image files in {', '.join(map(str, inputs))} (looked for "
                            f"{', '.join(sorted(IMAGE_SUFFIXES))}, in subfolders too)")
-    # The model loads in a thread while the faces are found (reading and hashing it release the GIL).
-    with ThreadPoolExecutor(1) as pool:
-        loading = pool.submit(load_run, run_dir)
-        try:
-            size = int((read_json(Path(run_dir) / METRICS, "run").get("image_shape") or [48])[0])
-        except Exception:  # not a run: load_run says why
-            size = 48
-        options = {"detect": detect, "upsample": upsample, "threshold": threshold, "size": size,
-                   "min_score": min_score}
-        found = map_in_chunks(functools.partial(_find_faces_batch, **options), paths, n_jobs=n_jobs,
-                              progress=progress, desc="finding faces", chunk_size=8)
-        pipeline, metrics = loading.result()
+    try:
+        size = int((read_json(Path(run_dir) / METRICS, "run").get("image_shape") or [48])[0])
+    except Exception:  # not a run: load_run says why
+        size = 48
+    options = {"detect": detect, "upsample": upsample, "threshold": threshold, "size": size,
+               "min_score": min_score}
+    if len(paths) <= CHUNK and n_jobs != 1 and is_cold_start():
+        # A fresh process (the command line): dlib's models load and the faces are found in a second
+        # process while this one imports scikit-learn and loads the model (on two cores, at once).
+        finding = find_faces_in_background(paths, **options)
+        pipeline, metrics = _load_run(run_dir)
+        found = finding.result()
+    else:  # the model loads in a thread while the faces are found (reading and hashing it release the GIL)
+        with ThreadPoolExecutor(1) as pool:
+            loading = pool.submit(_load_run, run_dir)
+            found = map_in_chunks(functools.partial(find_faces_batch, **options), paths, n_jobs=n_jobs,
+                                  progress=progress, desc="finding faces", chunk_size=CHUNK)
+            pipeline, metrics = loading.result()
     class_names = metrics["class_names"]
     rows, face_rows, face_images = [], [], []
     for item in found:
@@ -130,6 +108,11 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
     if detect and small:
         log.warning("no face found in %d small image(s) (at most 96 px, e.g. %s): if they are already-cropped "
                     "faces like FER2013's, use --no-detect", len(small), small[0])
+    import pandas as pd
+
+    from ..models.mirror import predict_labels
+    from ..features.extraction import set_descriptor_runtime
+
     if face_images:
         set_descriptor_runtime(pipeline, n_jobs if len(face_images) > 256 else 1, False)
         X = np.stack(face_images)
@@ -148,7 +131,13 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
     return table
 
 
-def draw_annotations(file, faces_table: pd.DataFrame, folder: Path) -> Path:
+def _load_run(run_dir):
+    from ..training.runs import load_run
+
+    return load_run(run_dir)
+
+
+def draw_annotations(file, faces_table, folder: Path) -> Path:
     """A copy of the photo with each face's box, label and top score drawn on it, in the photo's own
     format (``folder/<name>.<suffix>``; JPEG stays JPEG)."""
     from PIL import Image

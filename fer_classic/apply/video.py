@@ -20,9 +20,6 @@ import numpy as np
 from .. import faces
 from ..errors import DatasetError
 from ..faces.tracking import IoUTracker, ScoreSmoother
-from ..models.mirror import class_scores
-from ..training.runs import load_run
-from .evaluate import set_descriptor_runtime
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +91,10 @@ def label_video(run_dir, source, *, every: int = 1, fps: float | None = None, st
     are decoded. ``annotate`` writes a copy of the sampled frames with boxes and labels (an .mp4 file).
     Face finding (detection, landmarks, alignment) runs in ``n_jobs`` worker processes on short batches
     of frames, in order; tracking, smoothing and the model run here, so results do not depend on it."""
+    from ..models.mirror import class_scores
+    from ..training.runs import load_run
+    from ..features.extraction import set_descriptor_runtime
+
     if every < 1 or (fps is not None and fps <= 0) or smooth < 1:
         raise ValueError("every and smooth are at least 1, fps positive")
     model, metrics = load_run(run_dir)
@@ -166,6 +167,8 @@ def _frames_with_faces(source, options: dict, n_jobs, **sampling):
 
 def score_columns(run_dir) -> list[str]:
     """The per-class score columns :func:`label_video` writes for a run."""
+    from ..training.runs import load_run
+
     model, metrics = load_run(run_dir)
     names = list(metrics["class_names"])
     kind = "probability" if hasattr(model, "predict_proba") else "decision"

@@ -10,7 +10,6 @@ import sys
 
 import click
 
-from ..features import DESCRIPTORS, RUNTIME_PARAMS
 
 
 class Choice(click.Choice):
@@ -98,6 +97,8 @@ def int_tuple(value) -> tuple[int, ...]:
 
 def descriptor_options(func):
     """One ``--<descriptor>-<parameter>`` option for every descriptor parameter, from its defaults."""
+    from ..features import DESCRIPTORS, RUNTIME_PARAMS
+
     for name, cls in reversed(list(DESCRIPTORS.items())):
         for param, default in reversed(list(cls().get_params().items())):
             if param in RUNTIME_PARAMS:
@@ -123,6 +124,8 @@ def descriptor_options(func):
 
 def descriptor_params_from(kwargs: dict, names: list[str]) -> dict[str, dict]:
     """Pop every descriptor option from ``kwargs``; return the parameters set for each named descriptor."""
+    from ..features import DESCRIPTORS
+
     params: dict[str, dict] = {n: {} for n in names}
     for name, cls in DESCRIPTORS.items():
         for param in cls().get_params():
@@ -133,6 +136,8 @@ def descriptor_params_from(kwargs: dict, names: list[str]) -> dict[str, dict]:
 
 
 def parse_feature_names(value: str, param_hint: str = "--features") -> list[str]:
+    from ..features import DESCRIPTORS
+
     names = [n.strip() for n in value.split(",") if n.strip()]
     unknown = [n for n in names if n not in DESCRIPTORS]
     if unknown or not names:

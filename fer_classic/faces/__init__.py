@@ -2,7 +2,9 @@
 
 from ..errors import ModelFileError
 from .dlib_faces import (SHAPE_PREDICTOR_FILE, align_face, detect_faces, eye_centres, face_detector,
-                         find_aligned_faces, landmarks, normalise_landmarks, shape_predictor, shape_predictor_path)
+                         find_aligned_faces, landmarks, models_loaded, normalise_landmarks, shape_predictor,
+                         shape_predictor_path)
 
 __all__ = ["ModelFileError", "SHAPE_PREDICTOR_FILE", "align_face", "detect_faces", "eye_centres", "face_detector",
-           "find_aligned_faces", "landmarks", "normalise_landmarks", "shape_predictor", "shape_predictor_path"]
+           "find_aligned_faces", "landmarks", "models_loaded", "normalise_landmarks", "shape_predictor",
+           "shape_predictor_path"]

@@ -45,6 +45,11 @@ def face_detector():
     return dlib.get_frontal_face_detector()
 
 
+def models_loaded() -> bool:
+    """Whether this process has loaded dlib's detector or shape predictor already."""
+    return face_detector.cache_info().currsize > 0 or shape_predictor.cache_info().currsize > 0
+
+
 def detect_faces(image: np.ndarray, upsample: int = 0, threshold: float = 0.0) -> list[tuple[int, int, int, int]]:
     """Face boxes ``(left, top, right, bottom)`` found by dlib's HOG detector, most confident first."""
     rects, scores, _ = face_detector().run(np.ascontiguousarray(image), upsample, threshold)

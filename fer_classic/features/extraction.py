@@ -175,3 +175,14 @@ def set_runtime(described, n_jobs: int | None, progress: bool) -> None:
         if isinstance(step, (ImageDescriptor, FaceAligner)):
             step.set_params(n_jobs=n_jobs, progress=progress)
         todo += [e for _, e in getattr(step, "transformer_list", None) or getattr(step, "steps", None) or []]
+
+
+def set_descriptor_runtime(pipeline, n_jobs: int | None, progress: bool) -> None:
+    """Run a saved model's descriptors with ``n_jobs`` workers and a progress bar or not."""
+    for inner in image_pipelines(pipeline):
+        set_runtime(inner.steps[0][1], n_jobs, progress)
+
+
+def image_pipelines(model) -> list:
+    """The descriptor → classifier pipelines of a saved model (one, or those a wrapper holds)."""
+    return model.image_pipelines() if hasattr(model, "image_pipelines") else [model]

@@ -8,8 +8,11 @@ a file whose SHA-256 differs from the one recorded beside it.
 from __future__ import annotations
 
 import contextlib
+import importlib
+import inspect
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -41,7 +44,46 @@ TRUSTED_SKLEARN_TYPES = frozenset({
 
 
 def is_trusted_type(name: str) -> bool:
-    return name.startswith("fer_classic.") or name in TRUSTED_SKLEARN_TYPES
+    """fer-classic's own types, the scikit-learn internals above, and scikit-learn's public estimators."""
+    return name.startswith("fer_classic.") or name in TRUSTED_SKLEARN_TYPES or _is_sklearn_estimator(name)
+
+
+def _is_sklearn_estimator(name: str) -> bool:
+    """A concrete scikit-learn estimator class that a public scikit-learn module exports: what skops
+    trusts by default (its list is scikit-learn's ``all_estimators()``; see :func:`skops_io`)."""
+    module_name, _, class_name = name.rpartition(".")
+    parts = module_name.split(".")
+    if parts[0] != "sklearn" or class_name.startswith("_") or class_name == "BaseEstimator" \
+            or {"tests", "externals", "experimental", "estimator_checks"} & set(parts):
+        return False
+    public = ".".join(parts[:next((i for i, p in enumerate(parts) if p.startswith("_")), len(parts))])
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name, None)
+        exported = getattr(importlib.import_module(public), class_name, None)
+    except ImportError:
+        return False
+    from sklearn.base import BaseEstimator
+
+    return (isinstance(cls, type) and cls is exported and cls.__module__ == module_name
+            and issubclass(cls, BaseEstimator) and not inspect.isabstract(cls))
+
+
+def skops_io():
+    """``skops.io``, imported without building its default allow-list of scikit-learn estimators: that
+    list comes from ``sklearn.utils.all_estimators()``, which imports every scikit-learn module (and
+    pytest where it is installed) — about 0.7 s of a command's start. fer-classic checks every type in
+    a file itself (:func:`is_trusted_type`, which accepts those estimators too), so the list is not
+    needed; when skops was imported already, it is used as it is."""
+    if "skops.io" not in sys.modules:
+        import sklearn.utils
+
+        all_estimators = sklearn.utils.all_estimators
+        sklearn.utils.all_estimators = lambda *args, **kwargs: []
+        try:
+            import skops.io  # noqa: F401
+        finally:
+            sklearn.utils.all_estimators = all_estimators
+    return sys.modules["skops.io"]
 
 
 @contextlib.contextmanager
@@ -153,8 +195,7 @@ def save_model(pipeline, path: Path) -> str:
     take most of the loading time for 6% of the size); returns the file's SHA-256."""
     import io
 
-    import skops.io as sio
-
+    sio = skops_io()
     entries = compact_arrays(pipeline)
     try:
         plain = io.BytesIO()
@@ -253,7 +294,7 @@ def _load_trusted(model_path: Path, sha256: str | None):
     from concurrent.futures import ThreadPoolExecutor
     from zipfile import ZipFile
 
-    import skops.io as sio
+    sio = skops_io()
 
     try:  # skops's own steps, so the file is parsed once (get_untrusted_types + load would parse it twice)
         from skops.io._audit import audit_tree, get_tree
