@@ -16,7 +16,7 @@ from ..errors import DatasetError
 from ..data import IMAGE_SUFFIXES, read_image
 from ..parallel import map_in_chunks
 from ..store import atomic_path, read_json
-from ..training.runs import METRICS
+from ..training.runs import METRICS, load_run
 from .face_finding import (expand_inputs, find_faces, find_faces_batch, find_faces_in_background,  # noqa: F401
                            is_cold_start)
 
@@ -82,14 +82,23 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
         # A fresh process (the command line): dlib's models load and the faces are found in a second
         # process while this one imports scikit-learn and loads the model (on two cores, at once).
         finding = find_faces_in_background(paths, **options)
-        pipeline, metrics = _load_run(run_dir)
-        found = finding.result()
+        pipeline, metrics = load_run(run_dir)
+        try:
+            found = finding.result()
+        except Exception as exc:  # no second process here (or it died): find them in this one
+            log.debug("finding faces in this process: %s", exc)
+            found = find_faces_batch(paths, **options)
     else:  # the model loads in a thread while the faces are found (reading and hashing it release the GIL)
         with ThreadPoolExecutor(1) as pool:
-            loading = pool.submit(_load_run, run_dir)
+            loading = pool.submit(load_run, run_dir)
             found = map_in_chunks(functools.partial(find_faces_batch, **options), paths, n_jobs=n_jobs,
                                   progress=progress, desc="finding faces", chunk_size=CHUNK)
             pipeline, metrics = loading.result()
+    import pandas as pd  # here, not above: a fresh process starts finding faces first
+
+    from ..features.extraction import set_descriptor_runtime
+    from ..models.mirror import predict_labels
+
     class_names = metrics["class_names"]
     rows, face_rows, face_images = [], [], []
     for item in found:
@@ -108,11 +117,6 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
     if detect and small:
         log.warning("no face found in %d small image(s) (at most 96 px, e.g. %s): if they are already-cropped "
                     "faces like FER2013's, use --no-detect", len(small), small[0])
-    import pandas as pd
-
-    from ..models.mirror import predict_labels
-    from ..features.extraction import set_descriptor_runtime
-
     if face_images:
         set_descriptor_runtime(pipeline, n_jobs if len(face_images) > 256 else 1, False)
         X = np.stack(face_images)
@@ -129,12 +133,6 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
                 continue
             draw_annotations(file, group, Path(annotate))
     return table
-
-
-def _load_run(run_dir):
-    from ..training.runs import load_run
-
-    return load_run(run_dir)
 
 
 def draw_annotations(file, faces_table, folder: Path) -> Path:
