@@ -16,7 +16,8 @@ from skimage.feature import daisy
 from threadpoolctl import threadpool_limits
 
 from fer_classic.data import load_dataset
-from fer_classic.features.bovw import BoVWDescriptor, dense_daisy
+from fer_classic.features.bovw import BoVWDescriptor
+from fer_classic.features.compute import dense_daisy
 
 
 def main() -> int:

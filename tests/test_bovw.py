@@ -73,7 +73,7 @@ def test_bad_bovw_parameters_are_usage_errors(sample_path, tmp_path):
 def test_batched_daisy_equals_scikit_image(sample):
     from skimage.feature import daisy
 
-    from fer_classic.features.bovw import dense_daisy
+    from fer_classic.features.compute import dense_daisy
 
     images = sample.images[:40]
     for params in ({"step": 3, "radius": 6, "rings": 2, "histograms": 6, "orientations": 8},

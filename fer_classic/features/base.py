@@ -8,49 +8,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..data.datasets import resize_image, to_gray
 from ..parallel import map_in_chunks
+from .compute import channels, check_images, gray_face
 
 # Parameters that change how a descriptor runs, not what it computes: left out of manifests.
 RUNTIME_PARAMS = ("n_jobs", "progress")
-
-
-def check_images(X) -> np.ndarray | list:
-    """Validate descriptor input and return it as ``uint8`` images.
-
-    Accepts an array ``(n, h, w)`` or ``(n, h, w, 3)``; rows of flattened square grayscale images
-    ``(n, s*s)`` as in the FER2013 CSV; or a list of images of different sizes. Float input is
-    taken as 0-255, or as 0-1 when no value exceeds 1.
-    """
-    if isinstance(X, (list, tuple)) and X and any(np.shape(x) != np.shape(X[0]) for x in X):
-        return [_as_uint8(np.asarray(x), f"image {i}") for i, x in enumerate(X)]
-    X = np.asarray(X)
-    if X.ndim == 2:
-        side = int(round(np.sqrt(X.shape[1]))) if X.shape[1] else 0
-        if side < 2 or side * side != X.shape[1]:
-            raise ValueError(f"expected images (n, h, w[, 3]) or flattened square images (n, s*s); "
-                             f"got a 2-D array of shape {X.shape}")
-        X = X.reshape(len(X), side, side)
-    if X.ndim not in (3, 4) or (X.ndim == 4 and X.shape[3] not in (1, 3, 4)):
-        raise ValueError(f"expected images of shape (n, h, w) or (n, h, w, 3), got {X.shape}")
-    if X.ndim == 4 and X.shape[3] == 1:
-        X = X[..., 0]
-    if X.ndim == 4 and X.shape[3] == 4:
-        X = X[..., :3]
-    return _as_uint8(X, "images")
-
-
-def _as_uint8(X: np.ndarray, what: str) -> np.ndarray:
-    if X.dtype == np.uint8:
-        return X
-    if X.dtype == bool or not np.issubdtype(X.dtype, np.number):
-        raise ValueError(f"{what}: expected numeric pixels, got dtype {X.dtype}")
-    X = X.astype(np.float64)
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"{what}: pixels must be finite (found NaN or infinity)")
-    if X.size and X.max() <= 1.0 and X.min() >= 0.0:
-        X = X * 255.0
-    return np.clip(np.round(X), 0, 255).astype(np.uint8)
 
 
 class ImageDescriptor(TransformerMixin, BaseEstimator):
@@ -100,13 +62,11 @@ class ImageDescriptor(TransformerMixin, BaseEstimator):
     # helpers for subclasses -------------------------------------------------------------
     def _channels(self, image: np.ndarray) -> np.ndarray:
         """The image in the channel mode learned by ``fit`` (gray, or RGB)."""
-        if getattr(self, "n_channels_", 1) == 1:
-            return to_gray(image)
-        return image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
+        return channels(self, image)
 
     def _gray(self, image: np.ndarray) -> np.ndarray:
         """Grayscale at the descriptor's face size."""
-        return resize_image(to_gray(image), (self.size, self.size))
+        return gray_face(self, image)
 
     def __setstate__(self, state):
         """A descriptor saved before a parameter existed loads with that parameter's default, which is

@@ -3,52 +3,12 @@ without labels by k-means, counted over a spatial pyramid, with the Hellinger (s
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from scipy.ndimage import gaussian_filter
 from sklearn.cluster import MiniBatchKMeans
 
+from . import compute
 from .base import ImageDescriptor, check_images
-
-
-def dense_daisy(images: np.ndarray, *, step: int, radius: int, rings: int, histograms: int,
-                orientations: int) -> np.ndarray:
-    """scikit-image's ``daisy`` (L1 normalisation, its default sigmas and ring radii) of a batch of
-    ``uint8`` images ``(n, h, w)``, as ``(n, rows, cols, d)``: the same numbers (equal in float32), about
-    twice as fast. The gradient-orientation maps of the whole batch are smoothed in one filter call per
-    distinct sigma (scikit-image smooths each map of each image separately, and twice at the first
-    sigma), and the descriptors are gathered at the sampled positions only."""
-    img = np.asarray(images, dtype=np.float64) / 255.0  # scikit-image's img_as_float of uint8
-    n, h, w = img.shape
-    sigmas = [radius * (i + 1) / float(2 * rings) for i in range(rings)]
-    ring_radii = [radius * (i + 1) / float(rings) for i in range(rings)]
-    dx, dy = np.zeros_like(img), np.zeros_like(img)
-    dx[:, :, :-1] = np.diff(img, axis=2)
-    dy[:, :-1, :] = np.diff(img, axis=1)
-    magnitude, orientation = np.sqrt(dx ** 2 + dy ** 2), np.arctan2(dy, dx)
-    kappa = orientations / np.pi
-    hist = np.empty((n, orientations, h, w))
-    for i in range(orientations):
-        hist[:, i] = np.exp(kappa * np.cos(orientation - (2 * i * np.pi / orientations - np.pi))) * magnitude
-    smoothed = {s: gaussian_filter(hist, sigma=(0, 0, s, s), mode="reflect", truncate=4.0) for s in set(sigmas)}
-    P, Q = h - 2 * radius, w - 2 * radius
-    rows, cols = len(range(0, P, step)), len(range(0, Q, step))
-    out = np.empty((n, (rings * histograms + 1) * orientations, rows, cols))
-    out[:, :orientations] = smoothed[sigmas[0]][:, :, radius:radius + P:step, radius:radius + Q:step]
-    at = orientations
-    for i in range(rings):
-        for j in range(histograms):
-            angle = 2 * np.pi * j / histograms
-            y0 = radius + int(round(ring_radii[i] * math.sin(angle)))
-            x0 = radius + int(round(ring_radii[i] * math.cos(angle)))
-            out[:, at:at + orientations] = smoothed[sigmas[i]][:, :, y0:y0 + P:step, x0:x0 + Q:step]
-            at += orientations
-    out = out.transpose(0, 2, 3, 1) + 1e-10
-    return out / out.sum(axis=3, keepdims=True)
-
-
-ENCODINGS = ("hellinger", "power", "presence")
+from .compute import ENCODINGS
 
 
 class BoVWDescriptor(ImageDescriptor):
@@ -105,7 +65,7 @@ class BoVWDescriptor(ImageDescriptor):
         self.check_params()
         rng = np.random.default_rng(self.seed)
         take = rng.choice(len(X), size=min(self.sample_images, len(X)), replace=False)
-        local = self._dense([X[i] for i in np.sort(take)])
+        local = compute.bovw_dense(self, [X[i] for i in np.sort(take)])
         local = local.reshape(-1, local.shape[-1])
         vocabularies = {}
         for i, words in enumerate(self._words_per_vocabulary()):
@@ -142,11 +102,8 @@ class BoVWDescriptor(ImageDescriptor):
         self.vocabularies_ = vocabularies
         self.vocabulary_ = vocabularies[0]
         self.n_channels_ = 1
-        self.n_features_out_ = sum(self._level_words(i) * g * g for i, g in enumerate(self.levels))
+        self.n_features_out_ = sum(compute.bovw_level_words(self, i) * g * g for i, g in enumerate(self.levels))
         return self
-
-    def _level_words(self, level_index: int) -> int:
-        return self.level_words[level_index] if self.level_words else self.words
 
     # ------------------------------------------------------------------ describing
     def check_params(self):
@@ -166,39 +123,5 @@ class BoVWDescriptor(ImageDescriptor):
         if self.size < 2 * self.radius + 1:
             raise ValueError(f"a {self.size}px face is smaller than a DAISY descriptor of radius {self.radius}")
 
-    def _dense(self, images) -> np.ndarray:
-        """``(n, rows, cols, d)`` DAISY descriptors of each face (scikit-image's, computed in batches)."""
-        gray = np.stack([self._gray(im) for im in images])
-        return np.concatenate([dense_daisy(gray[i:i + 256], step=self.step, radius=self.radius, rings=self.rings,
-                                           histograms=self.histograms, orientations=self.orientations)
-                               for i in range(0, len(gray), 256)]).astype(np.float32)
-
-    def _describe(self, images) -> np.ndarray:
-        local = self._dense(images)
-        n, rows, cols, d = local.shape
-        flat = local.reshape(-1, d)
-        # Nearest word of each vocabulary: argmin of |w|^2 - 2 x.w (|x|^2 is the same for every word).
-        words = [np.argmin((v ** 2).sum(1) - 2 * flat @ v.T, axis=1).reshape(n, rows * cols) for v in self.vocabularies_]
-        r, c = np.divmod(np.arange(rows * cols), cols)
-        weights = np.asarray(self.level_weights, dtype=np.float64) if self.level_weights else None
-        out = []
-        for i, g in enumerate(self.levels):
-            assigned, vocabulary_size = words[i if self.level_words else 0], self._level_words(i)
-            cell = (r * g // rows) * g + (c * g // cols)  # each location's cell at this level
-            per_cell = np.bincount(cell, minlength=g * g)
-            bins = (np.arange(n)[:, None] * (g * g) + cell[None, :]) * vocabulary_size + assigned
-            counts = np.bincount(bins.ravel(), minlength=n * g * g * vocabulary_size).reshape(n, g * g, vocabulary_size)
-            block = self._encode(counts, per_cell)
-            if weights is not None:
-                block = block * np.sqrt(weights[i] / weights.sum() / (g * g))
-            out.append(block.reshape(n, -1))
-        return np.hstack(out).astype(np.float32)
-
-    def _encode(self, counts: np.ndarray, per_cell: np.ndarray) -> np.ndarray:
-        """Each cell's word counts ``(n, cells, words)`` as ``encoding`` says."""
-        if self.encoding == "hellinger":
-            return np.sqrt(counts / per_cell[None, :, None])
-        cells = (counts > 0).astype(np.float64) if self.encoding == "presence" else \
-            (counts / per_cell[None, :, None]) ** self.alpha
-        norms = np.linalg.norm(cells, axis=2, keepdims=True)
-        return cells / np.where(norms > 0, norms, 1.0)
+    def _describe(self, images):
+        return compute.bovw_rows(self, images)

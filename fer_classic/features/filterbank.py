@@ -5,14 +5,11 @@ patches, a triangle activation per centroid at every position, sum-pooled over a
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.cluster import MiniBatchKMeans
 
+from . import compute
 from .base import ImageDescriptor, check_images
-
-# Coates & Ng's constants: variance regulariser of the patch normalisation, ZCA's regulariser.
-NORMALISE_EPS = 10.0
-ZCA_EPS = 0.1
+from .compute import ZCA_EPS
 
 
 class FilterBankDescriptor(ImageDescriptor):
@@ -46,13 +43,6 @@ class FilterBankDescriptor(ImageDescriptor):
         if self.size - self.patch + 1 < self.pool:
             raise ValueError(f"{self.size - self.patch + 1} patch positions cannot be pooled into {self.pool} regions")
 
-    def _patches(self, image: np.ndarray) -> np.ndarray:
-        """Every window of the face as a contrast-normalised row, ``(positions, patch*patch)``."""
-        windows = sliding_window_view(self._gray(image).astype(np.float32), (self.patch, self.patch))
-        rows = windows.reshape(-1, self.patch * self.patch)
-        rows = rows - rows.mean(axis=1, keepdims=True)
-        return rows / np.sqrt(rows.var(axis=1, keepdims=True) + NORMALISE_EPS)
-
     def fit(self, X, y=None):
         X = check_images(X)
         self.check_params()
@@ -60,7 +50,7 @@ class FilterBankDescriptor(ImageDescriptor):
         take = np.sort(rng.choice(len(X), size=min(self.sample_images, len(X)), replace=False))
         sample = []
         for i in take:
-            rows = self._patches(X[i])
+            rows = compute.filterbank_patches(self, X[i])
             sample.append(rows[rng.choice(len(rows), size=min(self.patches_per_image, len(rows)), replace=False)])
         sample = np.concatenate(sample).astype(np.float64)
         if len(sample) < self.centroids:
@@ -87,18 +77,5 @@ class FilterBankDescriptor(ImageDescriptor):
         self.n_features_out_ = self.centroids * self.pool * self.pool
         return self
 
-    def _describe(self, images) -> np.ndarray:
-        side = self.size - self.patch + 1
-        region = (np.arange(side) * self.pool) // side  # each position's region along one axis
-        cell = (region[:, None] * self.pool + region[None, :]).ravel()
-        pooling = np.zeros((self.pool * self.pool, side * side), dtype=np.float32)
-        pooling[cell, np.arange(side * side)] = 1
-        c_norms = (self.centroids_ ** 2).sum(axis=1)
-        out = np.empty((len(images), self.n_features_out_), dtype=np.float32)
-        for i, image in enumerate(images):
-            x = (self._patches(image) - self.mean_) @ self.whitening_
-            # Distances to every centroid, then the triangle activation max(0, mean distance - distance).
-            z = np.sqrt(np.maximum((x ** 2).sum(axis=1, keepdims=True) + c_norms - 2 * x @ self.centroids_.T, 0))
-            activation = np.maximum(z.mean(axis=1, keepdims=True) - z, 0)
-            out[i] = (pooling @ activation).ravel()
-        return out
+    def _describe(self, images):
+        return compute.filterbank_rows(self, images)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..data.datasets import resize_image
+from . import compute
 from .base import ImageDescriptor
 
 
@@ -22,11 +20,8 @@ class RawPixels(ImageDescriptor):
         self.n_jobs = n_jobs
         self.progress = progress
 
-    def _describe(self, images) -> np.ndarray:
-        side = (self.size, self.size)
-        if isinstance(images, np.ndarray) and images.shape[1:] == side and self.n_channels_ == 1:
-            return images.reshape(len(images), -1).astype(np.float32)
-        return np.stack([resize_image(self._channels(im), side).ravel() for im in images]).astype(np.float32)
+    def _describe(self, images):
+        return compute.raw_rows(self, images)
 
 
 class IntensityHistogram(ImageDescriptor):
@@ -43,19 +38,5 @@ class IntensityHistogram(ImageDescriptor):
         self.n_jobs = n_jobs
         self.progress = progress
 
-    def _describe(self, images) -> np.ndarray:
-        if not 1 <= int(self.bins) <= 256:
-            raise ValueError(f"bins must be between 1 and 256, got {self.bins}")
-        bins = int(self.bins)
-        rows = []
-        for im in images:
-            im = self._channels(im)
-            planes = [im] if im.ndim == 2 else [im[..., c] for c in range(im.shape[2])]
-            hists = []
-            for plane in planes:
-                # Bin i holds the intensities v with floor(v * bins / 256) == i.
-                codes = (plane.astype(np.int32) * bins) >> 8
-                h = np.bincount(codes.ravel(), minlength=bins).astype(np.float32)
-                hists.append(h / max(plane.size, 1))
-            rows.append(np.concatenate(hists))
-        return np.stack(rows)
+    def _describe(self, images):
+        return compute.hist_rows(self, images)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-from skimage.feature import hog, local_binary_pattern
-
+from . import compute
 from .base import ImageDescriptor
 
 
@@ -24,37 +22,8 @@ class HOGDescriptor(ImageDescriptor):
         self.n_jobs = n_jobs
         self.progress = progress
 
-    def _describe(self, images) -> np.ndarray:
-        if self.size // self.pixels_per_cell < self.cells_per_block:
-            raise ValueError(f"a {self.size}px face has fewer than cells_per_block={self.cells_per_block} "
-                             f"cells of {self.pixels_per_cell}px")
-        ppc, cpb = (self.pixels_per_cell,) * 2, (self.cells_per_block,) * 2
-        return np.stack([
-            hog(self._gray(im), orientations=self.orientations, pixels_per_cell=ppc, cells_per_block=cpb,
-                block_norm=self.block_norm, feature_vector=True)
-            for im in images]).astype(np.float32)
-
-
-def lbp_histograms(codes: np.ndarray, n_codes: int, grid: int) -> np.ndarray:
-    """Normalised histograms of integer ``codes`` over a ``grid``×``grid`` partition of the image."""
-    h, w = codes.shape
-    rows = np.linspace(0, h, grid + 1).astype(int)
-    cols = np.linspace(0, w, grid + 1).astype(int)
-    out = np.empty((grid, grid, n_codes), dtype=np.float32)
-    for i in range(grid):
-        for j in range(grid):
-            cell = codes[rows[i]:rows[i + 1], cols[j]:cols[j + 1]].ravel()
-            out[i, j] = np.bincount(cell, minlength=n_codes)[:n_codes] / max(cell.size, 1)
-    return out.ravel()
-
-
-def lbp_code_count(points: int, method: str) -> int:
-    """How many distinct codes ``local_binary_pattern`` gives for ``points`` and ``method``."""
-    counts = {"uniform": points + 2, "nri_uniform": points * (points - 1) + 3, "default": 2 ** points,
-              "ror": 2 ** points}
-    if method not in counts:
-        raise ValueError(f"method must be one of {', '.join(counts)}, got {method!r}")
-    return counts[method]
+    def _describe(self, images):
+        return compute.hog_rows(self, images)
 
 
 class LBPDescriptor(ImageDescriptor):
@@ -73,10 +42,5 @@ class LBPDescriptor(ImageDescriptor):
         self.n_jobs = n_jobs
         self.progress = progress
 
-    def _describe(self, images) -> np.ndarray:
-        n_codes = lbp_code_count(self.points, self.method)
-        rows = []
-        for im in images:
-            codes = local_binary_pattern(self._gray(im), self.points, self.radius, self.method)
-            rows.append(lbp_histograms(codes.astype(np.int64), n_codes, self.grid))
-        return np.stack(rows)
+    def _describe(self, images):
+        return compute.lbp_rows(self, images)
