@@ -101,33 +101,34 @@ def test_cli_formats_and_exit_codes(trained, photos, tmp_path):
 
 
 def test_a_fresh_command_finds_faces_in_a_second_process_with_the_same_answer(trained, photos, tmp_path):
-    """`fer-classic predict` in a new process finds the faces in a second process while it imports
-    scikit-learn and loads the model; the table is the one predict_photos gives in this process."""
+    """`fer-classic predict` in a new process starts a second one for dlib's shape predictor while it
+    loads the model (a KNN run: scikit-learn; the calibrated linear SVM: its predictor); the table is the
+    one predict_photos gives in this process."""
     import subprocess
     import sys
 
     out = tmp_path / "fresh.csv"
-    # the command line as the console script runs it, counting the calls of the background finder
+    # the command line as the console script runs it, counting the second processes started
     probe = ("import sys, fer_classic.apply.photos as p; from fer_classic.apply import face_finding as f; "
-             "assert f.is_cold_start(); used = []; start = p.find_faces_in_background; "
-             "p.find_faces_in_background = lambda *a, **k: used.append(1) or start(*a, **k); "
+             "assert f.is_cold_start(); used = []; start = p.start_aligner; "
+             "p.start_aligner = lambda *a, **k: used.append(1) or start(*a, **k); "
              "sys.argv = ['fer-classic', *sys.argv[1:]]; from fer_classic.console import main; "
-             "import atexit; atexit.register(lambda: print('background', len(used), file=sys.stderr)); main()")
-    args = ["predict", str(trained / "knn"), str(photos / "astronaut.jpg"), str(photos / "coffee.png"),
-            str(photos / "broken.jpg"), "-o", str(out), "-q"]
-    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert "background 1" in done.stderr
-    here = predict_photos(trained / "knn", [photos / "astronaut.jpg", photos / "coffee.png", photos / "broken.jpg"])
-    expected = pd.read_csv(io.StringIO(here.to_csv(index=False)))
-    pd.testing.assert_frame_equal(pd.read_csv(out), expected)
-    out.unlink()
-    # where no second process can start, the faces are found in the command's own process
-    broken = ("import concurrent.futures as cf; f = cf.Future(); f.set_exception(OSError('no processes')); "
-              + probe.replace("used.append(1) or start(*a, **k)", "used.append(1) or f"))
-    done = subprocess.run([sys.executable, "-c", broken, *args], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0 and "background 1" in done.stderr, done.stderr
-    pd.testing.assert_frame_equal(pd.read_csv(out), expected)
+             "import atexit; atexit.register(lambda: print('second process', len(used), file=sys.stderr)); main()")
+    files = [photos / "astronaut.jpg", photos / "coffee.png", photos / "broken.jpg"]
+    for name in ("knn", "svm"):
+        args = ["predict", str(trained / name), *map(str, files), "-o", str(out), "-q"]
+        done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert "second process 1" in done.stderr
+        here = predict_photos(trained / name, files)
+        expected = pd.read_csv(io.StringIO(here.to_csv(index=False)))
+        pd.testing.assert_frame_equal(pd.read_csv(out), expected)
+        out.unlink()
+        # where no second process can start, the faces are found in the command's own process
+        broken = probe.replace("used.append(1) or start(*a, **k)", "used.append(1) or (_ for _ in ()).throw(OSError('no processes'))")
+        done = subprocess.run([sys.executable, "-c", broken, *args], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0 and "second process 1" in done.stderr, done.stderr
+        pd.testing.assert_frame_equal(pd.read_csv(out), expected)
 
 
 def test_lfw_faces_are_found_and_non_faces_are_not():

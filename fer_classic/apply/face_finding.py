@@ -1,10 +1,16 @@
-"""Reading photos and finding their faces (dlib): no scikit-learn here, so a fresh process can start
-finding faces while another imports the model's libraries."""
+"""Reading photos and finding their faces (dlib): no scikit-learn here, so that a fresh command can find
+faces while a second process loads what it needs.
+
+Finding a photo's faces is two steps: :func:`detect_in_photo` (read it, dlib's detector boxes the faces)
+and :func:`align_detected` (dlib's 68 landmarks in each box, the face aligned to FER2013's framing).
+A fresh ``fer-classic predict`` spends most of its first second loading dlib's two models (the detector
+about 0.5 s, the 100 MB shape predictor about 0.7 s): :func:`start_aligner` loads the shape predictor in
+a second process while this one loads the detector and finds the boxes, then that process aligns them.
+"""
 
 from __future__ import annotations
 
 import sys
-from concurrent.futures import Future
 from pathlib import Path
 
 from .. import faces
@@ -23,22 +29,41 @@ def expand_inputs(inputs) -> list[Path]:
     return out
 
 
-def find_faces(path, *, detect: bool = True, upsample: int = 0, threshold: float = 0.0, size: int = 48,
-               min_score: float | None = None) -> dict:
-    """Read one photo and return its aligned faces with their boxes, or the reason there are none."""
+def detect_in_photo(path, *, detect: bool = True, upsample: int = 0, threshold: float = 0.0, size: int = 48,
+                    min_score: float | None = None) -> dict:
+    """Read one photo and box its faces: ``{"file", "gray", "boxes" (left, top, right, bottom), "scores",
+    "shape"}``, or ``{"file", "error"}``. Without ``detect`` the whole image is the face, already
+    resized to ``size`` (``"faces"``)."""
     try:
         image = read_image(path)
     except Exception as exc:  # any decoding failure is reported for this file alone
         return {"file": str(path), "error": f"unreadable: {type(exc).__name__}: {exc}"}
     gray = to_gray(image)
-    shape = gray.shape
     if not detect:
         return {"file": str(path), "faces": [resize_image(gray, (size, size))],
-                "boxes": [(0, 0, gray.shape[1], gray.shape[0])], "scores": [None], "shape": shape}
-    found = [f for f in faces.find_aligned_faces(image, upsample=upsample, threshold=threshold, size=size)
-             if min_score is None or f["score"] >= min_score]
-    return {"file": str(path), "faces": [f["face"] for f in found], "boxes": [f["box"] for f in found],
-            "scores": [round(f["score"], 3) for f in found], "shape": shape}
+                "boxes": [(0, 0, gray.shape[1], gray.shape[0])], "scores": [None], "shape": gray.shape}
+    found = [(box, score) for box, score in faces.detect_boxes(image, upsample=upsample, threshold=threshold)
+             if min_score is None or score >= min_score]
+    return {"file": str(path), "gray": gray, "boxes": [box for box, _ in found],
+            "scores": [round(score, 3) for _, score in found], "shape": gray.shape}
+
+
+def align_detected(items: list[dict], size: int = 48) -> list[dict]:
+    """:func:`detect_in_photo`'s items with their faces aligned (``"faces"``) and the boxes as ``(x, y,
+    width, height)``; items without boxes (errors, undetected images) pass unchanged."""
+    out = []
+    for item in items:
+        if "gray" in item:
+            item = {**item, "faces": faces.align_boxes(item["gray"], item["boxes"], size),
+                    "boxes": [(left, top, right - left, bottom - top) for left, top, right, bottom in item["boxes"]]}
+            del item["gray"]
+        out.append(item)
+    return out
+
+
+def find_faces(path, *, size: int = 48, **options) -> dict:
+    """Read one photo and return its aligned faces with their boxes, or the reason there are none."""
+    return align_detected([detect_in_photo(path, size=size, **options)], size)[0]
 
 
 def find_faces_batch(paths, **options) -> list[dict]:
@@ -47,18 +72,37 @@ def find_faces_batch(paths, **options) -> list[dict]:
 
 def is_cold_start() -> bool:
     """Whether this process has neither scikit-learn imported nor dlib's models loaded: a command's
-    first call, where both take about a second each and can overlap on two cores."""
+    first call, where loading them takes seconds that can overlap on two cores."""
     return "sklearn.base" not in sys.modules and not faces.models_loaded()
 
 
-def find_faces_in_background(paths, **options) -> Future:
-    """:func:`find_faces_batch` in a new process: the future's result is the list of found faces; the
-    process ends when it is done. joblib's loky starts it (a fresh interpreter, as on every platform,
-    safe beside threads, and without re-running the caller's main script as multiprocessing's spawn
-    would)."""
-    from joblib.externals.loky import ProcessPoolExecutor
+def _load_aligner_models() -> None:
+    faces.shape_predictor()
+    import skimage.transform  # noqa: F401  (align_face's)
 
-    executor = ProcessPoolExecutor(1)
-    future = executor.submit(find_faces_batch, [str(p) for p in paths], **options)
-    executor.shutdown(wait=False)
-    return future
+
+def start_aligner():
+    """A second process that starts loading dlib's shape predictor now: submit :func:`align_detected` to
+    it (``executor.submit(align_detected, items, size)``), then ``executor.shutdown(wait=False)``.
+
+    From fer-classic's own command it is started by multiprocessing's spawn (a tenth of a second; the
+    command's main module is guarded, so the new interpreter re-imports it harmlessly); elsewhere by
+    joblib's loky (half a second more, but it never re-runs a caller's main script, which may not be
+    guarded)."""
+    if _main_is_fer_classic():
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    else:
+        from joblib.externals.loky import ProcessPoolExecutor
+
+        executor = ProcessPoolExecutor(1)
+    executor.submit(_load_aligner_models)
+    return executor
+
+
+def _main_is_fer_classic() -> bool:
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    return (spec is not None and spec.name == "fer_classic.__main__") or Path(sys.argv[0]).name == "fer-classic"

@@ -1,7 +1,9 @@
 """Labelling the faces in ordinary photos: detect (dlib), align to FER2013's framing, classify.
 
-scikit-learn and pandas are imported inside :func:`predict_photos`, after the face finding has started:
-in a fresh process (``fer-classic predict``) the faces are found in a second process meanwhile."""
+scikit-learn and pandas are imported inside :func:`predict_photos`, after the face finding has started.
+In a fresh process (``fer-classic predict``) a second process loads dlib's shape predictor meanwhile;
+a run with a predictor (:mod:`.predictor`) then labels the faces without importing scikit-learn at all.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +16,10 @@ import numpy as np
 
 from ..errors import DatasetError
 from ..data import IMAGE_SUFFIXES, read_image
-from ..parallel import map_in_chunks
-from ..store import atomic_path, read_json
-from ..training.runs import METRICS, load_run
-from .face_finding import (expand_inputs, find_faces, find_faces_batch, find_faces_in_background,  # noqa: F401
-                           is_cold_start)
+from ..store import atomic_path
+from ..training.runs import load_run_labeller, read_run_metrics
+from .face_finding import (align_detected, detect_in_photo, expand_inputs, find_faces,  # noqa: F401
+                           find_faces_batch, is_cold_start, start_aligner)
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +27,42 @@ NO_FACE = "no face found"
 CHUNK = 8  # photos per face-finding task
 
 
-def _scores(pipeline, X, class_names):
+def _scores(labeller, X, class_names):
     """Class probabilities where the model has them (every run trained by this version: SVM and local
     learning runs are calibrated), otherwise decision scores, named as such; 4 decimals."""
     import pandas as pd
 
-    from ..models.mirror import class_scores
+    classes = [class_names[int(c)] for c in labeller.classes_]
+    return pd.DataFrame(labeller.class_scores(X), columns=[f"{labeller.score_kind}_{c}" for c in classes]).round(4)
 
-    classes = [class_names[int(c)] for c in pipeline.classes_]
-    kind = "probability" if hasattr(pipeline, "predict_proba") else "decision"
-    return pd.DataFrame(class_scores(pipeline, X), columns=[f"{kind}_{c}" for c in classes]).round(4)
+
+def _find_and_load_cold(run_dir, paths, options: dict, has_predictor: bool):
+    """The faces of a few photos, and the run's labeller, in a fresh process, where a second process
+    loads dlib's shape predictor meanwhile. With a predictor (numpy, quick to load) this process loads
+    the detector and boxes the faces, and the second one aligns them; without one, the second process
+    finds the faces whole while this one imports scikit-learn and loads the model."""
+    if has_predictor and not options["detect"]:  # nothing to load: the images are the faces
+        return find_faces_batch(paths, **options), load_run_labeller(run_dir)
+    try:
+        helper = start_aligner()
+        if has_predictor:
+            detected = [detect_in_photo(p, **options) for p in paths]
+            finding = helper.submit(align_detected, detected, options["size"])
+        else:
+            finding = helper.submit(find_faces_batch, [str(p) for p in paths], **options)
+        helper.shutdown(wait=False)
+    except Exception as exc:  # no second process here: everything in this one
+        log.debug("no second process (%s): finding faces in this one", exc)
+        finding = None
+    loaded = load_run_labeller(run_dir)
+    import pandas  # noqa: F401  (while the faces are being aligned)
+
+    try:
+        if finding is not None:
+            return finding.result(), loaded
+    except Exception as exc:  # the second process died: finish in this one
+        log.debug("the second process failed (%s): finding faces in this one", exc)
+    return find_faces_batch(paths, **options), loaded
 
 
 def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, threshold: float = 0.0,
@@ -72,32 +99,21 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
     if not paths:
         raise DatasetError(f"no image files in {', '.join(map(str, inputs))} (looked for "
                            f"{', '.join(sorted(IMAGE_SUFFIXES))}, in subfolders too)")
-    try:
-        size = int((read_json(Path(run_dir) / METRICS, "run").get("image_shape") or [48])[0])
-    except Exception:  # not a run: load_run says why
-        size = 48
-    options = {"detect": detect, "upsample": upsample, "threshold": threshold, "size": size,
-               "min_score": min_score}
+    metrics = read_run_metrics(Path(run_dir))
+    options = {"detect": detect, "upsample": upsample, "threshold": threshold,
+               "size": int((metrics.get("image_shape") or [48])[0]), "min_score": min_score}
     if len(paths) <= CHUNK and n_jobs != 1 and is_cold_start():
-        # A fresh process (the command line): dlib's models load and the faces are found in a second
-        # process while this one imports scikit-learn and loads the model (on two cores, at once).
-        finding = find_faces_in_background(paths, **options)
-        pipeline, metrics = load_run(run_dir)
-        try:
-            found = finding.result()
-        except Exception as exc:  # no second process here (or it died): find them in this one
-            log.debug("finding faces in this process: %s", exc)
-            found = find_faces_batch(paths, **options)
+        has_predictor = bool((metrics.get("predictor") or {}).get("file"))
+        found, (labeller, metrics) = _find_and_load_cold(run_dir, paths, options, has_predictor)
     else:  # the model loads in a thread while the faces are found (reading and hashing it release the GIL)
+        from ..parallel import map_in_chunks
+
         with ThreadPoolExecutor(1) as pool:
-            loading = pool.submit(load_run, run_dir)
+            loading = pool.submit(load_run_labeller, run_dir)
             found = map_in_chunks(functools.partial(find_faces_batch, **options), paths, n_jobs=n_jobs,
                                   progress=progress, desc="finding faces", chunk_size=CHUNK)
-            pipeline, metrics = loading.result()
+            labeller, metrics = loading.result()
     import pandas as pd  # here, not above: a fresh process starts finding faces first
-
-    from ..features.extraction import set_descriptor_runtime
-    from ..models.mirror import predict_labels
 
     class_names = metrics["class_names"]
     rows, face_rows, face_images = [], [], []
@@ -118,10 +134,13 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
         log.warning("no face found in %d small image(s) (at most 96 px, e.g. %s): if they are already-cropped "
                     "faces like FER2013's, use --no-detect", len(small), small[0])
     if face_images:
-        set_descriptor_runtime(pipeline, n_jobs if len(face_images) > 256 else 1, False)
+        if hasattr(labeller, "model"):  # a scikit-learn model: its descriptors may use worker processes
+            from ..features.extraction import set_descriptor_runtime
+
+            set_descriptor_runtime(labeller.model, n_jobs if len(face_images) > 256 else 1, False)
         X = np.stack(face_images)
-        scores = _scores(pipeline, X, class_names)
-        for row, label, score in zip(face_rows, predict_labels(pipeline, X), scores.to_dict("records")):
+        scores = _scores(labeller, X, class_names)
+        for row, label, score in zip(face_rows, labeller.predict(X), scores.to_dict("records")):
             row.update(label=class_names[int(label)], **score)
     table = pd.DataFrame(rows, columns=["file", "face", "x", "y", "width", "height", "detector_score", "label", "status",
                                         *(scores.columns if face_images else [])])

@@ -23,7 +23,6 @@ import numpy as np
 
 from .labels import FER2013_CLASSES, USAGES, canonical_class_name, normalise_extra_class_name
 from ..errors import ConfigurationError, DatasetError
-from ..parallel import map_in_chunks
 
 log = logging.getLogger(__name__)
 
@@ -361,6 +360,8 @@ def _load_folders(root, layout, *, strict, classes, size, n_jobs, progress) -> D
     if resolver.extra:
         log.warning("%s: classes with no FER2013 equivalent kept as extra labels: %s "
                     "(leave them out with --classes)", root, ", ".join(resolver.extra))
+    from ..parallel import map_in_chunks  # here: reading one photo (predict) needs no joblib
+
     decoded = map_in_chunks(_read_images, [str(f) for f in files], n_jobs=n_jobs, progress=progress,
                             desc="reading images")
     images, labels, usages, ids, skipped = [], [], [], [], []

@@ -102,29 +102,46 @@ def align_face(gray: np.ndarray, points: np.ndarray, size: int = 48) -> np.ndarr
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
-def find_aligned_faces(image: np.ndarray, *, upsample: int = 0, threshold: float = 0.0, size: int = 48,
-                       detect_width: int | None = None) -> list[dict]:
-    """Every face dlib finds in a photo or video frame, most confident first: its box ``(x, y, width,
-    height)`` as the detector gives it, the detector's score and the face aligned to FER2013's framing.
+def align_whole_images(images, size: int = 48) -> np.ndarray:
+    """Each image taken whole as the face (FER2013's crops), aligned by its landmarks: ``(n, size, size)``."""
+    from ..data import to_gray
+
+    return np.stack([align_face(gray, landmarks(gray), size) for gray in (to_gray(np.asarray(im)) for im in images)])
+
+
+def detect_boxes(image: np.ndarray, *, upsample: int = 0, threshold: float = 0.0,
+                 detect_width: int | None = None) -> list[tuple[tuple[int, int, int, int], float]]:
+    """The faces dlib's detector finds in a photo or video frame, most confident first: each face's box
+    ``(left, top, right, bottom)`` in the image's pixels and its score.
 
     Detection sees the colour image (dlib takes the strongest gradient over the channels: it finds more
     in colour), on a copy at most ``detect_width`` pixels wide when given (dlib's cost grows with the
-    pixels); landmarks and alignment use the full-resolution grayscale image.
-    """
+    pixels)."""
     from PIL import Image
-
-    from ..data import to_gray
 
     h, w = image.shape[:2]
     scale = min(1.0, detect_width / w) if detect_width else 1.0
     small = image if scale == 1.0 else np.asarray(Image.fromarray(image).resize(
         (round(w * scale), round(h * scale)), Image.BILINEAR))
     rects, scores, _ = face_detector().run(np.ascontiguousarray(small), upsample, threshold)
-    gray = to_gray(image)
-    out = []
-    for r, score in sorted(zip(rects, scores), key=lambda rs: -rs[1]):
-        left, top, right, bottom = (round(v / scale) for v in (r.left(), r.top(), r.right(), r.bottom()))
-        points = landmarks(gray, (left, top, right, bottom))
-        out.append({"box": (left, top, right - left, bottom - top), "score": float(score),
-                    "face": align_face(gray, points, size)})
-    return out
+    return [(tuple(round(v / scale) for v in (r.left(), r.top(), r.right(), r.bottom())), float(score))
+            for r, score in sorted(zip(rects, scores), key=lambda rs: -rs[1])]
+
+
+def align_boxes(gray: np.ndarray, boxes, size: int = 48) -> list[np.ndarray]:
+    """The face in each box ``(left, top, right, bottom)`` of the grayscale image, aligned by its
+    landmarks to FER2013's framing."""
+    return [align_face(gray, landmarks(gray, box), size) for box in boxes]
+
+
+def find_aligned_faces(image: np.ndarray, *, upsample: int = 0, threshold: float = 0.0, size: int = 48,
+                       detect_width: int | None = None) -> list[dict]:
+    """Every face dlib finds in a photo or video frame, most confident first: its box ``(x, y, width,
+    height)`` as the detector gives it, the detector's score and the face aligned to FER2013's framing
+    (:func:`detect_boxes`, then :func:`align_boxes` on the full-resolution grayscale image)."""
+    from ..data import to_gray
+
+    found = detect_boxes(image, upsample=upsample, threshold=threshold, detect_width=detect_width)
+    aligned = align_boxes(to_gray(image), [box for box, _ in found], size)
+    return [{"box": (left, top, right - left, bottom - top), "score": score, "face": face}
+            for ((left, top, right, bottom), score), face in zip(found, aligned)]

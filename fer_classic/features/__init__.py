@@ -1,58 +1,24 @@
-"""Face descriptors, each a scikit-learn transformer from ``uint8`` images to ``float32`` rows."""
+"""Face descriptors, each a scikit-learn transformer from ``uint8`` images to ``float32`` rows; what
+they compute, as plain functions, in :mod:`.compute` (which imports no scikit-learn)."""
 
-from __future__ import annotations
-
-from ..errors import ConfigurationError
-from ..models.registry import did_you_mean
-from .base import RUNTIME_PARAMS, ImageDescriptor, check_images
-from .bovw import BoVWDescriptor
-from .filterbank import FilterBankDescriptor
-from .landmarks import LandmarkDescriptor
-from .pixels import IntensityHistogram, RawPixels
-from .texture import HOGDescriptor, LBPDescriptor
-
-# The names used on the command line and in feature files.
-DESCRIPTORS: dict[str, type[ImageDescriptor]] = {
-    "raw": RawPixels,
-    "hist": IntensityHistogram,
-    "hog": HOGDescriptor,
-    "lbp": LBPDescriptor,
-    "landmarks": LandmarkDescriptor,
-    "bovw": BoVWDescriptor,
-    "filterbank": FilterBankDescriptor,
+# Imported on first use, so that ``features.compute`` (a predictor's descriptors) does not import
+# scikit-learn.
+_API = {
+    "RUNTIME_PARAMS": "base", "ImageDescriptor": "base", "check_images": "compute", "BoVWDescriptor": "bovw",
+    "FilterBankDescriptor": "filterbank", "LandmarkDescriptor": "landmarks", "IntensityHistogram": "pixels",
+    "RawPixels": "pixels", "HOGDescriptor": "texture", "LBPDescriptor": "texture", "DESCRIPTORS": "registry",
+    "DEFAULT_DESCRIPTORS": "registry", "make_descriptor": "registry", "validate_descriptor": "registry",
 }
-
-# What extract computes when no --features are given: the cheap ones (bovw learns a vocabulary).
-DEFAULT_DESCRIPTORS = ("raw", "hist", "hog", "lbp", "landmarks")
+__all__ = sorted(_API)
 
 
-def make_descriptor(name: str, **params) -> ImageDescriptor:
-    """The descriptor registered as ``name`` with ``params``; unknown names or parameters raise."""
-    if name not in DESCRIPTORS:
-        raise ConfigurationError(f"unknown descriptor {name!r}{did_you_mean(name, DESCRIPTORS)}; "
-                                 f"known: {', '.join(DESCRIPTORS)}")
-    cls = DESCRIPTORS[name]
-    known = cls().get_params()
-    unknown = sorted(set(params) - set(known))
-    if unknown:
-        raise ConfigurationError(f"descriptor {name!r} has no parameter {', '.join(unknown)}"
-                                 f"{did_you_mean(unknown[0], known)}")
-    return cls(**params)
+def __getattr__(name):
+    if name in _API:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def validate_descriptor(name: str, **params) -> ImageDescriptor:
-    """The descriptor ``name`` with ``params``, after checking they work on a blank face (descriptors
-    that learn from images check their parameters without learning); raises ConfigurationError if not."""
-    descriptor = make_descriptor(name, **params)
-    try:
-        if descriptor.learns_from_images:
-            descriptor.check_params()
-        else:
-            descriptor.fit([[[0] * 48] * 48])
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"descriptor {name!r}: {exc}") from None
-    return descriptor
-
-
-__all__ = ["BoVWDescriptor", "FilterBankDescriptor", "DEFAULT_DESCRIPTORS", "DESCRIPTORS", "RUNTIME_PARAMS", "HOGDescriptor", "ImageDescriptor", "IntensityHistogram",
-           "LBPDescriptor", "LandmarkDescriptor", "RawPixels", "check_images", "make_descriptor", "validate_descriptor"]
+def __dir__():
+    return __all__

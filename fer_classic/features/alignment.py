@@ -25,14 +25,9 @@ from ..parallel import map_in_chunks
 
 
 def _align_chunk(images, size: int) -> np.ndarray:
-    from ..data import to_gray
-    from ..faces import align_face, landmarks
+    from ..faces import align_whole_images
 
-    out = []
-    for image in images:
-        gray = to_gray(np.asarray(image))
-        out.append(align_face(gray, landmarks(gray), size))
-    return np.stack(out)
+    return align_whole_images(images, size)
 
 
 CACHE_BYTES = 256 << 20

@@ -57,6 +57,13 @@ def _as_uint8(X: np.ndarray, what: str) -> np.ndarray:
     return np.clip(np.round(X), 0, 255).astype(np.uint8)
 
 
+def mirror_images(images):
+    """Every image flipped left to right; arrays ``(n, h, w[, 3])`` or lists of images."""
+    if isinstance(images, np.ndarray) and images.ndim in (3, 4):
+        return np.ascontiguousarray(images[:, :, ::-1])
+    return [np.ascontiguousarray(np.asarray(im)[:, ::-1]) for im in images]
+
+
 def channels(d, image: np.ndarray) -> np.ndarray:
     """The image in the channel mode ``fit`` learned (``d.n_channels_``: 1 gray, 3 RGB)."""
     if getattr(d, "n_channels_", 1) == 1:

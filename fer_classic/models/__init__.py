@@ -2,16 +2,27 @@
 grids, builders), the exact fast KNN, BLAS scores for RBF SVMs, mirror averaging and soft-voting
 ensembles. Nothing here reads files or knows about protocols."""
 
-from . import kinds  # noqa: F401  (registers the shipped model kinds)
-from .calibration import TemperatureScaledClassifier, fit_temperature
-from .ensemble import SoftVotingEnsemble, soft_vote, vote_weights
-from .knn import FastKNeighborsClassifier
-from .local import LocalLearningClassifier
-from .mirror import MIRROR_MODES, MirrorAveragedClassifier, class_scores, mirror_averaged_scores, mirror_images
-from .registry import (MODEL_KINDS, ModelKind, Param, describe_params, expand_grid, model_kind, read_grid_file,
-                       register_model, resolve_params)
+# Imported on first use, so that ``models.svm_scores`` (a predictor's SVMs) does not import scikit-learn.
+_API = {
+    "TemperatureScaledClassifier": "calibration", "fit_temperature": "calibration",
+    "SoftVotingEnsemble": "ensemble", "soft_vote": "ensemble", "vote_weights": "ensemble",
+    "FastKNeighborsClassifier": "knn", "LocalLearningClassifier": "local", "MIRROR_MODES": "mirror",
+    "MirrorAveragedClassifier": "mirror", "class_scores": "mirror", "mirror_averaged_scores": "mirror",
+    "mirror_images": "mirror", "MODEL_KINDS": "registry", "ModelKind": "registry", "Param": "registry",
+    "describe_params": "registry", "expand_grid": "registry", "model_kind": "registry",
+    "read_grid_file": "registry", "register_model": "registry", "resolve_params": "registry",
+}
+__all__ = sorted(_API)
 
-__all__ = ["FastKNeighborsClassifier", "LocalLearningClassifier", "MIRROR_MODES", "MODEL_KINDS", "MirrorAveragedClassifier", "ModelKind", "Param",
-           "SoftVotingEnsemble", "TemperatureScaledClassifier", "class_scores", "describe_params", "expand_grid", "fit_temperature", "mirror_averaged_scores",
-           "mirror_images", "model_kind", "read_grid_file", "register_model", "resolve_params", "soft_vote",
-           "vote_weights"]
+
+def __getattr__(name):
+    if name in _API:
+        import importlib
+
+        importlib.import_module(f"{__name__}.kinds")  # registers the shipped model kinds
+        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -11,16 +11,10 @@ from sklearn.utils.metaestimators import available_if
 
 from ..features.alignment import FaceAligner
 from ..features.base import check_images
+from ..features.compute import mirror_images
 from .svm_scores import has_fast_scores, rbf_svc_predict, rbf_svc_scores
 
 MIRROR_MODES = ("none", "train", "both")
-
-
-def mirror_images(images):
-    """Every image flipped left to right; arrays ``(n, h, w[, 3])`` or lists of images."""
-    if isinstance(images, np.ndarray) and images.ndim in (3, 4):
-        return np.ascontiguousarray(images[:, :, ::-1])
-    return [np.ascontiguousarray(np.asarray(im)[:, ::-1]) for im in images]
 
 
 def score_columns(scores) -> np.ndarray:

@@ -4,77 +4,135 @@ shape) to within about 1e-5, and its ``predict``, several times faster than libs
 libsvm evaluates the kernel of each query against every support vector in a scalar loop; here the
 kernel matrix of a batch is one matrix product, and the one-vs-one decision values another, with the
 dual coefficients laid out once per model (cached, not stored in the model file).
+
+The arithmetic (:class:`SVMLayout` and the functions taking one) needs numpy alone: a run's predictor
+(:mod:`fer_classic.apply.predictor`) computes the same numbers without importing scikit-learn.
 """
 
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass
 
 import numpy as np
-from sklearn.svm import SVC
-from sklearn.utils.multiclass import _ovr_decision_function
 
 _layouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _BATCH = 1024  # query rows per kernel block: 1024 x 50k support vectors is 400 MB of float64
 
 
-def has_fast_scores(clf) -> bool:
-    return (isinstance(clf, SVC) and clf.kernel == "rbf" and clf.decision_function_shape == "ovr"
-            and len(clf.classes_) > 2)
+@dataclass
+class SVMLayout:
+    """What the BLAS scores of a multi-class RBF SVM need: float32 support vectors (half the memory read
+    per query; the kernel values differ from libsvm's float64 ones by about 1e-6), the squared norms of
+    the support vectors as fitted, the ``(n_sv, n_pairs)`` one-vs-one coefficients, the intercepts, gamma
+    and the classes."""
 
+    support_vectors: np.ndarray
+    sv_norms: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray
+    gamma: float
+    classes: np.ndarray
+    break_ties: bool = False
 
-def _layout(svc: SVC):
-    """Support vectors, their squared norms, and the (n_sv, n_pairs) one-vs-one coefficients."""
-    if svc not in _layouts:
-        n = len(svc.classes_)
-        starts = np.r_[0, np.cumsum(svc.n_support_)]
-        coef = np.zeros((svc.support_vectors_.shape[0], n * (n - 1) // 2))
+    @classmethod
+    def from_parts(cls, support_vectors, sv_norms, dual_coef, n_support, intercept, gamma, classes,
+                   break_ties=False) -> "SVMLayout":
+        """From libsvm's parts (``SVC``'s ``dual_coef_``, ``n_support_``, ...); ``support_vectors`` already
+        in float32, ``sv_norms`` those of the fitted (float64) ones."""
+        n = len(classes)
+        starts = np.r_[0, np.cumsum(n_support)]
+        coef = np.zeros((len(support_vectors), n * (n - 1) // 2))
         pair = 0
         for i in range(n):
             for j in range(i + 1, n):
                 own, other = slice(starts[i], starts[i + 1]), slice(starts[j], starts[j + 1])
-                coef[own, pair] = svc.dual_coef_[j - 1, own]
-                coef[other, pair] = svc.dual_coef_[i, other]
+                coef[own, pair] = dual_coef[j - 1, own]
+                coef[other, pair] = dual_coef[i, other]
                 pair += 1
-        # float32 support vectors halve the memory read per query (the cost of a few queries); the
-        # kernel values differ from libsvm's float64 ones by about 1e-6.
-        sv = np.ascontiguousarray(svc.support_vectors_, dtype=np.float32)
-        _layouts[svc] = (sv, (svc.support_vectors_ ** 2).sum(axis=1), coef)
-    return _layouts[svc]
+        return cls(np.ascontiguousarray(support_vectors, dtype=np.float32), sv_norms, coef, intercept, float(gamma),
+                   np.asarray(classes), bool(break_ties))
 
 
-def _one_vs_one_values(svc: SVC, X) -> np.ndarray:
+def one_vs_one_values(layout: SVMLayout, X) -> np.ndarray:
     """libsvm's one-vs-one decision values, (n, n_pairs), computed in batches of rows."""
-    sv, sv_norms, coef = _layout(svc)
+    sv, sv_norms, coef = layout.support_vectors, layout.sv_norms, layout.coef
     X = np.asarray(X, dtype=np.float64)
     out = np.empty((len(X), coef.shape[1]))
     for start in range(0, len(X), _BATCH):
         part = X[start:start + _BATCH]
         cross = (sv @ part.astype(np.float32).T).T.astype(np.float64)  # (n_sv, d) @ (d, n): the faster layout
         squared = (part ** 2).sum(axis=1)[:, None] + sv_norms[None, :] - 2 * cross
-        kernel = np.exp(-svc._gamma * np.maximum(squared, 0))
-        out[start:start + _BATCH] = kernel @ coef + svc.intercept_
+        kernel = np.exp(-layout.gamma * np.maximum(squared, 0))
+        out[start:start + _BATCH] = kernel @ coef + layout.intercept
     return out
 
 
-def rbf_svc_scores(svc: SVC, X) -> np.ndarray:
-    """``svc.decision_function(X)`` for a multi-class RBF SVC with one-vs-rest scores."""
-    ovo = _one_vs_one_values(svc, X)
-    return _ovr_decision_function(ovo < 0, -ovo, len(svc.classes_))
+def ovr_decision_function(predictions, confidences, n_classes: int) -> np.ndarray:
+    """One-vs-rest scores from one-vs-one votes and confidences: scikit-learn's
+    ``sklearn.utils.multiclass._ovr_decision_function``, operation for operation (votes, plus the summed
+    confidences mapped into (-1/3, 1/3) to break ties without changing any vote)."""
+    n_samples = predictions.shape[0]
+    votes = np.zeros((n_samples, n_classes))
+    sum_of_confidences = np.zeros((n_samples, n_classes))
+    k = 0
+    for i in range(n_classes):
+        for j in range(i + 1, n_classes):
+            sum_of_confidences[:, i] -= confidences[:, k]
+            sum_of_confidences[:, j] += confidences[:, k]
+            votes[predictions[:, k] == 0, i] += 1
+            votes[predictions[:, k] == 1, j] += 1
+            k += 1
+    transformed_confidences = sum_of_confidences / (3 * (np.abs(sum_of_confidences) + 1))
+    return votes + transformed_confidences
 
 
-def rbf_svc_predict(svc: SVC, X) -> np.ndarray:
-    """``svc.predict(X)``: libsvm's one-vs-one vote (a pair's first class wins where its decision value
-    is positive; equal votes go to the earlier class), from the BLAS decision values. A label can
-    differ from libsvm's only where a decision value is within about 1e-6 of zero."""
-    if svc.break_ties:
-        return svc.classes_[np.argmax(rbf_svc_scores(svc, X), axis=1)]
-    ovo = _one_vs_one_values(svc, X)
-    n = len(svc.classes_)
+def layout_scores(layout: SVMLayout, X) -> np.ndarray:
+    """The one-vs-rest class scores (``SVC.decision_function``'s shape and values, to about 1e-5)."""
+    ovo = one_vs_one_values(layout, X)
+    return ovr_decision_function(ovo < 0, -ovo, len(layout.classes))
+
+
+def layout_predict(layout: SVMLayout, X) -> np.ndarray:
+    """``SVC.predict``: libsvm's one-vs-one vote (a pair's first class wins where its decision value is
+    positive; equal votes go to the earlier class), from the BLAS decision values. A label can differ
+    from libsvm's only where a decision value is within about 1e-6 of zero."""
+    if layout.break_ties:
+        return layout.classes[np.argmax(layout_scores(layout, X), axis=1)]
+    ovo = one_vs_one_values(layout, X)
+    n = len(layout.classes)
     first, second = np.triu_indices(n, k=1)  # the pairs in libsvm's order: (0, 1), (0, 2), ..., (n-2, n-1)
     votes = np.zeros((len(ovo), n), dtype=np.int64)
     wins = ovo > 0
     for pair, (i, j) in enumerate(zip(first, second)):
         votes[:, i] += wins[:, pair]
         votes[:, j] += ~wins[:, pair]
-    return svc.classes_[np.argmax(votes, axis=1)]
+    return layout.classes[np.argmax(votes, axis=1)]
+
+
+# --------------------------------------------------------------------------- scikit-learn's SVC
+
+def has_fast_scores(clf) -> bool:
+    from sklearn.svm import SVC
+
+    return (isinstance(clf, SVC) and clf.kernel == "rbf" and clf.decision_function_shape == "ovr"
+            and len(clf.classes_) > 2)
+
+
+def svc_layout(svc) -> SVMLayout:
+    """The :class:`SVMLayout` of a fitted RBF ``SVC`` (cached per model, not stored in its file)."""
+    if svc not in _layouts:
+        _layouts[svc] = SVMLayout.from_parts(
+            svc.support_vectors_, (svc.support_vectors_ ** 2).sum(axis=1), svc.dual_coef_, svc.n_support_,
+            svc.intercept_, svc._gamma, svc.classes_, svc.break_ties)
+    return _layouts[svc]
+
+
+def rbf_svc_scores(svc, X) -> np.ndarray:
+    """``svc.decision_function(X)`` for a multi-class RBF SVC with one-vs-rest scores."""
+    return layout_scores(svc_layout(svc), X)
+
+
+def rbf_svc_predict(svc, X) -> np.ndarray:
+    """``svc.predict(X)`` (see :func:`layout_predict`)."""
+    return layout_predict(svc_layout(svc), X)

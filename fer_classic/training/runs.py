@@ -239,6 +239,31 @@ def _check_versions(recorded: dict, run_dir: Path) -> None:
                            f"install {lib}=={recorded[lib]} or train the run again")
 
 
+def read_run_metrics(run_dir: Path) -> dict:
+    """A run directory's metrics.json, after checking it is one (RunError if not)."""
+    if not run_dir.is_dir():
+        raise RunError(f"{run_dir}: no such run directory")
+    metrics = read_json(run_dir / METRICS, "run (metrics.json is missing: was the run interrupted?)")
+    if metrics.get("format") != RUN_FORMAT:
+        raise RunError(f"{run_dir / METRICS}: format {metrics.get('format')!r}, expected {RUN_FORMAT!r}")
+    return metrics
+
+
+def load_run_labeller(run_dir: str | os.PathLike):
+    """What labels faces for a run, and its metrics: the run's predictor (numpy alone, no scikit-learn
+    imported; :mod:`fer_classic.apply.predictor`) where it has one, else its model (:func:`load_run`)
+    behind the same interface (:class:`~fer_classic.apply.predictor.ModelLabeller`)."""
+    from ..apply.predictor import ModelLabeller, load_predictor
+
+    run_dir = Path(run_dir)
+    metrics = read_run_metrics(run_dir)
+    predictor = metrics.get("predictor") or {}
+    if predictor.get("file"):
+        return load_predictor(run_dir / predictor["file"], predictor.get("sha256")), metrics
+    model, metrics = load_run(run_dir)
+    return ModelLabeller(model), metrics
+
+
 def load_run(run_dir: str | os.PathLike) -> tuple[object, dict]:
     """The fitted image→label model of a run and its metrics, after every safety check.
 
@@ -262,11 +287,7 @@ def load_run(run_dir: str | os.PathLike) -> tuple[object, dict]:
         trust.
     """
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise RunError(f"{run_dir}: no such run directory")
-    metrics = read_json(run_dir / METRICS, "run (metrics.json is missing: was the run interrupted?)")
-    if metrics.get("format") != RUN_FORMAT:
-        raise RunError(f"{run_dir / METRICS}: format {metrics.get('format')!r}, expected {RUN_FORMAT!r}")
+    metrics = read_run_metrics(run_dir)
     model_path = run_dir / metrics.get("model_file", MODEL_FILE)
     if not model_path.is_file():
         raise RunError(f"{model_path}: the run's model file is missing")

@@ -1,0 +1,291 @@
+"""A run's predictor: what labelling a face needs, in one numpy file, computed without scikit-learn.
+
+``train`` writes ``predictor.npz`` beside ``model.skops`` when every part of the model has a plain
+numpy form (:mod:`fer_classic.training.predictor_export`): descriptors (their parameters and learned
+arrays; :mod:`fer_classic.features.compute` describes the faces), the float casts, the scaler, PCA,
+and RBF SVMs, linear SVMs or MLPs, with mirror averaging, temperature scaling and soft-voting
+ensembles around them. KNN, random forests and local learning have none: their runs are labelled
+through ``model.skops`` as before.
+
+Why: importing scikit-learn (which imports scipy.stats and pandas) takes a second or more here, longer
+than finding and labelling the faces of a photo; ``fer-classic predict`` on a run with a predictor
+answers without it. The predictor computes the labels the model's ``predict`` gives — RBF SVMs by
+the BLAS one-vs-one vote (:mod:`fer_classic.models.svm_scores`), which is also what the model uses —
+and its class scores equal the model's ``class_scores`` except where the model takes libsvm's own
+decision values (a temperature-scaled SVM without mirror averaging): there, to about 1e-6.
+
+The file is an uncompressed ``.npz`` (``numpy.load`` without pickles: loading it runs no code): the
+arrays, and under ``spec`` the JSON tree that says how they fit together. Its SHA-256 is recorded in
+metrics.json and checked before use.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from ..errors import RunError
+from ..features.compute import DESCRIBE, check_images, mirror_images
+from ..models.svm_scores import SVMLayout, layout_predict, layout_scores
+from ..store import file_sha256
+
+PREDICTOR_FILE = "predictor.npz"
+PREDICTOR_FORMAT = "fer-classic-predictor/1"
+
+
+# --------------------------------------------------------------------------- the parts
+
+class _Pipeline:
+    """Descriptors → casts, scaler, PCA → one classifier."""
+
+    def __init__(self, spec, arrays):
+        self.align = spec["align"]
+        self.descriptors = [(d["name"], SimpleNamespace(**_resolve(d["attributes"], arrays)))
+                            for d in spec["descriptors"]]
+        self.steps = [_resolve(s, arrays) for s in spec["steps"]]
+        clf = _resolve(spec["classifier"], arrays)
+        self.kind, self.classes = clf["kind"], np.asarray(clf["classes"])
+        if self.kind == "rbf_svm":
+            self.svm = SVMLayout.from_parts(clf["support_vectors"], clf["sv_norms"], clf["dual_coef"],
+                                            np.asarray(clf["n_support"]), clf["intercept"], clf["gamma"],
+                                            self.classes, clf["break_ties"])
+        self.clf = clf
+
+    def aligned(self, images):
+        from ..faces import align_whole_images
+
+        return align_whole_images(images, self.align) if self.align else images
+
+    def rows(self, images, aligned: bool = False) -> np.ndarray:
+        """The classifier's input rows for ``images`` (already aligned when ``aligned``)."""
+        images = check_images(images)
+        if not aligned:
+            images = self.aligned(images)
+        blocks = [np.asarray(DESCRIBE[name](d, images), dtype=np.float32) for name, d in self.descriptors]
+        X = blocks[0] if len(blocks) == 1 else np.hstack(blocks)
+        for step in self.steps:
+            X = _STEPS[step["kind"]](X, step)
+        return X
+
+    def _outputs(self, X):
+        if self.kind == "rbf_svm":
+            return layout_scores(self.svm, X)
+        if self.kind == "linear":
+            return X @ self.clf["coef"].T + self.clf["intercept"]
+        return _mlp_proba(X, self.clf)
+
+    def scores(self, images, aligned=False):
+        return self._outputs(self.rows(images, aligned))
+
+    def labels(self, images, aligned=False):
+        X = self.rows(images, aligned)
+        if self.kind == "rbf_svm":
+            return layout_predict(self.svm, X)
+        return self.classes[np.argmax(self._outputs(X), axis=1)]
+
+    decision = scores
+
+
+class _Mirror:
+    """Scores averaged over each face and its mirror image (a run aligning faces mirrors the aligned
+    face, as ``extract --align --mirror`` did)."""
+
+    def __init__(self, spec, arrays):
+        self.inner = _Pipeline(spec["inner"], arrays)
+        self.classes = self.inner.classes
+
+    def scores(self, images):
+        images = check_images(images)
+        aligned = self.inner.aligned(images)
+        s = self.inner.scores(np.concatenate([aligned, mirror_images(aligned)]) if isinstance(aligned, np.ndarray)
+                              else aligned + mirror_images(aligned), aligned=True)
+        return (s[:len(images)] + s[len(images):]) / 2
+
+    decision = scores
+
+    def labels(self, images):
+        return self.classes[np.argmax(self.scores(images), axis=1)]
+
+
+class _Temperature:
+    """``softmax(scores / T)``; the labels are the inner model's."""
+
+    def __init__(self, spec, arrays):
+        self.inner = _part(spec["inner"], arrays)
+        self.temperature = spec["temperature"]
+        self.classes = self.inner.classes
+
+    def decision(self, images):
+        return self.inner.decision(images)
+
+    def scores(self, images):
+        x = _score_columns(self.decision(images)) / self.temperature
+        shifted = np.exp(x - np.max(x, axis=1, keepdims=True))  # scipy.special.softmax's arithmetic
+        return shifted / np.sum(shifted, axis=1, keepdims=True)
+
+    def labels(self, images):
+        return self.inner.labels(images)
+
+
+class _Ensemble:
+    """Soft vote: the members' class scores, each divided by its scale, weighted and added."""
+
+    def __init__(self, spec, arrays):
+        self.members = [_part(m, arrays) for m in spec["members"]]
+        self.weights, self.scales = spec["weights"], spec["scales"]
+        self.classes = self.members[0].classes
+
+    def scores(self, images):
+        images = check_images(images)
+        return sum(w * s / scale for s, w, scale in zip((m.scores(images) for m in self.members),
+                                                        self.weights, self.scales))
+
+    decision = scores
+
+    def labels(self, images):
+        return self.classes[np.argmax(self.scores(images), axis=1)]
+
+
+_PARTS = {"pipeline": _Pipeline, "mirror": _Mirror, "temperature": _Temperature, "ensemble": _Ensemble}
+
+
+def _part(spec, arrays):
+    return _PARTS[spec["kind"]](spec, arrays)
+
+
+def _score_columns(scores) -> np.ndarray:
+    scores = np.asarray(scores, dtype=np.float64)
+    return np.column_stack([-scores, scores]) if scores.ndim == 1 else scores
+
+
+# --------------------------------------------------------------------------- the reduction steps
+
+def _cast(X, step):
+    return np.asarray(X, dtype=step["dtype"])
+
+
+def _scale(X, step):
+    # StandardScaler.transform's arithmetic: a copy, centred, then divided, in the rows' dtype.
+    X = np.array(X, copy=True)
+    if step["mean"] is not None:
+        X -= step["mean"].astype(X.dtype)
+    if step["scale"] is not None:
+        X /= step["scale"].astype(X.dtype)
+    return X
+
+
+def _pca(X, step):
+    # PCA.transform's arithmetic: project, subtract the projected mean, whiten.
+    out = X @ step["components"].T
+    out -= step["mean"].reshape(1, -1) @ step["components"].T
+    if step["whiten_scale"] is not None:
+        out /= step["whiten_scale"]
+    return out
+
+
+_STEPS = {"cast": _cast, "scaler": _scale, "pca": _pca}
+
+
+def _mlp_proba(X, clf) -> np.ndarray:
+    """MLPClassifier.predict_proba's forward pass (relu, tanh or identity hidden layers, softmax out)."""
+    activation = X
+    layers = len(clf["coefs"])
+    for i, (coef, intercept) in enumerate(zip(clf["coefs"], clf["intercepts"])):
+        activation = activation @ coef
+        activation += intercept
+        if i != layers - 1:
+            if clf["activation"] == "relu":
+                np.maximum(activation, 0, out=activation)
+            elif clf["activation"] == "tanh":
+                np.tanh(activation, out=activation)
+    tmp = activation - activation.max(axis=1)[:, np.newaxis]
+    np.exp(tmp, out=activation)
+    activation /= activation.sum(axis=1)[:, np.newaxis]
+    return activation
+
+
+def _resolve(node, arrays):
+    """A spec node with its array references (``{"array": name}``) replaced by the arrays."""
+    if isinstance(node, dict):
+        if set(node) == {"array"}:
+            return arrays[node["array"]]
+        return {k: _resolve(v, arrays) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve(v, arrays) for v in node]
+    return node
+
+
+# --------------------------------------------------------------------------- the file
+
+class Predictor:
+    """A run's model in its numpy form: ``predict(images)`` labels, ``class_scores(images)`` the
+    scores ``fer_classic.models.class_scores`` gives (probabilities where the model has them), in
+    ``classes_`` order; ``score_kind`` says which."""
+
+    def __init__(self, spec: dict, arrays: dict[str, np.ndarray]):
+        self.spec = spec
+        self._model = _part(spec["model"], arrays)
+        self.classes_ = self._model.classes
+        self.score_kind = spec["score_kind"]
+
+    def predict(self, images) -> np.ndarray:
+        return self._model.labels(images)
+
+    def class_scores(self, images) -> np.ndarray:
+        return _score_columns(self._model.scores(images))
+
+
+class ModelLabeller:
+    """A run's scikit-learn model (model.skops) behind the :class:`Predictor`'s interface."""
+
+    def __init__(self, model):
+        self.model = model
+        self.classes_ = model.classes_
+        self.score_kind = "probability" if hasattr(model, "predict_proba") else "decision"
+
+    def predict(self, images) -> np.ndarray:
+        from ..models.mirror import predict_labels
+
+        return predict_labels(self.model, images)
+
+    def class_scores(self, images) -> np.ndarray:
+        from ..models.mirror import class_scores
+
+        return class_scores(self.model, images)
+
+
+def write_predictor(spec: dict, arrays: dict[str, np.ndarray], path: Path) -> str:
+    """Write the predictor file (atomically) and return its SHA-256."""
+    from ..store import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, spec=np.frombuffer(json.dumps({"format": PREDICTOR_FORMAT, **spec}).encode(), np.uint8),
+                 **arrays)
+    return file_sha256(path)
+
+
+def load_predictor(path, sha256: str | None) -> Predictor:
+    """The predictor in ``path``, after checking its SHA-256 against the one metrics.json recorded."""
+    import hashlib
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RunError(f"{path}: cannot read the run's predictor ({exc.strerror})") from None
+    if "sha256:" + hashlib.sha256(data).hexdigest() != sha256:
+        raise RunError(f"{path}: its SHA-256 does not match the one recorded in metrics.json; "
+                       f"refusing to use a predictor file that was changed")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        spec = json.loads(arrays.pop("spec").tobytes())
+    except Exception as exc:  # numpy and json raise various errors for files they cannot parse
+        raise RunError(f"{path}: not a readable predictor file ({exc})") from None
+    if spec.get("format") != PREDICTOR_FORMAT:
+        raise RunError(f"{path}: format {spec.get('format')!r}, expected {PREDICTOR_FORMAT!r}")
+    return Predictor(spec, arrays)

@@ -1,0 +1,54 @@
+"""The descriptors by their command-line names: one registry for extract, train and the manifests."""
+
+from __future__ import annotations
+
+from ..errors import ConfigurationError
+from ..models.registry import did_you_mean
+from .base import ImageDescriptor
+from .bovw import BoVWDescriptor
+from .filterbank import FilterBankDescriptor
+from .landmarks import LandmarkDescriptor
+from .pixels import IntensityHistogram, RawPixels
+from .texture import HOGDescriptor, LBPDescriptor
+
+# The names used on the command line and in feature files.
+DESCRIPTORS: dict[str, type[ImageDescriptor]] = {
+    "raw": RawPixels,
+    "hist": IntensityHistogram,
+    "hog": HOGDescriptor,
+    "lbp": LBPDescriptor,
+    "landmarks": LandmarkDescriptor,
+    "bovw": BoVWDescriptor,
+    "filterbank": FilterBankDescriptor,
+}
+
+# What extract computes when no --features are given: the cheap ones (bovw learns a vocabulary).
+DEFAULT_DESCRIPTORS = ("raw", "hist", "hog", "lbp", "landmarks")
+
+
+def make_descriptor(name: str, **params) -> ImageDescriptor:
+    """The descriptor registered as ``name`` with ``params``; unknown names or parameters raise."""
+    if name not in DESCRIPTORS:
+        raise ConfigurationError(f"unknown descriptor {name!r}{did_you_mean(name, DESCRIPTORS)}; "
+                                 f"known: {', '.join(DESCRIPTORS)}")
+    cls = DESCRIPTORS[name]
+    known = cls().get_params()
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ConfigurationError(f"descriptor {name!r} has no parameter {', '.join(unknown)}"
+                                 f"{did_you_mean(unknown[0], known)}")
+    return cls(**params)
+
+
+def validate_descriptor(name: str, **params) -> ImageDescriptor:
+    """The descriptor ``name`` with ``params``, after checking they work on a blank face (descriptors
+    that learn from images check their parameters without learning); raises ConfigurationError if not."""
+    descriptor = make_descriptor(name, **params)
+    try:
+        if descriptor.learns_from_images:
+            descriptor.check_params()
+        else:
+            descriptor.fit([[[0] * 48] * 48])
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"descriptor {name!r}: {exc}") from None
+    return descriptor

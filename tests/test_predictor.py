@@ -1,0 +1,124 @@
+"""A run's predictor (predictor.npz): the model's labels, computed with numpy alone."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from skimage import data
+
+from fer_classic.apply.predictor import PREDICTOR_FILE, load_predictor
+from fer_classic.errors import RunError
+from fer_classic.training.runs import load_run, load_run_labeller
+
+from .conftest import run
+
+
+@pytest.fixture(scope="module")
+def runs(sample, tmp_path_factory):
+    """Runs on the embedded sample covering every part a predictor has: an RBF SVM (calibrated), and a
+    soft-voting ensemble of an RBF SVM on two descriptors side by side with mirror averaging, an MLP on
+    landmarks and a linear SVM on aligned faces; and a KNN, which has no predictor."""
+    from fer_classic.features.extraction import extract_features
+    from fer_classic.training import EnsembleSpec, TrainSpec, train_ensemble, train_run
+
+    root = tmp_path_factory.mktemp("predictor-runs")
+    feats = root / "features"
+    extract_features(sample, feats, {"hog": {"pixels_per_cell": 8}, "lbp": {}, "landmarks": {}}, mirror=["hog", "lbp"],
+                     n_jobs=2)
+    extract_features(sample, feats / "aligned", {"hog": {"pixels_per_cell": 8}}, align=True, n_jobs=2)
+    train_run(feats, root / "svm", TrainSpec(["hog"], "svm", pca=30), n_jobs=2)
+    members = [TrainSpec(["hog", "lbp"], "svm", pca=40, mirror="both"),
+               TrainSpec(["landmarks"], "mlp", params={"hidden": (32,), "epochs": 5}),
+               TrainSpec(["hog"], "svm", params={"kernel": "linear", "C": 0.01}, aligned=True)]
+    train_ensemble(feats, root / "ensemble", EnsembleSpec(members), n_jobs=2)
+    train_run(feats, root / "knn", TrainSpec(["hog"], "knn", params={"k": 5}, pca=20), n_jobs=2)
+    return root
+
+
+@pytest.fixture(scope="module")
+def test_faces(sample):
+    return sample.images[sample.usage == "PublicTest"]
+
+
+@pytest.mark.parametrize("name", ["svm", "ensemble"])
+def test_the_predictor_gives_the_models_labels_and_scores(runs, test_faces, name):
+    model, metrics = load_run(runs / name)
+    predictor, _ = load_run_labeller(runs / name)
+    assert metrics["predictor"]["file"] == PREDICTOR_FILE and type(predictor).__name__ == "Predictor"
+    from fer_classic.models.mirror import class_scores, predict_labels
+
+    labels = predictor.predict(test_faces)
+    assert np.array_equal(labels, predict_labels(model, test_faces))
+    # the run's own test predictions, made by training from the feature files, are the same labels
+    names = np.asarray(metrics["class_names"])
+    assert list(names[labels]) == list(pd.read_csv(runs / name / "predictions.csv")["predicted"])
+    # scores: equal up to libsvm's own decision values, which a calibrated SVM's probabilities use
+    np.testing.assert_allclose(predictor.class_scores(test_faces), class_scores(model, test_faces), atol=1e-6)
+    assert predictor.score_kind == "probability"
+
+
+def test_a_model_without_a_numpy_form_says_why_and_labels_through_its_model(runs, test_faces):
+    metrics = json.loads((runs / "knn" / "metrics.json").read_text())
+    assert metrics["predictor"] == {"absent": "FastKNeighborsClassifier has no numpy form"}
+    assert not (runs / "knn" / PREDICTOR_FILE).exists()
+    labeller, _ = load_run_labeller(runs / "knn")
+    model, _ = load_run(runs / "knn")
+    assert np.array_equal(labeller.predict(test_faces), model.predict(test_faces))
+
+
+def test_a_changed_or_broken_predictor_file_is_refused(runs, tmp_path):
+    copy = tmp_path / "svm"
+    shutil.copytree(runs / "svm", copy)
+    recorded = json.loads((copy / "metrics.json").read_text())["predictor"]["sha256"]
+    path = copy / PREDICTOR_FILE
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 1
+    path.write_bytes(bytes(raw))
+    with pytest.raises(RunError, match="SHA-256 does not match"):
+        load_predictor(path, recorded)
+    path.write_bytes(b"not a zip")
+    import hashlib
+
+    with pytest.raises(RunError, match="not a readable predictor file"):
+        load_predictor(path, "sha256:" + hashlib.sha256(b"not a zip").hexdigest())
+    result = run("predict", copy, tmp_path, "--no-detect")
+    assert result.exit_code == 1 and "predictor.npz" in result.output
+
+
+def _photo(folder):
+    folder.mkdir(exist_ok=True)
+    Image.fromarray(data.astronaut()).save(folder / "astronaut.jpg", quality=95)
+    return folder / "astronaut.jpg"
+
+
+def test_a_fresh_command_labels_photos_with_the_predictor_without_scikit_learn(runs, tmp_path):
+    """`fer-classic predict` in a new process, on a run with a predictor: the table is the one the
+    scikit-learn model gives, and scikit-learn is never imported."""
+    photo = _photo(tmp_path / "photos")
+    out = tmp_path / "fresh.csv"
+    probe = ("import sys; sys.argv = ['fer-classic', *sys.argv[1:]]; from fer_classic.console import main; "
+             "import atexit; atexit.register(lambda: print('sklearn imported:', 'sklearn' in sys.modules, "
+             "file=sys.stderr)); main()")
+    for name in ("svm", "ensemble"):
+        done = subprocess.run([sys.executable, "-c", probe, "predict", str(runs / name), str(photo), "-o", str(out)],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert "sklearn imported: False" in done.stderr
+        fresh = pd.read_csv(out)
+        # the same photo through the run's scikit-learn model: a copy of the run without its predictor
+        copy = tmp_path / f"{name}-model-only"
+        shutil.copytree(runs / name, copy, dirs_exist_ok=True)
+        metrics = json.loads((copy / "metrics.json").read_text())
+        metrics["predictor"] = {"absent": "removed for the test"}
+        (copy / "metrics.json").write_text(json.dumps(metrics))
+        from fer_classic.apply.photos import predict_photos
+
+        expected = predict_photos(copy, [photo])
+        assert list(fresh["label"]) == list(expected["label"]) and len(fresh) >= 1
+        scores = [c for c in fresh if c.startswith("probability_")]
+        np.testing.assert_allclose(fresh[scores].to_numpy(), expected[scores].to_numpy(float), atol=2e-4)
