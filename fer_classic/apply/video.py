@@ -91,17 +91,18 @@ def label_video(run_dir, source, *, every: int = 1, fps: float | None = None, st
     are decoded. ``annotate`` writes a copy of the sampled frames with boxes and labels (an .mp4 file).
     Face finding (detection, landmarks, alignment) runs in ``n_jobs`` worker processes on short batches
     of frames, in order; tracking, smoothing and the model run here, so results do not depend on it."""
-    from ..models.mirror import class_scores
-    from ..training.runs import load_run
-    from ..features.extraction import set_descriptor_runtime
+    from ..training.runs import load_run_labeller
 
     if every < 1 or (fps is not None and fps <= 0) or smooth < 1:
         raise ValueError("every and smooth are at least 1, fps positive")
-    model, metrics = load_run(run_dir)
-    set_descriptor_runtime(model, 1, False)
+    labeller, metrics = load_run_labeller(run_dir)  # the run's predictor where it has one
+    if hasattr(labeller, "model"):
+        from ..features.extraction import set_descriptor_runtime
+
+        set_descriptor_runtime(labeller.model, 1, False)
     names = list(metrics["class_names"])
-    classes = [names[int(c)] for c in model.classes_]
-    kind = "probability" if hasattr(model, "predict_proba") else "decision"
+    classes = [names[int(c)] for c in labeller.classes_]
+    kind = labeller.score_kind
     size = int((metrics.get("image_shape") or [48])[0])
     tracker, smoother = IoUTracker(), ScoreSmoother(smooth)
     writer = VideoAnnotator(annotate, fps or 25.0 / every) if annotate else None
@@ -115,7 +116,7 @@ def label_video(run_dir, source, *, every: int = 1, fps: float | None = None, st
             smoother.forget(tracker.tracks)
             rows = []
             if found:
-                scores = class_scores(model, np.stack([f["face"] for f in found]))
+                scores = labeller.class_scores(np.stack([f["face"] for f in found]))
                 for f, tid, s in zip(found, ids, scores):
                     s = smoother.update(tid, s)
                     x, y, w, h = f["box"]
@@ -167,12 +168,11 @@ def _frames_with_faces(source, options: dict, n_jobs, **sampling):
 
 def score_columns(run_dir) -> list[str]:
     """The per-class score columns :func:`label_video` writes for a run."""
-    from ..training.runs import load_run
+    from ..training.runs import load_run_labeller
 
-    model, metrics = load_run(run_dir)
+    labeller, metrics = load_run_labeller(run_dir)
     names = list(metrics["class_names"])
-    kind = "probability" if hasattr(model, "predict_proba") else "decision"
-    return [f"{kind}_{names[int(c)]}" for c in model.classes_]
+    return [f"{labeller.score_kind}_{names[int(c)]}" for c in labeller.classes_]
 
 
 class RowWriter:
