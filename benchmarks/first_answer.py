@@ -1,21 +1,23 @@
 """How long `fer-classic predict RUN photo.jpg` takes from the command to its answer, per run, with the
-model file's size and where the time goes.
+size of the file it loads (the run's predictor.npz where it has one, else model.skops) and where the
+time goes.
 
     python benchmarks/first_answer.py RUN_DIR... [--photo FILE] [--repeats 5]
 
 Each repeat is a new process running the command as a user does (default options): the median wall
 time over the repeats (the first one is run and left out, so the files are in the page cache as they
-are after any earlier use). The command finds the faces in a second process while it imports
-scikit-learn and loads the model; the stages, timed one after another in one process, say what each
-part costs on its own: Python with numpy and scikit-learn imported, fer-classic's predict command
-imported, dlib's detector and shape predictor loaded, the model loaded (load_run, with the imports its
-classes need), and predict_photos with everything loaded (the faces found and labelled; the model read
-again). Default photo: three copies of scikit-image's astronaut's head on a 900x400 canvas (three faces).
+are after any earlier use). The command loads dlib's shape predictor in a second process meanwhile;
+with a predictor it imports no scikit-learn. The stages, timed one after another in one process, say
+what each part costs on its own: Python with numpy imported, fer-classic's predict command imported,
+dlib's detector and shape predictor loaded, what labels the faces loaded (load_run_labeller: the
+predictor, or the model with the scikit-learn imports its classes need), and predict_photos with
+everything loaded (the faces found and labelled; the labeller read again). Default photo: three copies of scikit-image's astronaut's head on a 900x400 canvas (three faces).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -26,15 +28,15 @@ from pathlib import Path
 STAGES = """
 import time, sys
 t0 = time.perf_counter()
-import numpy, sklearn.base
+import numpy
 t1 = time.perf_counter()
 import fer_classic.cli.predict
 t2 = time.perf_counter()
 from fer_classic.faces import dlib_faces
 dlib_faces.face_detector(); dlib_faces.shape_predictor()
 t3 = time.perf_counter()
-from fer_classic.training.runs import load_run
-load_run(sys.argv[1])
+from fer_classic.training.runs import load_run_labeller
+load_run_labeller(sys.argv[1])
 t4 = time.perf_counter()
 from fer_classic.apply.photos import predict_photos
 predict_photos(sys.argv[1], [sys.argv[2]], n_jobs=1)
@@ -64,8 +66,8 @@ def main() -> int:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         photo = Path(args.photo) if args.photo else default_photo(Path(tmp))
-        print("| run | model file (MB) | first answer (s, median) | imports: numpy + scikit-learn | predict command "
-              "| dlib models | load_run (with the model's imports) | predict_photos, all imported (s) |")
+        print("| run | file loaded (MB) | first answer (s, median) | imports: numpy | predict command "
+              "| dlib models | load_run_labeller (with its imports) | predict_photos, all imported (s) |")
         print("|---|---|---|---|---|---|---|---|")
         for run_dir in args.runs:
             command = [sys.executable, "-m", "fer_classic", "predict", run_dir, str(photo)]
@@ -77,8 +79,10 @@ def main() -> int:
                     walls.append(time.perf_counter() - start)
             stages = subprocess.run([sys.executable, "-c", STAGES, run_dir, str(photo)], check=True,
                                     capture_output=True, text=True).stdout.split()
-            size = sum(f.stat().st_size for f in Path(run_dir).glob("*.skops")) / 1e6
-            print(f"| {Path(run_dir).name} | {size:.1f} | {statistics.median(walls):.2f} | "
+            entry = json.loads((Path(run_dir) / "metrics.json").read_text()).get("predictor") or {}
+            loaded = Path(run_dir) / (entry.get("file") or "model.skops")
+            size = loaded.stat().st_size / 1e6
+            print(f"| {Path(run_dir).name} | {loaded.name} {size:.1f} | {statistics.median(walls):.2f} | "
                   + " | ".join(f"{float(s):.2f}" for s in stages) + " |")
     return 0
 
