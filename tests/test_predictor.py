@@ -22,7 +22,7 @@ from .conftest import run
 def runs(sample, tmp_path_factory):
     """Runs on the embedded sample covering every part a predictor has: an RBF SVM (calibrated), and a
     soft-voting ensemble of an RBF SVM on two descriptors side by side with mirror averaging, an MLP on
-    landmarks and a linear SVM on aligned faces; and a KNN, which has no predictor."""
+    landmarks and a linear SVM on aligned faces; a random forest; and a KNN, which has no predictor."""
     from fer_classic.features.extraction import extract_features
     from fer_classic.training import EnsembleSpec, TrainSpec, train_ensemble, train_run
 
@@ -36,6 +36,7 @@ def runs(sample, tmp_path_factory):
                TrainSpec(["landmarks"], "mlp", params={"hidden": (32,), "epochs": 5}),
                TrainSpec(["hog"], "svm", params={"kernel": "linear", "C": 0.01}, aligned=True)]
     train_ensemble(feats, root / "ensemble", EnsembleSpec(members), n_jobs=2)
+    train_run(feats, root / "rf", TrainSpec(["lbp", "landmarks"], "rf", params={"trees": 30}), n_jobs=2)
     train_run(feats, root / "knn", TrainSpec(["hog"], "knn", params={"k": 5}, pca=20), n_jobs=2)
     return root
 
@@ -45,7 +46,7 @@ def test_faces(sample):
     return sample.images[sample.usage == "PublicTest"]
 
 
-@pytest.mark.parametrize("name", ["svm", "ensemble"])
+@pytest.mark.parametrize("name", ["svm", "ensemble", "rf"])
 def test_the_predictor_gives_the_models_labels_and_scores(runs, test_faces, name):
     model, metrics = load_run(runs / name)
     predictor, _ = load_run_labeller(runs / name)

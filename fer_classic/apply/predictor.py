@@ -3,9 +3,9 @@
 ``train`` writes ``predictor.npz`` beside ``model.skops`` when every part of the model has a plain
 numpy form (:mod:`fer_classic.training.predictor_export`): descriptors (their parameters and learned
 arrays; :mod:`fer_classic.features.compute` describes the faces), the float casts, the scaler, PCA,
-and RBF SVMs, linear SVMs or MLPs, with mirror averaging, temperature scaling and soft-voting
-ensembles around them. KNN, random forests and local learning have none: their runs are labelled
-through ``model.skops`` as before.
+and RBF SVMs, linear SVMs, MLPs or random forests, with mirror averaging, temperature scaling and
+soft-voting ensembles around them. KNN and local learning have none: their runs are labelled through
+``model.skops`` as before.
 
 Why: importing scikit-learn (which imports scipy.stats and pandas) takes a second or more here, longer
 than finding and labelling the faces of a photo; ``fer-classic predict`` on a run with a predictor
@@ -14,9 +14,9 @@ the BLAS one-vs-one vote (:mod:`fer_classic.models.svm_scores`), which is also w
 and its class scores equal the model's ``class_scores`` except where the model takes libsvm's own
 decision values (a temperature-scaled SVM without mirror averaging): there, to about 1e-6.
 
-The file is an uncompressed ``.npz`` (``numpy.load`` without pickles: loading it runs no code): the
-arrays, and under ``spec`` the JSON tree that says how they fit together. Its SHA-256 is recorded in
-metrics.json and checked before use.
+The file is an ``.npz`` (``numpy.load`` without pickles: loading it runs no code; members deflated only
+where that saves a fifth): the arrays, and under ``spec`` the JSON tree that says how they fit together.
+Its SHA-256 is recorded in metrics.json and checked before use.
 """
 
 from __future__ import annotations
@@ -76,6 +76,8 @@ class _Pipeline:
             return layout_scores(self.svm, X)
         if self.kind == "linear":
             return X @ self.clf["coef"].T + self.clf["intercept"]
+        if self.kind == "forest":
+            return _forest_proba(X, self.clf)
         return _mlp_proba(X, self.clf)
 
     def scores(self, images, aligned=False):
@@ -208,6 +210,26 @@ def _mlp_proba(X, clf) -> np.ndarray:
     return activation
 
 
+def _forest_proba(X, clf) -> np.ndarray:
+    """RandomForestClassifier.predict_proba: float32 rows down every tree at once, the leaves' class
+    fractions added tree by tree (the order a forest with one job adds them), divided by the trees."""
+    left, right, feature, threshold = clf["left"], clf["right"], clf["feature"], clf["threshold"]
+    X = np.asarray(X, dtype=np.float32)
+    node = np.tile(clf["roots"], (len(X), 1))
+    rows = np.repeat(np.arange(len(X)), len(clf["roots"])).reshape(node.shape)
+    inner = left[node] >= 0
+    while inner.any():
+        at = node[inner]
+        node[inner] = np.where(X[rows[inner], feature[at]] <= threshold[at], left[at], right[at])
+        inner = left[node] >= 0
+    leaf_rows = clf["leaf_row"][node]
+    proba = np.zeros((len(X), clf["leaf_value"].shape[1]))
+    for tree in range(leaf_rows.shape[1]):
+        proba += clf["leaf_value"][leaf_rows[:, tree]]
+    proba /= leaf_rows.shape[1]
+    return proba
+
+
 def _resolve(node, arrays):
     """A spec node with its array references (``{"array": name}``) replaced by the arrays."""
     if isinstance(node, dict):
@@ -260,11 +282,12 @@ class ModelLabeller:
 
 def write_predictor(spec: dict, arrays: dict[str, np.ndarray], path: Path) -> str:
     """Write the predictor file (atomically) and return its SHA-256."""
-    from ..store import atomic_path
+    from ..store import atomic_path, write_zip_deflating_where_it_pays
 
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, spec=np.frombuffer(json.dumps({"format": PREDICTOR_FORMAT, **spec}).encode(), np.uint8),
-                 **arrays)
+    plain = io.BytesIO()
+    np.savez(plain, spec=np.frombuffer(json.dumps({"format": PREDICTOR_FORMAT, **spec}).encode(), np.uint8), **arrays)
+    with atomic_path(path) as tmp:
+        write_zip_deflating_where_it_pays(plain, tmp)
     return file_sha256(path)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.decomposition import PCA
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -142,4 +143,28 @@ def _classifier(clf, arrays: _Arrays) -> dict:
         return {"kind": "mlp", "coefs": [arrays.ref(c) for c in clf.coefs_],
                 "intercepts": [arrays.ref(i) for i in clf.intercepts_], "activation": clf.activation,
                 "classes": classes}
+    if isinstance(clf, RandomForestClassifier) and clf.n_outputs_ == 1:
+        return {"kind": "forest", "classes": classes, **{k: arrays.ref(v) for k, v in _forest_arrays(clf).items()}}
     raise NoPredictor(f"{type(clf).__name__} has no numpy form")
+
+
+def _forest_arrays(forest) -> dict[str, np.ndarray]:
+    """Every tree's nodes in one set of arrays, in their smallest exact form: children as int32 node
+    numbers across the forest (-1 at leaves), split features as int32, thresholds as the largest float32
+    not above each float64 one (the forest compares float32 rows, and a float32 ``x <= t`` exactly when
+    ``x <=`` that float32), and class fractions for the leaves alone, in float64 as fitted."""
+    trees = [e.tree_ for e in forest.estimators_]
+    starts = np.r_[0, np.cumsum([t.node_count for t in trees])]
+    left = np.concatenate([np.where(t.children_left < 0, -1, t.children_left + s) for t, s in zip(trees, starts)])
+    right = np.concatenate([np.where(t.children_right < 0, -1, t.children_right + s) for t, s in zip(trees, starts)])
+    threshold = np.concatenate([t.threshold for t in trees])
+    below = threshold.astype(np.float32)
+    over = below.astype(np.float64) > threshold
+    below[over] = np.nextafter(below[over], np.float32(-np.inf))
+    leaves = left < 0
+    values = np.concatenate([t.value[:, 0, :] for t in trees])
+    leaf_row = np.full(len(left), -1, dtype=np.int32)
+    leaf_row[leaves] = np.arange(leaves.sum())
+    return {"roots": starts[:-1].astype(np.int32), "left": left.astype(np.int32), "right": right.astype(np.int32),
+            "feature": np.concatenate([t.feature for t in trees]).astype(np.int32), "threshold": below,
+            "leaf_row": leaf_row, "leaf_value": values[leaves]}

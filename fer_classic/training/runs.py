@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import RunError
 from ..store import (atomic_path, current_umask, exact_integer_dtype, file_sha256, library_versions, read_json,
-                     write_json_atomic)
+                     write_json_atomic, write_zip_deflating_where_it_pays)
 
 METRICS = "metrics.json"
 MODEL_FILE = "model.skops"
@@ -203,28 +203,8 @@ def save_model(pipeline, path: Path) -> str:
     finally:
         restore_arrays(pipeline, entries)
     with atomic_path(path) as tmp:
-        _write_deflating_where_it_pays(plain, tmp)
+        write_zip_deflating_where_it_pays(plain, tmp)
     return file_sha256(path)
-
-
-_DEFLATE_PROBE = 1 << 20  # bytes of a zip member deflated to judge whether deflating it pays
-
-
-def _write_deflating_where_it_pays(source, target: Path) -> None:
-    import zipfile
-    import zlib
-
-    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
-        for info in zin.infolist():
-            data = zin.read(info)
-            # Judged on evenly spaced slices of the member (arrays are uniform throughout), so only the
-            # members that are kept deflated are deflated in full.
-            step = max(1, len(data) // _DEFLATE_PROBE) * (1 << 14)
-            probe = b"".join(data[i:i + (1 << 14)] for i in range(0, len(data), step))
-            packed = zlib.compressobj(1, zlib.DEFLATED, -15)
-            deflated_size = len(packed.compress(probe)) + len(packed.flush())
-            method = zipfile.ZIP_DEFLATED if deflated_size <= 0.8 * len(probe) else zipfile.ZIP_STORED
-            zout.writestr(info.filename, data, compress_type=method, compresslevel=1)
 
 
 def _check_versions(recorded: dict, run_dir: Path) -> None:
