@@ -15,6 +15,8 @@ __version__ = "0.2.0"
 
 # The public API, imported on first use (``import fer_classic`` stays quick, which the command line's
 # start-up and its Ctrl-C handling rely on).
+from .lazy_exports import lazy_exports  # noqa: E402
+
 _API = {
     "evaluate_run": "apply.evaluate", "predict_photos": "apply.photos", "label_video": "apply.video",
     "video_table": "apply.video",
@@ -29,12 +31,7 @@ _API = {
 __all__ = sorted(_API) + ["__version__"]
 
 
-def __getattr__(name):
-    if name in _API:
-        import importlib
-
-        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _API)[0]
 
 
 def __dir__():

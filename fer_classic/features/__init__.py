@@ -3,6 +3,8 @@ they compute, as plain functions, in :mod:`.compute` (which imports no scikit-le
 
 # Imported on first use, so that ``features.compute`` (a predictor's descriptors) does not import
 # scikit-learn.
+from ..lazy_exports import lazy_exports
+
 _API = {
     "RUNTIME_PARAMS": "base", "ImageDescriptor": "base", "check_images": "compute", "BoVWDescriptor": "bovw",
     "FilterBankDescriptor": "filterbank", "LandmarkDescriptor": "landmarks", "IntensityHistogram": "pixels",
@@ -12,13 +14,4 @@ _API = {
 __all__ = sorted(_API)
 
 
-def __getattr__(name):
-    if name in _API:
-        import importlib
-
-        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _API)

@@ -3,6 +3,8 @@ grids, builders), the exact fast KNN, BLAS scores for RBF SVMs, mirror averaging
 ensembles. Nothing here reads files or knows about protocols."""
 
 # Imported on first use, so that ``models.svm_scores`` (a predictor's SVMs) does not import scikit-learn.
+from ..lazy_exports import lazy_exports
+
 _API = {
     "TemperatureScaledClassifier": "calibration", "fit_temperature": "calibration",
     "SoftVotingEnsemble": "ensemble", "soft_vote": "ensemble", "vote_weights": "ensemble",
@@ -15,14 +17,4 @@ _API = {
 __all__ = sorted(_API)
 
 
-def __getattr__(name):
-    if name in _API:
-        import importlib
-
-        importlib.import_module(f"{__name__}.kinds")  # registers the shipped model kinds
-        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _API, first=("kinds",))
