@@ -89,6 +89,10 @@ def test_a_changed_or_broken_predictor_file_is_refused(runs, tmp_path):
         load_predictor(path, "sha256:" + hashlib.sha256(b"not a zip").hexdigest())
     result = run("predict", copy, tmp_path, "--no-detect")
     assert result.exit_code == 1 and "predictor.npz" in result.output
+    # a run whose predictor was deleted (to save room) labels through its model
+    path.unlink()
+    labeller, _ = load_run_labeller(copy)
+    assert type(labeller).__name__ == "ModelLabeller"
 
 
 def _photo(folder):

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import DatasetError
 from ..data import IMAGE_SUFFIXES, read_image
 from ..store import atomic_path
-from ..training.runs import load_run_labeller, read_run_metrics
+from ..training.runs import load_run_labeller, predictor_path, read_run_metrics
 from .face_finding import (align_detected, detect_in_photo, expand_inputs, find_faces,  # noqa: F401
                            find_faces_batch, is_cold_start, start_aligner)
 
@@ -103,7 +103,7 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
     options = {"detect": detect, "upsample": upsample, "threshold": threshold,
                "size": int((metrics.get("image_shape") or [48])[0]), "min_score": min_score}
     if len(paths) <= CHUNK and n_jobs != 1 and is_cold_start():
-        has_predictor = bool((metrics.get("predictor") or {}).get("file"))
+        has_predictor = predictor_path(Path(run_dir), metrics) is not None
         found, (labeller, metrics) = _find_and_load_cold(run_dir, paths, options, has_predictor)
     else:  # the model loads in a thread while the faces are found (reading and hashing it release the GIL)
         from ..parallel import map_in_chunks

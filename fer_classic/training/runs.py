@@ -229,6 +229,13 @@ def read_run_metrics(run_dir: Path) -> dict:
     return metrics
 
 
+def predictor_path(run_dir: Path, metrics: dict) -> Path | None:
+    """The run's predictor file, or None where it has none (a model without a numpy form, a run trained
+    before predictors, or a predictor deleted to save room: the model labels then)."""
+    name = (metrics.get("predictor") or {}).get("file")
+    return run_dir / name if name and (run_dir / name).exists() else None
+
+
 def load_run_labeller(run_dir: str | os.PathLike):
     """What labels faces for a run, and its metrics: the run's predictor (numpy alone, no scikit-learn
     imported; :mod:`fer_classic.apply.predictor`) where it has one, else its model (:func:`load_run`)
@@ -237,9 +244,9 @@ def load_run_labeller(run_dir: str | os.PathLike):
 
     run_dir = Path(run_dir)
     metrics = read_run_metrics(run_dir)
-    predictor = metrics.get("predictor") or {}
-    if predictor.get("file"):
-        return load_predictor(run_dir / predictor["file"], predictor.get("sha256")), metrics
+    path = predictor_path(run_dir, metrics)
+    if path is not None:
+        return load_predictor(path, metrics["predictor"].get("sha256")), metrics
     model, metrics = load_run(run_dir)
     return ModelLabeller(model), metrics
 
