@@ -2,7 +2,7 @@
 and ensembles alike — metrics.json, the grid table, the confusion matrix and other figures, the model.
 
 A trainer describes what it did as a :class:`RunOutcome`; :func:`run_metrics` turns that into
-metrics.json and :func:`write_run` writes everything. Adding a metric is one edit here.
+metrics.json and :func:`write_run` writes everything (the model, and its predictor where it has one). Adding a metric is one edit here.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..apply.predictor import PREDICTOR_FILE
 from ..cluster import current_cluster
 from ..models import describe_params
 from ..reporting.plots import plot_confusion_matrix, plot_knn_accuracy, plot_learning_curves
 from ..store import library_versions, write_text_atomic
-from .protocols import Split
-from ..apply.predictor import PREDICTOR_FILE
 from .predictor_export import save_predictor
+from .protocols import Split
 from .runs import MODEL_FILE, save_model, write_metrics
 from .uncertainty import intervals
 
