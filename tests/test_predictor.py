@@ -22,14 +22,15 @@ from .conftest import run
 def runs(sample, tmp_path_factory):
     """Runs on the embedded sample covering every part a predictor has: an RBF SVM (calibrated), and a
     soft-voting ensemble of an RBF SVM on two descriptors side by side with mirror averaging, an MLP on
-    landmarks and a linear SVM on aligned faces; a random forest; and a KNN, which has no predictor."""
+    landmarks and a linear SVM on aligned faces; a random forest; KNNs under L1, L2 and L3; and local
+    learning, which has no predictor."""
     from fer_classic.features.extraction import extract_features
     from fer_classic.training import EnsembleSpec, TrainSpec, train_ensemble, train_run
 
     root = tmp_path_factory.mktemp("predictor-runs")
     feats = root / "features"
-    extract_features(sample, feats, {"hog": {"pixels_per_cell": 8}, "lbp": {}, "landmarks": {}}, mirror=["hog", "lbp"],
-                     n_jobs=2)
+    extract_features(sample, feats, {"raw": {}, "hog": {"pixels_per_cell": 8}, "lbp": {}, "landmarks": {}},
+                     mirror=["hog", "lbp"], n_jobs=2)
     extract_features(sample, feats / "aligned", {"hog": {"pixels_per_cell": 8}}, align=True, n_jobs=2)
     train_run(feats, root / "svm", TrainSpec(["hog"], "svm", pca=30), n_jobs=2)
     members = [TrainSpec(["hog", "lbp"], "svm", pca=40, mirror="both"),
@@ -37,7 +38,11 @@ def runs(sample, tmp_path_factory):
                TrainSpec(["hog"], "svm", params={"kernel": "linear", "C": 0.01}, aligned=True)]
     train_ensemble(feats, root / "ensemble", EnsembleSpec(members), n_jobs=2)
     train_run(feats, root / "rf", TrainSpec(["lbp", "landmarks"], "rf", params={"trees": 30}), n_jobs=2)
-    train_run(feats, root / "knn", TrainSpec(["hog"], "knn", params={"k": 5}, pca=20), n_jobs=2)
+    for p in (1, 2, 3):
+        train_run(feats, root / f"knn-l{p}", TrainSpec(["hog"], "knn", params={"k": 5, "p": p}, pca=20), n_jobs=2)
+    # raw pixels: neighbours tied at the 9th for some test faces (scikit-learn's choice is replayed)
+    train_run(feats, root / "knn-raw", TrainSpec(["raw"], "knn", params={"k": 9, "p": 2}, scale=False), n_jobs=2)
+    train_run(feats, root / "local", TrainSpec(["hog"], "local", params={"k": 30}, pca=20), n_jobs=2)
     return root
 
 
@@ -46,7 +51,7 @@ def test_faces(sample):
     return sample.images[sample.usage == "PublicTest"]
 
 
-@pytest.mark.parametrize("name", ["svm", "ensemble", "rf"])
+@pytest.mark.parametrize("name", ["svm", "ensemble", "rf", "knn-l1", "knn-l2", "knn-l3", "knn-raw"])
 def test_the_predictor_gives_the_models_labels_and_scores(runs, test_faces, name):
     model, metrics = load_run(runs / name)
     predictor, _ = load_run_labeller(runs / name)
@@ -63,12 +68,24 @@ def test_the_predictor_gives_the_models_labels_and_scores(runs, test_faces, name
     assert predictor.score_kind == "probability"
 
 
+def test_a_knn_predictor_keeps_pixel_rows_as_bytes_and_replays_ties(runs, test_faces):
+    from fer_classic.models.neighbours import exact_kneighbors
+
+    predictor, _ = load_run_labeller(runs / "knn-raw")
+    rows = predictor.spec["model"]["classifier"]["rows"]
+    with np.load(runs / "knn-raw" / PREDICTOR_FILE) as npz:
+        assert npz[rows["array"]].dtype == np.uint8
+        fit = npz[rows["array"]].astype(np.float64)
+    dist, _ = exact_kneighbors(fit, test_faces.reshape(len(test_faces), -1), 10, 2)
+    assert (dist[:, 8] == dist[:, 9]).any()  # the labels above were checked on faces with tied neighbours
+
+
 def test_a_model_without_a_numpy_form_says_why_and_labels_through_its_model(runs, test_faces):
-    metrics = json.loads((runs / "knn" / "metrics.json").read_text())
-    assert metrics["predictor"] == {"absent": "FastKNeighborsClassifier has no numpy form"}
-    assert not (runs / "knn" / PREDICTOR_FILE).exists()
-    labeller, _ = load_run_labeller(runs / "knn")
-    model, _ = load_run(runs / "knn")
+    metrics = json.loads((runs / "local" / "metrics.json").read_text())
+    assert metrics["predictor"] == {"absent": "LocalLearningClassifier has no numpy form"}
+    assert not (runs / "local" / PREDICTOR_FILE).exists()
+    labeller, _ = load_run_labeller(runs / "local")
+    model, _ = load_run(runs / "local")
     assert np.array_equal(labeller.predict(test_faces), model.predict(test_faces))
 
 

@@ -3,9 +3,9 @@
 ``train`` writes ``predictor.npz`` beside ``model.skops`` when every part of the model has a plain
 numpy form (:mod:`fer_classic.training.predictor_export`): descriptors (their parameters and learned
 arrays; :mod:`fer_classic.features.compute` describes the faces), the float casts, the scaler, PCA,
-and RBF SVMs, linear SVMs, MLPs or random forests, with mirror averaging, temperature scaling and
-soft-voting ensembles around them. KNN and local learning have none: their runs are labelled through
-``model.skops`` as before.
+and RBF SVMs, linear SVMs, MLPs, random forests or KNN, with mirror averaging, temperature scaling
+and soft-voting ensembles around them. Local learning (an SVM fitted per query) has none: its runs are
+labelled through ``model.skops`` as before.
 
 Why: importing scikit-learn (which imports scipy.stats and pandas) takes a second or more here, longer
 than finding and labelling the faces of a photo; ``fer-classic predict`` on a run with a predictor
@@ -78,6 +78,8 @@ class _Pipeline:
             return X @ self.clf["coef"].T + self.clf["intercept"]
         if self.kind == "forest":
             return _forest_proba(X, self.clf)
+        if self.kind == "knn":
+            return _knn_proba(X, self.clf)
         return _mlp_proba(X, self.clf)
 
     def scores(self, images, aligned=False):
@@ -208,6 +210,19 @@ def _mlp_proba(X, clf) -> np.ndarray:
     np.exp(tmp, out=activation)
     activation /= activation.sum(axis=1)[:, np.newaxis]
     return activation
+
+
+def _knn_proba(X, clf) -> np.ndarray:
+    """FastKNeighborsClassifier.predict_proba: the exact neighbours among every training row (the rows
+    as fitted, in float64), scikit-learn's choice among neighbours tied at the k-th, its vote."""
+    from ..models.neighbours import break_ties_like_sklearn, exact_kneighbors, vote
+
+    rows, p = clf["rows"].astype(np.float64), clf["p"]
+    k = min(clf["k"], len(rows))
+    X = np.asarray(X, dtype=np.float64)
+    dist, idx = exact_kneighbors(rows, X, k + 1, p)
+    d, nb = break_ties_like_sklearn(rows, X, dist, idx, k, p, {})
+    return vote(clf["labels"][nb], d, clf["weights"], len(clf["classes"]))
 
 
 def _forest_proba(X, clf) -> np.ndarray:

@@ -21,175 +21,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-# Extra candidates fetched beyond k, so that float32 rounding in faiss cannot push a true neighbour out.
-CANDIDATE_MARGIN = 16
-
-
-def _candidate_search(X: np.ndarray, p: float):
-    """A function (queries, n) -> indices of about the n nearest rows of ``X``."""
-    if p == 2:
-        from sklearn.neighbors import NearestNeighbors
-
-        nn = NearestNeighbors(algorithm="brute").fit(X)
-        return lambda q, n: nn.kneighbors(q, n_neighbors=n, return_distance=False)
-    if p != 1:
-        from .lp_kernel import lp_candidates
-
-        return lp_candidates(X, p)
-    import faiss
-
-    index = faiss.IndexFlat(X.shape[1], faiss.METRIC_L1)
-    index.add(np.ascontiguousarray(X, dtype=np.float32))
-    return lambda q, n: index.search(np.ascontiguousarray(q, dtype=np.float32), n)[1]
-
-
-def minkowski_distances(queries: np.ndarray, rows: np.ndarray, p: float) -> np.ndarray:
-    """Exact float64 Minkowski distances from each query (m, d) to its own rows (m, c, d)."""
-    diff = np.abs(rows.astype(np.float64) - queries.astype(np.float64)[:, None, :])
-    if p == 1:
-        return diff.sum(axis=2)
-    if p == 2:
-        return np.sqrt(np.einsum("mcd,mcd->mc", diff, diff))
-    return (diff ** p).sum(axis=2) ** (1.0 / p)
-
-
-def kneighbors(X_fit: np.ndarray, X_query: np.ndarray, k: int, p: float,
-               chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` nearest rows of ``X_fit`` for each query under the Minkowski ``p`` norm.
-
-    Returns (distances, indices), both ``(n_queries, k)``, nearest first; equal distances are
-    ordered by training index.
-    """
-    n_fit = len(X_fit)
-    k = min(k, n_fit)
-    n_candidates = min(n_fit, k + CANDIDATE_MARGIN)
-    search = _candidate_search(X_fit, p)
-    X_fit64 = np.asarray(X_fit)
-    dist_out = np.empty((len(X_query), k))
-    idx_out = np.empty((len(X_query), k), dtype=np.int64)
-    for start in range(0, len(X_query), chunk):
-        q = np.asarray(X_query[start:start + chunk])
-        cand = search(q, n_candidates)
-        exact = minkowski_distances(q, X_fit64[cand], p)
-        order = np.lexsort((cand, exact), axis=1)[:, :k]
-        dist_out[start:start + len(q)] = np.take_along_axis(exact, order, axis=1)
-        idx_out[start:start + len(q)] = np.take_along_axis(cand, order, axis=1)
-    return dist_out, idx_out
-
-
-# --------------------------------------------------------------------------- scikit-learn's tie-breaking
-
-_DBL_MAX = np.finfo(np.float64).max
-
-
-def _heap_push(values: list, indices: list, size: int, val: float, idx: int) -> None:
-    """sklearn.utils._heap.heap_push, line for line: a fixed-size max-heap that refuses ``val``
-    unless it is strictly below the root."""
-    if val >= values[0]:
-        return
-    current = 0
-    while True:
-        left = 2 * current + 1
-        right = left + 1
-        if left >= size:
-            break
-        if right >= size:
-            if values[left] > val:
-                swap = left
-            else:
-                break
-        elif values[left] >= values[right]:
-            if val < values[left]:
-                swap = left
-            else:
-                break
-        elif val < values[right]:
-            swap = right
-        else:
-            break
-        values[current], indices[current] = values[swap], indices[swap]
-        current = swap
-    values[current], indices[current] = val, idx
-
-
-def _heap_over(rdist: np.ndarray, start: int, end: int, k: int) -> tuple[list, list]:
-    """The heap after pushing ``rdist[start:end]`` in order, skipping rows that cannot enter."""
-    values, indices = [_DBL_MAX] * k, [-1] * k
-    first = min(end, start + k)
-    for j in range(start, first):
-        _heap_push(values, indices, k, float(rdist[j]), j)
-    # The root only decreases, so rows at or above the current root can never enter.
-    for j in first + np.flatnonzero(rdist[first:end] < values[0]):
-        if rdist[j] < values[0]:
-            _heap_push(values, indices, k, float(rdist[j]), int(j))
-    return values, indices
-
-
-def sklearn_neighbour_set(rdist: np.ndarray, k: int) -> np.ndarray:
-    """The training rows scikit-learn's heap keeps for one query, given its reduced distances to every
-    training row, when the rows are seen in order (its ``parallel_on_X`` strategy)."""
-    _, indices = _heap_over(rdist, 0, len(rdist), k)
-    return np.array([i for i in indices if i >= 0])
-
-
-def reduced_distances(X_fit: np.ndarray, queries: np.ndarray, p: float) -> np.ndarray:
-    """sum |x - q|^p (scikit-learn's "reduced" Minkowski distance) from each query to every training
-    row, exactly in float64: ``(n_queries, n_fit)``."""
-    from scipy.spatial.distance import cdist
-
-    queries = np.atleast_2d(np.asarray(queries, dtype=np.float64))
-    if p in (1, 2):
-        return cdist(queries, np.asarray(X_fit, dtype=np.float64), "cityblock" if p == 1 else "sqeuclidean")
-    from .lp_kernel import lp_power_sums
-
-    return lp_power_sums(queries, X_fit, p, exact=True)
-
-
-def vote(neighbour_labels: np.ndarray, distances: np.ndarray, weights: str, n_classes: int) -> np.ndarray:
-    """Class scores from the neighbours, as KNeighborsClassifier.predict_proba computes them."""
-    if weights == "uniform":
-        w = np.ones_like(distances)
-    else:
-        with np.errstate(divide="ignore"):
-            w = 1.0 / distances
-        # A query that equals training rows takes its label from those rows alone (scikit-learn's rule).
-        exact = np.isinf(w)
-        rows = exact.any(axis=1)
-        w[rows] = exact[rows]
-    scores = np.zeros((len(neighbour_labels), n_classes))
-    for j in range(neighbour_labels.shape[1]):
-        np.add.at(scores, (np.arange(len(scores)), neighbour_labels[:, j]), w[:, j])
-    return scores / scores.sum(axis=1, keepdims=True)
-
-
-def _break_ties_like_sklearn(X_fit, X_query, dist, idx, k, p, rdist_cache: dict):
-    """The first ``k`` of the (k+1 or more) sorted neighbours, with exact ties at the k-th neighbour
-    resolved as scikit-learn's sequential heap resolves them."""
-    d, nb = dist[:, :k].copy(), idx[:, :k].copy()
-    if k >= idx.shape[1]:
-        return d, nb
-    tied = np.flatnonzero(dist[:, k - 1] == dist[:, k])
-    missing = [q for q in tied if q not in rdist_cache]
-    # Full rows of exact distances, for the tied queries only, in two threads (the kernels release the GIL).
-    for q, row in zip(missing, _in_threads(lambda qs: reduced_distances(X_fit, X_query[qs], p), missing)):
-        rdist_cache[q] = row
-    for q in tied:
-        kept = sklearn_neighbour_set(rdist_cache[q], k)
-        nb[q], d[q] = kept, rdist_cache[q][kept] ** (1.0 / p)
-    return d, nb
-
-
-def _in_threads(func, items: list, chunk: int = 16) -> list:
-    """Rows of ``func(items chunk)`` for consecutive chunks, computed in a thread pool."""
-    if not items:
-        return []
-    from concurrent.futures import ThreadPoolExecutor
-
-    from ..parallel import effective_n_jobs
-
-    chunks = [items[i:i + chunk] for i in range(0, len(items), chunk)]
-    with ThreadPoolExecutor(max_workers=effective_n_jobs(None)) as pool:
-        return [row for result in pool.map(func, chunks) for row in result]
+from .neighbours import (_heap_push, break_ties_like_sklearn, kneighbors, minkowski_distances,  # noqa: F401
+                         reduced_distances, sklearn_neighbour_set, vote)
 
 
 def knn_grid_predictions(X_fit, y_fit, queries: dict[str, np.ndarray], configs: list[dict]) -> list[dict]:
@@ -209,7 +42,7 @@ def knn_grid_predictions(X_fit, y_fit, queries: dict[str, np.ndarray], configs: 
         dist, idx = kneighbors(X_fit, all_queries, max(configs[i]["k"] for i in chosen) + 1, p)
         rdist_cache: dict = {}
         for i in chosen:
-            d, nb = _break_ties_like_sklearn(X_fit, all_queries, dist, idx, min(configs[i]["k"], len(X_fit)),
+            d, nb = break_ties_like_sklearn(X_fit, all_queries, dist, idx, min(configs[i]["k"], len(X_fit)),
                                              p, rdist_cache)
             predicted = classes[np.argmax(vote(y_encoded[nb], d, configs[i]["weights"], len(classes)), axis=1)]
             for n, lo, hi in zip(names, bounds[:-1], bounds[1:]):
@@ -240,7 +73,7 @@ class FastKNeighborsClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, reset=False)
         k = min(self.n_neighbors, len(self._fit_X))
         dist, idx = kneighbors(self._fit_X, X, k + 1, self.p)
-        d, nb = _break_ties_like_sklearn(self._fit_X, X, dist, idx, k, self.p, {})
+        d, nb = break_ties_like_sklearn(self._fit_X, X, dist, idx, k, self.p, {})
         return vote(self._y[nb], d, self.weights, len(self.classes_))
 
     def predict(self, X) -> np.ndarray:

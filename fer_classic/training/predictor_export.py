@@ -16,6 +16,7 @@ from ..features import DESCRIPTORS, RUNTIME_PARAMS, ImageDescriptor
 from ..features.alignment import FaceAligner
 from ..models.calibration import TemperatureScaledClassifier
 from ..models.ensemble import SoftVotingEnsemble
+from ..models.knn import FastKNeighborsClassifier
 from ..models.mirror import MirrorAveragedClassifier
 from ..models.svm_scores import has_fast_scores, svc_layout
 from .reduction import Float64
@@ -143,9 +144,25 @@ def _classifier(clf, arrays: _Arrays) -> dict:
         return {"kind": "mlp", "coefs": [arrays.ref(c) for c in clf.coefs_],
                 "intercepts": [arrays.ref(i) for i in clf.intercepts_], "activation": clf.activation,
                 "classes": classes}
+    if isinstance(clf, FastKNeighborsClassifier):
+        rows = clf._fit_X
+        smaller = _exact_smaller_dtype(rows)
+        return {"kind": "knn", "classes": classes, "k": int(clf.n_neighbors), "p": float(clf.p),
+                "weights": clf.weights, "rows": arrays.ref(rows if smaller is None else rows.astype(smaller)),
+                "labels": arrays.ref(clf._y.astype(np.int32))}
     if isinstance(clf, RandomForestClassifier) and clf.n_outputs_ == 1:
         return {"kind": "forest", "classes": classes, **{k: arrays.ref(v) for k, v in _forest_arrays(clf).items()}}
     raise NoPredictor(f"{type(clf).__name__} has no numpy form")
+
+
+def _exact_smaller_dtype(X: np.ndarray):
+    """uint8 or uint16 for whole-number rows (raw pixels), float32 for float32 numbers, else None."""
+    from ..store import exact_integer_dtype
+
+    smaller = exact_integer_dtype(X)
+    if smaller is None and X.dtype == np.float64 and np.array_equal(X.astype(np.float32), X):
+        smaller = np.float32
+    return smaller
 
 
 def _forest_arrays(forest) -> dict[str, np.ndarray]:
