@@ -1,8 +1,9 @@
 """Labelling the faces in ordinary photos: detect (dlib), align to FER2013's framing, classify.
 
-scikit-learn and pandas are imported inside :func:`predict_photos`, after the face finding has started.
-In a fresh process (``fer-classic predict``) a second process loads dlib's shape predictor meanwhile;
-a run with a predictor (:mod:`.predictor`) then labels the faces without importing scikit-learn at all.
+:func:`label_photos` gives the rows as plain dicts and imports neither scikit-learn nor pandas where
+the run has a predictor (:mod:`.predictor`): in a fresh process (``fer-classic predict``) a second
+process loads dlib's shape predictor meanwhile, and the first answer comes without either import.
+:func:`predict_photos` returns the same rows as a pandas DataFrame.
 """
 
 from __future__ import annotations
@@ -25,15 +26,7 @@ log = logging.getLogger(__name__)
 
 NO_FACE = "no face found"
 CHUNK = 8  # photos per face-finding task
-
-
-def _scores(labeller, X, class_names):
-    """Class probabilities where the model has them (every run trained by this version: SVM and local
-    learning runs are calibrated), otherwise decision scores, named as such; 4 decimals."""
-    import pandas as pd
-
-    classes = [class_names[int(c)] for c in labeller.classes_]
-    return pd.DataFrame(labeller.class_scores(X), columns=[f"{labeller.score_kind}_{c}" for c in classes]).round(4)
+COLUMNS = ["file", "face", "x", "y", "width", "height", "detector_score", "label", "status"]
 
 
 def _find_and_load_cold(run_dir, paths, options: dict, has_predictor: bool):
@@ -55,7 +48,6 @@ def _find_and_load_cold(run_dir, paths, options: dict, has_predictor: bool):
         log.debug("no second process (%s): finding faces in this one", exc)
         finding = None
     loaded = load_run_labeller(run_dir)
-    import pandas  # noqa: F401  (while the faces are being aligned)
 
     try:
         if finding is not None:
@@ -95,6 +87,34 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
         One row per face: file, face index, box, label, status and a score per class. A photo
         without a face, or one that cannot be read, gets a row whose ``status`` says so.
     """
+    import pandas as pd
+
+    columns, rows = label_photos(run_dir, inputs, detect=detect, upsample=upsample, threshold=threshold,
+                                 n_jobs=n_jobs, progress=progress, min_score=min_score)
+    table = pd.DataFrame(rows, columns=columns)
+    for col in ("face", "x", "y", "width", "height"):
+        table[col] = table[col].astype("Int64")
+    if annotate:
+        annotate_photos(rows, Path(annotate))
+    return table
+
+
+def annotate_photos(rows, folder: Path) -> None:
+    """Copies of the photos of ``rows`` (:func:`label_photos`') with their faces drawn (photos with no face
+    too; unreadable ones are left out)."""
+    by_file: dict[str, list] = {}
+    for row in rows:
+        by_file.setdefault(row["file"], []).append(row)
+    for file, group in by_file.items():
+        if all(r["status"] != "ok" for r in group) and group[0]["status"] != NO_FACE:
+            continue
+        draw_annotations(file, [r for r in group if r["status"] == "ok"], folder)
+
+
+def label_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, threshold: float = 0.0,
+                 n_jobs: int | None = None, progress: bool = False, min_score: float | None = None):
+    """:func:`predict_photos`' rows as plain dicts (every column present, None where empty) and the column
+    names: ``(columns, rows)``. Neither scikit-learn nor pandas is imported where the run has a predictor."""
     paths = expand_inputs(inputs)
     if not paths:
         raise DatasetError(f"no image files in {', '.join(map(str, inputs))} (looked for "
@@ -113,10 +133,8 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
             found = map_in_chunks(functools.partial(find_faces_batch, **options), paths, n_jobs=n_jobs,
                                   progress=progress, desc="finding faces", chunk_size=CHUNK)
             labeller, metrics = loading.result()
-    import pandas as pd  # here, not above: a fresh process starts finding faces first
-
     class_names = metrics["class_names"]
-    rows, face_rows, face_images = [], [], []
+    rows, face_rows, face_images, score_columns = [], [], [], []
     for item in found:
         if "error" in item:
             log.warning("skipping %s: %s", item["file"], item["error"])
@@ -139,30 +157,25 @@ def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, t
 
             set_descriptor_runtime(labeller.model, n_jobs if len(face_images) > 256 else 1, False)
         X = np.stack(face_images)
-        scores = _scores(labeller, X, class_names)
-        for row, label, score in zip(face_rows, labeller.predict(X), scores.to_dict("records")):
-            row.update(label=class_names[int(label)], **score)
-    table = pd.DataFrame(rows, columns=["file", "face", "x", "y", "width", "height", "detector_score", "label", "status",
-                                        *(scores.columns if face_images else [])])
-    for col in ("face", "x", "y", "width", "height"):
-        table[col] = table[col].astype("Int64")
-    if annotate:
-        for file, group in table.groupby("file", sort=False):
-            if (group["status"] != "ok").all() and group["status"].iloc[0] != NO_FACE:
-                continue
-            draw_annotations(file, group, Path(annotate))
-    return table
+        # probabilities where the model has them (every run trained by this version: SVM and local learning
+        # runs are calibrated), otherwise decision scores, named as such; 4 decimals
+        score_columns = [f"{labeller.score_kind}_{class_names[int(c)]}" for c in labeller.classes_]
+        scores = np.round(labeller.class_scores(X), 4).tolist()
+        for row, label, score in zip(face_rows, labeller.predict(X), scores):
+            row.update(label=class_names[int(label)], **dict(zip(score_columns, score)))
+    columns = COLUMNS + score_columns
+    return columns, [{c: row.get(c) for c in columns} for row in rows]
 
 
-def draw_annotations(file, faces_table, folder: Path) -> Path:
-    """A copy of the photo with each face's box, label and top score drawn on it, in the photo's own
-    format (``folder/<name>.<suffix>``; JPEG stays JPEG)."""
+def draw_annotations(file, faces, folder: Path) -> Path:
+    """A copy of the photo with each face's box, label and top score drawn on it (``faces``: rows of
+    :func:`label_photos`), in the photo's own format (``folder/<name>.<suffix>``; JPEG stays JPEG)."""
     from PIL import Image
 
     from .labels_drawing import draw_labels, top_score_text
 
     labelled = [(int(r["x"]), int(r["y"]), int(r["width"]), int(r["height"]), f"{r['face']}: {r['label']}",
-                 top_score_text(r)) for _, r in faces_table[faces_table["status"] == "ok"].iterrows()]
+                 top_score_text(r)) for r in faces]
     pil = Image.fromarray(draw_labels(read_image(file), labelled))
     folder.mkdir(parents=True, exist_ok=True)
     suffix = Path(file).suffix.lower()

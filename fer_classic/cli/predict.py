@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from ..apply.photos import predict_photos
+from ..apply.photos import NO_FACE, annotate_photos, label_photos
 from ..store import write_text_atomic
 from . import main
 from .options import Choice, runtime_options
@@ -77,23 +78,30 @@ def predict(run_dir, inputs, out, fmt, annotate, detect, upsample, threshold, mi
     if videos:
         return _predict_videos(run_dir, videos, out, fmt, annotate, threshold, upsample, min_score, every, fps,
                                start, end, smooth, detect_width, timeline, jobs, progress)
-    table = predict_photos(run_dir, inputs, detect=detect, upsample=upsample, threshold=threshold,
-                           annotate=str(annotate) if annotate else None, n_jobs=jobs, progress=progress,
-                           min_score=min_score)
-    _emit(table, out, fmt)
-    log.info("%d photos: %d faces, %d photos with no face, %d unreadable", table["file"].nunique(),
-             (table["status"] == "ok").sum(), (table["status"] == "no face found").sum(),
-             table["status"].str.startswith("unreadable").sum())
-    if table["status"].str.startswith("unreadable").all():
-        raise click.ClickException(f"none of the {len(table)} image files could be read (see the warnings above)")
+    # Rows as plain dicts (no pandas: with a run's predictor the first answer comes without importing it).
+    columns, rows = label_photos(run_dir, inputs, detect=detect, upsample=upsample, threshold=threshold,
+                                 n_jobs=jobs, progress=progress, min_score=min_score)
+    if annotate:
+        annotate_photos(rows, annotate)
+    _emit_rows(columns, rows, out, fmt)
+    statuses = [r["status"] for r in rows]
+    unreadable = sum(s.startswith("unreadable") for s in statuses)
+    log.info("%d photos: %d faces, %d photos with no face, %d unreadable", len({r["file"] for r in rows}),
+             statuses.count("ok"), statuses.count(NO_FACE), unreadable)
+    if unreadable == len(rows):
+        raise click.ClickException(f"none of the {len(rows)} image files could be read (see the warnings above)")
 
 
-def _emit(table, out, fmt) -> None:
+def _emit_rows(columns, rows, out, fmt) -> None:
+    """The table as CSV (empty cells where a value is missing) or as a JSON list of records (null)."""
     if fmt == "json":
-        records = table.astype(object).where(table.notna(), None).to_dict("records")
-        text = json.dumps(records, indent=2, default=lambda v: v.item()) + "\n"
+        text = json.dumps(rows, indent=2) + "\n"
     else:
-        text = table.to_csv(index=False)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        text = buffer.getvalue()
     if out:
         write_text_atomic(out, text)
     else:
@@ -102,8 +110,6 @@ def _emit(table, out, fmt) -> None:
 
 def _predict_videos(run_dir, videos, out, fmt, annotate, threshold, upsample, min_score, every, fps, start, end,
                     smooth, detect_width, timeline, jobs, progress):
-    import pandas as pd
-
     from ..apply.video import BASE_COLUMNS, RowWriter, label_video, score_columns
 
     columns = BASE_COLUMNS + score_columns(run_dir)
@@ -134,8 +140,10 @@ def _predict_videos(run_dir, videos, out, fmt, annotate, threshold, upsample, mi
     if writer:
         writer.finish()
     if not streaming:
-        _emit(pd.DataFrame(kept, columns=columns), out, fmt)
+        _emit_rows(columns, [{c: row.get(c) for c in columns} for row in kept], out, fmt)
     if timeline:
+        import pandas as pd
+
         from ..reporting.plots import plot_timelines
 
         for path in plot_timelines(pd.DataFrame(kept, columns=columns), Path(timeline)):
