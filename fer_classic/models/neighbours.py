@@ -179,17 +179,25 @@ def _in_threads(func, items: list, chunk: int = 16) -> list:
 
 
 def exact_kneighbors(X_fit: np.ndarray, X_query: np.ndarray, k: int, p: float,
-                     rows_per_block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+                     block_values: int = 1 << 22) -> tuple[np.ndarray, np.ndarray]:
     """:func:`kneighbors` without a candidate search: the exact float64 distance (the same arithmetic,
     :func:`minkowski_distances`) from each query to every training row, ranked by (distance, training
-    index). For a few queries (faces in a photo) it is quick and needs neither faiss nor numba."""
+    index). For a few queries (the faces of a photo) it is quick and needs neither faiss nor numba; its
+    temporary arrays hold at most about ``block_values`` float64 values (32 MB)."""
     k = min(k, len(X_fit))
     X_query = np.asarray(X_query, dtype=np.float64)
-    dist = np.empty((len(X_query), len(X_fit)))
-    for start in range(0, len(X_fit), rows_per_block):
-        block = np.asarray(X_fit[start:start + rows_per_block])
-        dist[:, start:start + len(block)] = minkowski_distances(
-            X_query, np.broadcast_to(block, (len(X_query), *block.shape)), p)
-    index = np.broadcast_to(np.arange(len(X_fit)), dist.shape)
-    order = np.lexsort((index, dist), axis=1)[:, :k]
-    return np.take_along_axis(dist, order, axis=1), order
+    d = max(1, X_fit.shape[1])
+    rows = max(1, min(len(X_fit), block_values // d))
+    queries = max(1, block_values // (rows * d))
+    dist_out = np.empty((len(X_query), k))
+    idx_out = np.empty((len(X_query), k), dtype=np.int64)
+    for q0 in range(0, len(X_query), queries):
+        q = X_query[q0:q0 + queries]
+        dist = np.empty((len(q), len(X_fit)))
+        for start in range(0, len(X_fit), rows):
+            block = np.asarray(X_fit[start:start + rows])
+            dist[:, start:start + len(block)] = minkowski_distances(q, np.broadcast_to(block, (len(q), *block.shape)), p)
+        order = np.lexsort((np.broadcast_to(np.arange(len(X_fit)), dist.shape), dist), axis=1)[:, :k]
+        dist_out[q0:q0 + len(q)] = np.take_along_axis(dist, order, axis=1)
+        idx_out[q0:q0 + len(q)] = order
+    return dist_out, idx_out
