@@ -8,8 +8,8 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from fer_classic.features import HOGDescriptor, RawPixels
-from fer_classic.models.knn import (FastKNeighborsClassifier, _heap_push, kneighbors, knn_grid_predictions,
-                                  minkowski_distances)
+from fer_classic.models.knn import FastKNeighborsClassifier, knn_grid_predictions
+from fer_classic.models.neighbours import _heap_push, kneighbors, minkowski_distances
 from fer_classic.models import expand_grid, model_kind
 
 

@@ -78,7 +78,7 @@ def is_cold_start() -> bool:
 
 def _load_aligner_models() -> None:
     faces.shape_predictor()
-    import skimage.transform  # noqa: F401  (align_face's)
+    from skimage.transform import SimilarityTransform, warp  # noqa: F401  (align_face's: 0.4 s to import)
 
 
 def start_aligner():

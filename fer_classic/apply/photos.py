@@ -19,8 +19,8 @@ from ..errors import DatasetError
 from ..data import IMAGE_SUFFIXES, read_image
 from ..store import atomic_path
 from ..training.runs import load_run_labeller, predictor_path, read_run_metrics
-from .face_finding import (align_detected, detect_in_photo, expand_inputs, find_faces,  # noqa: F401
-                           find_faces_batch, is_cold_start, start_aligner)
+from .face_finding import (align_detected, detect_in_photo, expand_inputs, find_faces_batch, is_cold_start,
+                           start_aligner)
 
 log = logging.getLogger(__name__)
 

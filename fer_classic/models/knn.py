@@ -21,8 +21,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .neighbours import (_heap_push, break_ties_like_sklearn, kneighbors, minkowski_distances,  # noqa: F401
-                         reduced_distances, sklearn_neighbour_set, vote)
+from .neighbours import break_ties_like_sklearn, kneighbors, vote
 
 
 def knn_grid_predictions(X_fit, y_fit, queries: dict[str, np.ndarray], configs: list[dict]) -> list[dict]:
