@@ -51,7 +51,7 @@ def test_faces(sample):
     return sample.images[sample.usage == "PublicTest"]
 
 
-@pytest.mark.parametrize("name", ["svm", "ensemble", "rf", "knn-l1", "knn-l2", "knn-l3", "knn-raw"])
+@pytest.mark.parametrize("name", ["svm", "ensemble", "rf", "knn-l1", "knn-l2", "knn-l3"])
 def test_the_predictor_gives_the_models_labels_and_scores(runs, test_faces, name):
     model, metrics = load_run(runs / name)
     predictor, _ = load_run_labeller(runs / name)
@@ -68,16 +68,24 @@ def test_the_predictor_gives_the_models_labels_and_scores(runs, test_faces, name
     assert predictor.score_kind == "probability"
 
 
-def test_a_knn_predictor_keeps_pixel_rows_as_bytes_and_replays_ties(runs, test_faces):
-    from fer_classic.models.neighbours import exact_kneighbors
+def test_a_knn_predictor_keeps_pixel_rows_as_bytes_and_replays_tied_neighbours(runs, test_faces):
+    """Raw pixels: the rows stored as bytes, and the model's labels and scores on the test faces whose 9th
+    and 10th neighbours are equally far (scikit-learn's choice among them replayed) and on forty others
+    (an exhaustive search per face: a subset keeps the test quick)."""
+    from fer_classic.models.mirror import class_scores, predict_labels
+    from fer_classic.models.neighbours import kneighbors
 
+    model, _ = load_run(runs / "knn-raw")
     predictor, _ = load_run_labeller(runs / "knn-raw")
     rows = predictor.spec["model"]["classifier"]["rows"]
     with np.load(runs / "knn-raw" / PREDICTOR_FILE) as npz:
         assert npz[rows["array"]].dtype == np.uint8
-        fit = npz[rows["array"]].astype(np.float64)
-    dist, _ = exact_kneighbors(fit, test_faces.reshape(len(test_faces), -1), 10, 2)
-    assert (dist[:, 8] == dist[:, 9]).any()  # the labels above were checked on faces with tied neighbours
+    dist, _ = kneighbors(model.steps[-1][1]._fit_X, test_faces.reshape(len(test_faces), -1).astype(np.float64), 10, 2)
+    tied = np.flatnonzero(dist[:, 8] == dist[:, 9])
+    assert tied.size
+    faces = test_faces[np.r_[tied, np.arange(40)]]
+    assert np.array_equal(predictor.predict(faces), predict_labels(model, faces))
+    np.testing.assert_allclose(predictor.class_scores(faces), class_scores(model, faces), atol=1e-12)
 
 
 def test_a_model_without_a_numpy_form_says_why_and_labels_through_its_model(runs, test_faces):
