@@ -224,6 +224,21 @@ class FeatureDirectory:
     def file_for(self, name: str, mirrored: bool = False) -> Path:
         return self.path / (f"{name}.mirror.npz" if mirrored else f"{name}.npz")
 
+    def remove_feature_files(self) -> int:
+        """Delete the feature files the manifest lists (``<name>.npz``, ``<name>.mirror.npz``), keeping
+        the manifest and what descriptors learned (``<name>.state.npz``): runs trained on them are still
+        recognised, and an extraction into this folder computes the files again, the same. Returns the
+        bytes freed."""
+        manifest = self.manifest_or_none() or {"descriptors": {}}
+        freed = 0
+        for entry in manifest["descriptors"].values():
+            for key in ("file", "mirror_file"):
+                path = self.path / entry[key] if entry.get(key) else None
+                if path is not None and path.is_file():
+                    freed += path.stat().st_size
+                    path.unlink()
+        return freed
+
     def save_state(self, name: str, arrays: dict[str, np.ndarray]) -> Path:
         """Write what a descriptor learned from the images (``<name>.state.npz``)."""
         path = self.path / f"{name}.state.npz"

@@ -20,11 +20,11 @@ from joblib import Parallel, delayed
 from .data import Dataset
 from .errors import ConfigurationError, FeatureStoreError
 from .features import DESCRIPTORS, validate_descriptor
-from .features.extraction import extract_features
+from .features.extraction import extract_features, manifest_describes
 from .models.registry import did_you_mean
 from .parallel import call_unpacked, effective_n_jobs
 from .pipelines import PIPELINES, NamedPipeline, named_pipeline
-from .store import library_versions, read_json, write_json_atomic
+from .store import FeatureDirectory, library_versions, read_json, write_json_atomic
 from .training import EnsembleSpec, TrainSpec, train_ensemble, train_run
 from .training.ensemble import member_manifests, recorded_manifest
 from .training.spec import ALIGNED_FOLDER
@@ -66,37 +66,45 @@ _KIND_COST = {"ensemble": 5, "svm": 4, "local": 4, "knn": 3, "rf": 3, "mlp": 1}
 
 
 def run_pipelines(dataset: Dataset, pipelines: list[NamedPipeline], workdir, *, n_jobs=None,
-                  progress=False, force=False, command: str | None = None) -> dict[str, dict]:
+                  progress=False, force=False, command: str | None = None,
+                  keep_features: bool = True) -> dict[str, dict]:
     """Extract and train every pipeline under ``workdir``; returns each one's metrics by name.
 
-    Descriptors are extracted with ``n_jobs`` workers. Single pipelines then train ``n_jobs`` at a time,
-    each in its own worker process on one core (most of their time is single-threaded: an SVM fit, a
-    forest's trees, one KNN search), longest first; ensembles train afterwards with every worker. Each
-    run is seeded on its own, so the numbers do not depend on the order or the number of workers."""
+    Descriptors are extracted with ``n_jobs`` workers, for the pipelines not already complete in
+    ``workdir`` (with the same settings and data) alone. Single pipelines then train ``n_jobs`` at a
+    time, each in its own worker process on one core (most of their time is single-threaded: an SVM
+    fit, a forest's trees, one KNN search), longest first; ensembles train afterwards with every
+    worker. Each run is seeded on its own, so the numbers do not depend on the order or the number of
+    workers. ``keep_features=False`` removes the feature files once every run is complete (the
+    manifests and learned descriptor states stay: a later call recognises the runs without them)."""
     workdir = Path(workdir)
     folders, where = plan_feature_folders(pipelines)
     paths = [workdir / ("features" if i == 0 else f"features-{i + 1}") for i in range(len(folders))]
+    extractions = []  # (folder, descriptors, mirrored descriptors, faces aligned, pipelines reading it)
     for i, (descriptors, path) in enumerate(zip(folders, paths)):
-        log.info("extracting %s", ", ".join(descriptors))
         users = [p for p in pipelines if where[p.name] == i]
         mirrored = {f for p in users if p.spec.mirror != "none" for f in p.spec.features}
-        extract_features(dataset, path, descriptors, mirror=mirrored, align=users[0].align, n_jobs=n_jobs,
-                         progress=progress)
+        extractions.append((path, descriptors, mirrored, users[0].align, users))
         for p in users:  # members on aligned faces read the folder's aligned/ subfolder
             if p.mixes_alignment:
-                log.info("extracting %s of aligned faces for %s", ", ".join(p.descriptors(aligned=True)), p.name)
-                extract_features(dataset, path / ALIGNED_FOLDER, p.descriptors(aligned=True),
-                                 mirror={f for m in p.members() if m.aligned and m.mirror != "none" for f in m.features},
-                                 align=True, n_jobs=n_jobs, progress=progress)
-    results, todo = {}, []
-    for p in pipelines:
-        run_dir = workdir / "runs" / p.name
-        done = None if force else finished_run(run_dir, p.spec, paths[where[p.name]])
+                extractions.append((path / ALIGNED_FOLDER, p.descriptors(aligned=True),
+                                    {f for m in p.members() if m.aligned and m.mirror != "none" for f in m.features},
+                                    True, [p]))
+    fingerprint = dataset.fingerprint()
+    results = {}
+    for p in [] if force else pipelines:
+        described = all(manifest_describes(path, fingerprint, descriptors, align)
+                        for path, descriptors, _, align, users in extractions if p in users)
+        done = finished_run(workdir / "runs" / p.name, p.spec, paths[where[p.name]]) if described else None
         if done is not None:
-            log.info("%s: up to date in %s (--force retrains)", p.name, run_dir)
+            log.info("%s: up to date in %s (--force retrains)", p.name, workdir / "runs" / p.name)
             results[p.name] = done
-        else:
-            todo.append(p)
+    todo = [p for p in pipelines if p.name not in results]
+    for path, descriptors, mirrored, align, users in extractions:
+        if any(p in todo for p in users):
+            log.info("extracting %s%s", ", ".join(descriptors), " of aligned faces" * align)
+            extract_features(dataset, path, descriptors, mirror=mirrored, align=align, n_jobs=n_jobs,
+                             progress=progress)
     command = command or "fer_classic.suite.run_pipelines"
     jobs = [(p, paths[where[p.name]], workdir / "runs" / p.name, f"{command} (pipeline {p.name})") for p in todo]
     single = sorted((j for j in jobs if isinstance(j[0].spec, TrainSpec)), key=_expected_cost, reverse=True)
@@ -112,6 +120,10 @@ def run_pipelines(dataset: Dataset, pipelines: list[NamedPipeline], workdir, *, 
         log.info("[%d/%d] %s: %s accuracy %.4f", count, len(jobs), name, metrics["test_split"],
                  metrics["accuracy"])
         results[name] = metrics
+    if not keep_features:
+        freed = sum(FeatureDirectory(path).remove_feature_files() for path, *_ in extractions)
+        if freed:
+            log.info("removed the feature files (%.0f MB; --keep-features keeps them)", freed / 1e6)
     return {p.name: results[p.name] for p in pipelines}
 
 

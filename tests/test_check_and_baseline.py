@@ -107,12 +107,16 @@ def test_baseline_command_runs_the_suite_and_writes_the_report(tmp_path, small_d
     assert (out / "report.html").is_file()
     manifest = json.loads((out / "features" / "manifest.json").read_text())
     assert "mirror_file" in manifest["descriptors"]["bovw"] and "mirror_file" not in manifest["descriptors"]["raw"]
+    # The feature files are gone once the runs are complete; manifests and learned states stay.
+    assert sorted(p.name for p in (out / "features").rglob("*.npz") if not p.name.endswith(".state.npz")) == []
+    assert (out / "features" / "aligned" / "manifest.json").is_file()
+    assert (out / "features" / "filterbank.state.npz").is_file()
 
-    # Run again: every run is up to date and kept; the wall time adds up both invocations.
+    # Run again: every run is up to date and kept, nothing is extracted; the wall time adds up both.
     created = {n: json.loads((out / "runs" / n / "metrics.json").read_text())["created"] for n in names}
     result = run("baseline", small_data, "-o", out)
     assert result.exit_code == 0, result.output
-    assert result.output.count("up to date in") >= len(names)
+    assert result.output.count("up to date in") == len(names) and "extracting" not in result.output
     assert created == {n: json.loads((out / "runs" / n / "metrics.json").read_text())["created"] for n in names}
     assert len(json.loads((out / "wall_time.json").read_text())["invocations_seconds"]) == 2
 
@@ -132,3 +136,28 @@ def test_a_run_from_before_a_setting_existed_counts_as_done(sample_features, tmp
     assert finished_run(tmp_path / "r", TrainSpec(["hist"], "knn", params={"k": 5}, scale=False), sample_features) is None
     assert finished_run(tmp_path / "r", TrainSpec(["hist"], "knn", params={"k": 3}, scale=False, mirror="train"),
                         sample_features) is None
+
+
+def test_the_suite_removes_its_feature_files_only_when_asked_and_makes_them_again_the_same(tmp_path, sample):
+    from fer_classic.features.extraction import manifest_describes
+    from fer_classic.store import file_sha256
+    from fer_classic.suite import run_pipelines
+
+    knn_hist = named_pipeline("knn-hist")
+    work = tmp_path / "suite"
+    first = run_pipelines(sample, [knn_hist], work, n_jobs=1, keep_features=False)
+    manifest = json.loads((work / "features" / "manifest.json").read_text())
+    assert not (work / "features" / "hist.npz").exists()
+    # Complete: kept without its features. Retrained with --force (or other descriptor parameters),
+    # extracting the same features again; kept when asked.
+    assert run_pipelines(sample, [knn_hist], work, n_jobs=1)["knn-hist"]["created"] == first["knn-hist"]["created"]
+    assert not (work / "features" / "hist.npz").exists()
+    again = run_pipelines(sample, [knn_hist], work, n_jobs=1, force=True)
+    assert file_sha256(work / "features" / "hist.npz") == manifest["descriptors"]["hist"]["sha256"]
+    assert again["knn-hist"]["accuracy"] == first["knn-hist"]["accuracy"]
+    # Features of other parameters (or other data) are not those the run was trained on.
+    fingerprint = sample.fingerprint()
+    assert manifest_describes(work / "features", fingerprint, {"hist": {}})
+    assert not manifest_describes(work / "features", fingerprint, {"hist": {"bins": 16}})
+    assert not manifest_describes(work / "features", fingerprint, {"hist": {}}, align=True)
+    assert not manifest_describes(work / "features", "sha256:other", {"hist": {}})

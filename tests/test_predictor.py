@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from fer_classic.apply.predictor import PREDICTOR_FILE, load_predictor
+from fer_classic.apply.predictor import PREDICTOR_FILE, ModelLabeller, load_predictor
 from fer_classic.errors import RunError
 from fer_classic.training.runs import load_run, load_run_labeller
 
@@ -66,6 +66,12 @@ def test_the_predictor_gives_the_models_labels_and_scores(runs, test_faces, name
     # scores: equal up to libsvm's own decision values, which a calibrated SVM's probabilities use
     np.testing.assert_allclose(predictor.class_scores(test_faces), class_scores(model, test_faces), atol=1e-6)
     assert predictor.score_kind == "probability"
+    # labels and scores together (what predict writes) are the two computed apart, exactly, for the
+    # predictor and for the model behind the same interface
+    both = predictor.labels_and_scores(test_faces)
+    assert np.array_equal(both[0], labels) and np.array_equal(both[1], predictor.class_scores(test_faces))
+    both = ModelLabeller(model).labels_and_scores(test_faces)
+    assert np.array_equal(both[0], labels) and np.array_equal(both[1], class_scores(model, test_faces))
 
 
 def test_a_knn_predictor_keeps_pixel_rows_as_bytes_and_replays_tied_neighbours(runs, test_faces):
@@ -95,6 +101,10 @@ def test_a_model_without_a_numpy_form_says_why_and_labels_through_its_model(runs
     labeller, _ = load_run_labeller(runs / "local")
     model, _ = load_run(runs / "local")
     assert np.array_equal(labeller.predict(test_faces), model.predict(test_faces))
+    from fer_classic.models.mirror import class_scores
+
+    labels, scores = labeller.labels_and_scores(test_faces)
+    assert np.array_equal(labels, model.predict(test_faces)) and np.array_equal(scores, class_scores(model, test_faces))
 
 
 def test_a_changed_or_broken_predictor_file_is_refused(runs, tmp_path):

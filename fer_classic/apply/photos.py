@@ -160,8 +160,8 @@ def label_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, thr
         # probabilities where the model has them (every run trained by this version: SVM and local learning
         # runs are calibrated), otherwise decision scores, named as such; 4 decimals
         score_columns = [f"{labeller.score_kind}_{class_names[int(c)]}" for c in labeller.classes_]
-        scores = np.round(labeller.class_scores(X), 4).tolist()
-        for row, label, score in zip(face_rows, labeller.predict(X), scores):
+        labels, scores = labeller.labels_and_scores(X)
+        for row, label, score in zip(face_rows, labels, np.round(scores, 4).tolist()):
             row.update(label=class_names[int(label)], **dict(zip(score_columns, score)))
     columns = COLUMNS + score_columns
     return columns, [{c: row.get(c) for c in columns} for row in rows]

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import RunError
 from ..features.compute import DESCRIBE, check_images, mirror_images
-from ..models.svm_scores import SVMLayout, layout_predict, layout_scores
+from ..models.svm_scores import SVMLayout, layout_labels_and_scores, layout_predict, layout_scores
 from ..store import file_sha256
 
 PREDICTOR_FILE = "predictor.npz"
@@ -91,6 +91,14 @@ class _Pipeline:
             return layout_predict(self.svm, X)
         return self.classes[np.argmax(self._outputs(X), axis=1)]
 
+    def labels_and_decision(self, images, aligned=False):
+        """Labels and scores from one description of the faces."""
+        X = self.rows(images, aligned)
+        if self.kind == "rbf_svm":
+            return layout_labels_and_scores(self.svm, X)
+        scores = self._outputs(X)
+        return self.classes[np.argmax(scores, axis=1)], scores
+
     decision = scores
 
 
@@ -114,6 +122,10 @@ class _Mirror:
     def labels(self, images):
         return self.classes[np.argmax(self.scores(images), axis=1)]
 
+    def labels_and_decision(self, images):
+        scores = self.scores(images)
+        return self.classes[np.argmax(scores, axis=1)], scores
+
 
 class _Temperature:
     """``softmax(scores / T)``; the labels are the inner model's."""
@@ -127,12 +139,18 @@ class _Temperature:
         return self.inner.decision(images)
 
     def scores(self, images):
-        x = _score_columns(self.decision(images)) / self.temperature
+        return self.scores_from(self.decision(images))
+
+    def scores_from(self, decision):
+        x = _score_columns(decision) / self.temperature
         shifted = np.exp(x - np.max(x, axis=1, keepdims=True))  # scipy.special.softmax's arithmetic
         return shifted / np.sum(shifted, axis=1, keepdims=True)
 
     def labels(self, images):
         return self.inner.labels(images)
+
+    def labels_and_decision(self, images):
+        return self.inner.labels_and_decision(images)
 
 
 class _Ensemble:
@@ -152,6 +170,10 @@ class _Ensemble:
 
     def labels(self, images):
         return self.classes[np.argmax(self.scores(images), axis=1)]
+
+    def labels_and_decision(self, images):
+        scores = self.scores(images)
+        return self.classes[np.argmax(scores, axis=1)], scores
 
 
 _PARTS = {"pipeline": _Pipeline, "mirror": _Mirror, "temperature": _Temperature, "ensemble": _Ensemble}
@@ -275,6 +297,12 @@ class Predictor:
     def class_scores(self, images) -> np.ndarray:
         return _score_columns(self._model.scores(images))
 
+    def labels_and_scores(self, images) -> tuple[np.ndarray, np.ndarray]:
+        """``predict(images)`` and ``class_scores(images)``, the faces described once."""
+        labels, decision = self._model.labels_and_decision(images)
+        scores_from = getattr(self._model, "scores_from", None)
+        return labels, _score_columns(scores_from(decision) if scores_from else decision)
+
 
 class ModelLabeller:
     """A run's scikit-learn model (model.skops) behind the :class:`Predictor`'s interface."""
@@ -293,6 +321,11 @@ class ModelLabeller:
         from ..models.mirror import class_scores
 
         return class_scores(self.model, images)
+
+    def labels_and_scores(self, images) -> tuple[np.ndarray, np.ndarray]:
+        from ..models.mirror import labels_and_scores
+
+        return labels_and_scores(self.model, images)
 
 
 def write_predictor(spec: dict, arrays: dict[str, np.ndarray], path: Path) -> str:

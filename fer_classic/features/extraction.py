@@ -27,6 +27,22 @@ def _normalised(params: dict) -> dict:
     return json.loads(json.dumps(params))
 
 
+def recorded_params(name: str, params: dict) -> dict:
+    """What a manifest records as the parameters of descriptor ``name`` made with ``params``."""
+    return _normalised(make_descriptor(name, **params).descriptor_params())
+
+
+def manifest_describes(out_dir, fingerprint: str, descriptors: dict[str, dict], align: bool = False) -> bool:
+    """Whether the manifest in ``out_dir`` records each of ``descriptors`` with these parameters, for
+    the data of ``fingerprint`` (faces aligned or not alike); the feature files need not be there (the
+    baseline removes them once its runs are complete)."""
+    manifest = FeatureDirectory(out_dir).manifest_or_none()
+    if not manifest or manifest.get("fingerprint") != fingerprint or bool(manifest.get("align")) != align:
+        return False
+    return all((manifest["descriptors"].get(n) or {}).get("params") == recorded_params(n, params)
+               for n, params in descriptors.items())
+
+
 def extract_features(dataset: Dataset, out_dir, descriptors: dict[str, dict], *, force: bool = False,
                      mirror: bool | Iterable[str] = False, align: bool = False, n_jobs: int | None = None,
                      progress: bool = False) -> dict:

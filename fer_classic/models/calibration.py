@@ -16,7 +16,7 @@ from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .mirror import predict_labels, score_columns
+from .mirror import labels_and_decision, predict_labels, score_columns
 
 _LOG_T_BOUNDS = (-10.0, 10.0)  # T from e^-10 to e^10: far beyond any useful scale
 
@@ -79,6 +79,12 @@ class TemperatureScaledClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         check_is_fitted(self, "temperature_")
         return predict_labels(self.classifier, X)
+
+    def labels_and_scores(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """``predict(X)`` and ``predict_proba(X)``, the classifier's shared work done once."""
+        check_is_fitted(self, "temperature_")
+        labels, decision = labels_and_decision(self.classifier, X)
+        return labels, softmax(score_columns(decision) / self.temperature_, axis=1)
 
 
 def calibration_summary(scores, y, classes, temperature: float) -> dict:

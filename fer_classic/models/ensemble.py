@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import ConfigurationError
-from .mirror import class_scores
+from .mirror import class_scores, score_columns
 
 WEIGHTINGS = ("rank", "equal", "accuracy")
 
@@ -106,3 +106,13 @@ class SoftVotingEnsemble(ClassifierMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         scores = self._scores(X)
         return self.classes_[np.argmax(scores, axis=1)]
+
+    def labels_and_decision(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """``predict(X)`` and ``decision_function(X)`` from one vote."""
+        scores = self._scores(X)
+        labels = self.classes_[np.argmax(scores, axis=1)]
+        return labels, (scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores)
+
+    def labels_and_scores(self, X) -> tuple[np.ndarray, np.ndarray]:
+        labels, decision = self.labels_and_decision(X)
+        return labels, score_columns(decision)

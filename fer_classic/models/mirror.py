@@ -12,7 +12,7 @@ from sklearn.utils.metaestimators import available_if
 from ..features.alignment import FaceAligner
 from ..features.base import check_images
 from ..features.compute import mirror_images
-from .svm_scores import has_fast_scores, rbf_svc_predict, rbf_svc_scores
+from .svm_scores import has_fast_scores, layout_labels_and_scores, rbf_svc_predict, rbf_svc_scores, svc_layout
 
 MIRROR_MODES = ("none", "train", "both")
 
@@ -45,6 +45,32 @@ def predict_labels(clf, X) -> np.ndarray:
     if has_fast_scores(final):
         return rbf_svc_predict(final, clf[:-1].transform(X) if isinstance(clf, Pipeline) else X)
     return clf.predict(X)
+
+
+def labels_and_scores(clf, X) -> tuple[np.ndarray, np.ndarray]:
+    """``predict_labels(clf, X)`` and ``class_scores(clf, X)``, their shared work done once: a model
+    that gives both from one pass (ensembles, temperature scaling, mirror averaging) does, and a
+    pipeline describes the images once for both."""
+    if hasattr(clf, "labels_and_scores"):
+        return clf.labels_and_scores(X)
+    if isinstance(clf, Pipeline):
+        rows = clf[:-1].transform(X)
+        return labels_and_scores(clf.steps[-1][1], rows)
+    if has_fast_scores(clf):
+        return layout_labels_and_scores(svc_layout(clf), X)
+    return predict_labels(clf, X), class_scores(clf, X)
+
+
+def labels_and_decision(clf, X) -> tuple[np.ndarray, np.ndarray]:
+    """``predict_labels(clf, X)`` and ``clf.decision_function(X)``, their shared work done once (as
+    :func:`labels_and_scores`)."""
+    if hasattr(clf, "labels_and_decision"):
+        return clf.labels_and_decision(X)
+    if isinstance(clf, Pipeline):
+        rows = clf[:-1].transform(X)
+        final = clf.steps[-1][1]
+        return predict_labels(final, rows), final.decision_function(rows)
+    return predict_labels(clf, X), clf.decision_function(X)
 
 
 def mirror_averaged_scores(clf, X, X_mirror=None) -> np.ndarray:
@@ -132,3 +158,13 @@ class MirrorAveragedClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         scores = self._both(X, lambda images: class_scores(self.pipeline_, images))
         return self.classes_[np.argmax(scores, axis=1)]
+
+    def labels_and_scores(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """``predict(X)`` and the class scores, from one pass where the scores are the ones it votes with."""
+        scores = self._both(X, lambda images: class_scores(self.pipeline_, images))
+        labels = self.classes_[np.argmax(scores, axis=1)]
+        return labels, (self.predict_proba(X) if hasattr(self, "predict_proba") else scores)
+
+    @available_if(lambda self: not hasattr(self.pipeline, "predict_proba"))
+    def labels_and_decision(self, X) -> tuple[np.ndarray, np.ndarray]:
+        return self.labels_and_scores(X)

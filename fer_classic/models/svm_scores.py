@@ -89,8 +89,7 @@ def ovr_decision_function(predictions, confidences, n_classes: int) -> np.ndarra
 
 def layout_scores(layout: SVMLayout, X) -> np.ndarray:
     """The one-vs-rest class scores (``SVC.decision_function``'s shape and values, to about 1e-5)."""
-    ovo = one_vs_one_values(layout, X)
-    return ovr_decision_function(ovo < 0, -ovo, len(layout.classes))
+    return _ovr_scores(layout, one_vs_one_values(layout, X))
 
 
 def layout_predict(layout: SVMLayout, X) -> np.ndarray:
@@ -99,7 +98,21 @@ def layout_predict(layout: SVMLayout, X) -> np.ndarray:
     from libsvm's only where a decision value is within about 1e-6 of zero."""
     if layout.break_ties:
         return layout.classes[np.argmax(layout_scores(layout, X), axis=1)]
+    return _vote(layout, one_vs_one_values(layout, X))
+
+
+def layout_labels_and_scores(layout: SVMLayout, X) -> tuple[np.ndarray, np.ndarray]:
+    """``layout_predict`` and ``layout_scores`` from one computation of the decision values."""
     ovo = one_vs_one_values(layout, X)
+    scores = _ovr_scores(layout, ovo)
+    return (layout.classes[np.argmax(scores, axis=1)] if layout.break_ties else _vote(layout, ovo)), scores
+
+
+def _ovr_scores(layout: SVMLayout, ovo: np.ndarray) -> np.ndarray:
+    return ovr_decision_function(ovo < 0, -ovo, len(layout.classes))
+
+
+def _vote(layout: SVMLayout, ovo: np.ndarray) -> np.ndarray:
     n = len(layout.classes)
     first, second = np.triu_indices(n, k=1)  # the pairs in libsvm's order: (0, 1), (0, 2), ..., (n-2, n-1)
     votes = np.zeros((len(ovo), n), dtype=np.int64)
