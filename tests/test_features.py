@@ -38,12 +38,17 @@ def test_descriptor_rows_are_float32_of_a_fixed_length_and_deterministic(name, p
     assert np.array_equal(d.transform(faces[3:5]), X[3:5])
 
 
+_FITTED: dict = {}
+
+
 @pytest.mark.parametrize("name", list(DESCRIPTORS))
 @settings(max_examples=15, deadline=None)
 @given(images=arrays(np.uint8, st.tuples(st.integers(1, 3), st.integers(20, 70), st.integers(20, 70))))
 def test_length_never_depends_on_image_content_or_size(name, images, faces):
-    d = make_descriptor(name, n_jobs=1)
-    d.fit(faces if d.learns_from_images else np.zeros((1, 48, 48), np.uint8))  # a vocabulary needs real faces
+    if name not in _FITTED:  # fitted once for all examples (transform changes nothing in it); a vocabulary needs real faces
+        d = make_descriptor(name, n_jobs=1)
+        _FITTED[name] = d.fit(faces if d.learns_from_images else np.zeros((1, 48, 48), np.uint8))
+    d = _FITTED[name]
     X = d.transform(images)
     assert X.shape == (len(images), d.n_features_out_) and np.all(np.isfinite(X))
 

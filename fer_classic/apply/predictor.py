@@ -102,7 +102,18 @@ class _Pipeline:
     decision = scores
 
 
-class _Mirror:
+class _VotesByScore:
+    """A part whose label is the class of its highest score."""
+
+    def labels(self, images):
+        return self.labels_and_decision(images)[0]
+
+    def labels_and_decision(self, images):
+        scores = self.scores(images)
+        return self.classes[np.argmax(scores, axis=1)], scores
+
+
+class _Mirror(_VotesByScore):
     """Scores averaged over each face and its mirror image (a run aligning faces mirrors the aligned
     face, as ``extract --align --mirror`` did)."""
 
@@ -118,13 +129,6 @@ class _Mirror:
         return (s[:len(images)] + s[len(images):]) / 2
 
     decision = scores
-
-    def labels(self, images):
-        return self.classes[np.argmax(self.scores(images), axis=1)]
-
-    def labels_and_decision(self, images):
-        scores = self.scores(images)
-        return self.classes[np.argmax(scores, axis=1)], scores
 
 
 class _Temperature:
@@ -153,7 +157,7 @@ class _Temperature:
         return self.inner.labels_and_decision(images)
 
 
-class _Ensemble:
+class _Ensemble(_VotesByScore):
     """Soft vote: the members' class scores, each divided by its scale, weighted and added."""
 
     def __init__(self, spec, arrays):
@@ -167,13 +171,6 @@ class _Ensemble:
                                                         self.weights, self.scales))
 
     decision = scores
-
-    def labels(self, images):
-        return self.classes[np.argmax(self.scores(images), axis=1)]
-
-    def labels_and_decision(self, images):
-        scores = self.scores(images)
-        return self.classes[np.argmax(scores, axis=1)], scores
 
 
 _PARTS = {"pipeline": _Pipeline, "mirror": _Mirror, "temperature": _Temperature, "ensemble": _Ensemble}

@@ -104,8 +104,7 @@ class SoftVotingEnsemble(ClassifierMixin, BaseEstimator):
         return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
 
     def predict(self, X) -> np.ndarray:
-        scores = self._scores(X)
-        return self.classes_[np.argmax(scores, axis=1)]
+        return self.labels_and_decision(X)[0]
 
     def labels_and_decision(self, X) -> tuple[np.ndarray, np.ndarray]:
         """``predict(X)`` and ``decision_function(X)`` from one vote."""
