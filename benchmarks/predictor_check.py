@@ -65,8 +65,9 @@ def main() -> int:
         same = int((names[labels] == expected["predicted"].to_numpy()[:len(ids)]).sum())
         agree = int((labels == model_labels).sum())
         with np.load(run_dir / entry["file"]) as npz:
-            largest = sorted(((npz[k].nbytes, k, npz[k].shape, npz[k].dtype) for k in npz.files), reverse=True)[:3]
-        shown = ", ".join(f"{shape} {dtype} {size / 1e6:.1f} MB" for size, _, shape, dtype in largest)
+            arrays = [npz[k] for k in npz.files]
+        largest = sorted(((a.nbytes, a.shape, str(a.dtype)) for a in arrays), reverse=True)[:3]
+        shown = ", ".join(f"{shape} {dtype} {size / 1e6:.1f} MB" for size, shape, dtype in largest)
         size = lambda name: (run_dir / name).stat().st_size / 1e6  # noqa: E731
         print(f"| {run_dir.name} | {len(ids)} | {agree} / {same} | {size(metrics['model_file']):.1f} | "
               f"{size(entry['file']):.1f} | {model_load:.2f} / {predictor_load:.2f} | "
