@@ -22,7 +22,7 @@ from .conftest import run
 def runs(sample, tmp_path_factory):
     """Runs on the embedded sample covering every part a predictor has: an RBF SVM (calibrated), and a
     soft-voting ensemble of an RBF SVM on two descriptors side by side with mirror averaging, an MLP on
-    landmarks and a linear SVM on aligned faces; a random forest; KNNs under L1, L2 and L3; and local
+    landmarks, and a linear SVM and an MLP on aligned faces; a random forest; KNNs under L1, L2 and L3; and local
     learning, which has no predictor."""
     from fer_classic.features.extraction import extract_features
     from fer_classic.training import EnsembleSpec, TrainSpec, train_ensemble, train_run
@@ -35,7 +35,8 @@ def runs(sample, tmp_path_factory):
     train_run(feats, root / "svm", TrainSpec(["hog"], "svm", pca=30), n_jobs=2)
     members = [TrainSpec(["hog", "lbp"], "svm", pca=40, mirror="both"),
                TrainSpec(["landmarks"], "mlp", params={"hidden": (32,), "epochs": 5}),
-               TrainSpec(["hog"], "svm", params={"kernel": "linear", "C": 0.01}, aligned=True)]
+               TrainSpec(["hog"], "svm", params={"kernel": "linear", "C": 0.01}, aligned=True),
+               TrainSpec(["hog"], "mlp", params={"hidden": (16,), "epochs": 3}, aligned=True)]
     train_ensemble(feats, root / "ensemble", EnsembleSpec(members), n_jobs=2)
     train_run(feats, root / "rf", TrainSpec(["lbp", "landmarks"], "rf", params={"trees": 30}), n_jobs=2)
     for p in (1, 2, 3):
@@ -72,6 +73,18 @@ def test_the_predictor_gives_the_models_labels_and_scores(runs, test_faces, name
     assert np.array_equal(both[0], labels) and np.array_equal(both[1], predictor.class_scores(test_faces))
     both = ModelLabeller(model).labels_and_scores(test_faces)
     assert np.array_equal(both[0], labels) and np.array_equal(both[1], class_scores(model, test_faces))
+
+
+def test_an_ensemble_aligns_each_face_once_for_all_its_members_on_aligned_faces(runs, test_faces, monkeypatch):
+    import fer_classic.faces as faces
+
+    predictor, _ = load_run_labeller(runs / "ensemble")
+    expected = predictor.labels_and_scores(test_faces[:20])
+    real, calls = faces.align_whole_images, []
+    monkeypatch.setattr(faces, "align_whole_images", lambda images, size: calls.append(len(images)) or real(images, size))
+    labels, scores = predictor.labels_and_scores(test_faces[:20])
+    assert calls == [20]  # two members read aligned faces
+    assert np.array_equal(labels, expected[0]) and np.array_equal(scores, expected[1])
 
 
 def test_a_knn_predictor_keeps_pixel_rows_as_bytes_and_replays_tied_neighbours(runs, test_faces):

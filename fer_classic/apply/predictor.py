@@ -21,6 +21,7 @@ Its SHA-256 is recorded in metrics.json and checked before use.
 
 from __future__ import annotations
 
+import contextvars
 import io
 import json
 from pathlib import Path
@@ -39,6 +40,10 @@ PREDICTOR_FORMAT = "fer-classic-predictor/1"
 
 # --------------------------------------------------------------------------- the parts
 
+# Faces aligned during one call of an ensemble, by (id(images), size): each is aligned once for all members.
+_ALIGNED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("fer_classic_aligned", default=None)
+
+
 class _Pipeline:
     """Descriptors → casts, scaler, PCA → one classifier."""
 
@@ -56,9 +61,19 @@ class _Pipeline:
         self.clf = clf
 
     def aligned(self, images):
+        """``images`` aligned as the run's features were (once per call of an ensemble, whichever
+        members want them), or as they are."""
         from ..faces import align_whole_images
 
-        return align_whole_images(images, self.align) if self.align else images
+        if not self.align:
+            return images
+        shared = _ALIGNED.get()
+        if shared is None:
+            return align_whole_images(images, self.align)
+        key = (id(images), self.align)  # the images are held in the entry: their id is not reused
+        if key not in shared:
+            shared[key] = (images, align_whole_images(images, self.align))
+        return shared[key][1]
 
     def rows(self, images, aligned: bool = False) -> np.ndarray:
         """The classifier's input rows for ``images`` (already aligned when ``aligned``)."""
@@ -167,8 +182,13 @@ class _Ensemble(_VotesByScore):
 
     def scores(self, images):
         images = check_images(images)
-        return sum(w * s / scale for s, w, scale in zip((m.scores(images) for m in self.members),
-                                                        self.weights, self.scales))
+        token = _ALIGNED.set({}) if _ALIGNED.get() is None else None
+        try:
+            return sum(w * s / scale for s, w, scale in zip((m.scores(images) for m in self.members),
+                                                            self.weights, self.scales))
+        finally:
+            if token is not None:
+                _ALIGNED.reset(token)
 
     decision = scores
 
