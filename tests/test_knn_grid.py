@@ -77,3 +77,26 @@ def test_lp_kernel_matches_float64_sums():
     for p in (3, 4, 2.5):
         exact = (np.abs(Q[:, None, :].astype(np.float64) - X[None]) ** p).sum(2)
         assert np.allclose(lp_power_sums(Q, X, p), exact, rtol=1e-5)
+
+
+@pytest.mark.parametrize("p", [1, 2])
+def test_pixel_rows_are_searched_in_integers_with_the_float64_answers(sample, p):
+    """A predictor's KNN on raw pixels keeps the rows as bytes and sums whole numbers exactly: the
+    distances and neighbours of the float64 search, ties (duplicated rows, queries equal to rows) and the
+    largest possible distance included."""
+    from fer_classic.models.neighbours import _pixel_queries, exact_kneighbors
+
+    train = sample.images[sample.usage == "Training"][:1500].reshape(1500, -1)
+    rows = np.vstack([train, train[:40], np.full((1, train.shape[1]), 255, np.uint8)])
+    test = sample.images[sample.usage == "PublicTest"][:20].reshape(20, -1)
+    queries = np.vstack([test, train[:3], np.zeros((1, train.shape[1]), np.uint8)]).astype(np.float64)
+    got = exact_kneighbors(rows, queries, 12, p)
+    want = exact_kneighbors(rows.astype(np.float64), queries, 12, p)
+    assert _pixel_queries(rows, queries, p) is not None
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    far = exact_kneighbors(rows, queries[-1:], len(rows), p)  # every row, the white one farthest
+    assert np.array_equal(far[0], exact_kneighbors(rows.astype(np.float64), queries[-1:], len(rows), p)[0])
+    assert far[0][0, -1] == (255.0 * rows.shape[1] if p == 1 else np.sqrt(255.0 ** 2 * rows.shape[1]))
+    # other queries or norms take the float64 path
+    assert _pixel_queries(rows, queries + 0.5, p) is None and _pixel_queries(rows, queries, 3) is None
+    assert _pixel_queries(rows, -queries - 1, p) is None
