@@ -274,7 +274,9 @@ class FeatureDirectory:
             entry = {**entry, "file": entry["mirror_file"], "sha256": entry["mirror_sha256"]}
         path = self.path / entry["file"]
         if not path.is_file():
-            raise FeatureStoreError(f"{path}: listed in the manifest but missing")
+            raise FeatureStoreError(f"{path}: listed in the manifest but missing (fer-classic baseline removes its "
+                                    f"feature files once its runs are complete, unless --keep-features; "
+                                    f"fer-classic extract makes them again)")
         if verify and file_sha256(path) != entry.get("sha256"):
             raise FeatureStoreError(f"{path}: does not match its manifest entry (changed or from another "
                                     f"run); re-run fer-classic extract --force")

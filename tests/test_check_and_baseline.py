@@ -140,7 +140,8 @@ def test_a_run_from_before_a_setting_existed_counts_as_done(sample_features, tmp
 
 def test_the_suite_removes_its_feature_files_only_when_asked_and_makes_them_again_the_same(tmp_path, sample):
     from fer_classic.features.extraction import manifest_describes
-    from fer_classic.store import file_sha256
+    from fer_classic.errors import FeatureStoreError
+    from fer_classic.store import FeatureDirectory, file_sha256
     from fer_classic.suite import run_pipelines
 
     knn_hist = named_pipeline("knn-hist")
@@ -148,6 +149,8 @@ def test_the_suite_removes_its_feature_files_only_when_asked_and_makes_them_agai
     first = run_pipelines(sample, [knn_hist], work, n_jobs=1, keep_features=False)
     manifest = json.loads((work / "features" / "manifest.json").read_text())
     assert not (work / "features" / "hist.npz").exists()
+    with pytest.raises(FeatureStoreError, match="unless --keep-features"):
+        FeatureDirectory(work / "features").load("hist")
     # Complete: kept without its features. Retrained with --force (or other descriptor parameters),
     # extracting the same features again; kept when asked.
     assert run_pipelines(sample, [knn_hist], work, n_jobs=1)["knn-hist"]["created"] == first["knn-hist"]["created"]

@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
               help="Seed of every random choice of training (validation split, PCA, classifiers); the bag of "
                    "words' vocabulary keeps its own (extract --bovw-seed, default 0).")
 @click.option("--keep-features", is_flag=True,
-              help="Keep OUT/features, the descriptors of every image (570 MB for the embedded sample, 5.8 GB for "
-                   "FER2013), to train more models on them; by default only their manifests and learned "
+              help="Keep OUT/features, the descriptors of every image (597 MB for the embedded sample, about 6 GB "
+                   "for FER2013), to train more models on them; by default only their manifests and learned "
                    "states stay once every run is complete.")
 @click.option("--skip", default="", metavar="NAMES",
               help="Pipelines of the suite to leave out, comma-separated (e.g. best: the standard suite alone).")

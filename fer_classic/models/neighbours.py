@@ -182,8 +182,9 @@ def exact_kneighbors(X_fit: np.ndarray, X_query: np.ndarray, k: int, p: float,
                      block_values: int = 1 << 22) -> tuple[np.ndarray, np.ndarray]:
     """:func:`kneighbors` without a candidate search: the exact float64 distance (the same arithmetic,
     :func:`minkowski_distances`) from each query to every training row, ranked by (distance, training
-    index). For a few queries (the faces of a photo) it is quick and needs neither faiss nor numba; its
-    temporary arrays hold at most about ``block_values`` float64 values (32 MB)."""
+    index); byte rows and whole-number queries under L1 or L2 in integer arithmetic, the same values
+    (:func:`_pixel_distances`). For a few queries (the faces of a photo) it is quick and needs neither
+    faiss nor numba; its temporary arrays hold at most about ``block_values`` float64 values (32 MB)."""
     k = min(k, len(X_fit))
     X_query = np.asarray(X_query, dtype=np.float64)
     pixels = _pixel_queries(X_fit, X_query, p)
