@@ -155,6 +155,19 @@ def exact_integer_dtype(X: np.ndarray):
     return None
 
 
+def smallest_exact_dtype(X: np.ndarray):
+    """The smallest dtype that holds every value of the float array ``X`` exactly: uint8 or uint16 for
+    whole numbers (pixels), float32 for float64 arrays of float32 numbers; None if none is smaller."""
+    if X.dtype.kind != "f":
+        return None
+    integer_dtype = exact_integer_dtype(X)
+    if integer_dtype is not None:
+        return integer_dtype
+    if X.dtype == np.float64 and np.array_equal(X.astype(np.float32), X):
+        return np.float32
+    return None
+
+
 def save_feature_file(path, X, labels, usage, ids, class_names) -> None:
     """An ``.npz`` that loads without pickle: every array is numeric or fixed-width text. Mostly-zero
     features are stored as their non-zero values and positions (CSR), and whole numbers (pixels) as
@@ -232,9 +245,9 @@ class FeatureDirectory:
         manifest = self.manifest_or_none() or {"descriptors": {}}
         freed = 0
         for entry in manifest["descriptors"].values():
-            for key in ("file", "mirror_file"):
-                path = self.path / entry[key] if entry.get(key) else None
-                if path is not None and path.is_file():
+            for name in filter(None, (entry.get("file"), entry.get("mirror_file"))):
+                path = self.path / name
+                if path.is_file():
                     freed += path.stat().st_size
                     path.unlink()
         return freed

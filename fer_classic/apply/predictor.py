@@ -254,15 +254,14 @@ def _mlp_proba(X, clf) -> np.ndarray:
 def _knn_proba(X, clf) -> np.ndarray:
     """FastKNeighborsClassifier.predict_proba: the exact neighbours among every training row (distances
     in float64, or for pixel rows in integers: the same values), scikit-learn's choice among neighbours
-    tied at the k-th (from float64 rows), its vote."""
+    tied at the k-th, its vote."""
     from ..models.neighbours import break_ties_like_sklearn, exact_kneighbors, vote
 
     rows, p = clf["rows"], clf["p"]  # as stored (pixel rows as bytes: searched in integers, exactly)
     k = min(clf["k"], len(rows))
     X = np.asarray(X, dtype=np.float64)
     dist, idx = exact_kneighbors(rows, X, k + 1, p)
-    tied = k < idx.shape[1] and bool(np.any(dist[:, k - 1] == dist[:, k]))
-    d, nb = break_ties_like_sklearn(rows.astype(np.float64) if tied else rows, X, dist, idx, k, p, {})
+    d, nb = break_ties_like_sklearn(rows, X, dist, idx, k, p, {})
     return vote(clf["labels"][nb], d, clf["weights"], len(clf["classes"]))
 
 

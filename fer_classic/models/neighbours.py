@@ -156,6 +156,8 @@ def break_ties_like_sklearn(X_fit, X_query, dist, idx, k, p, rdist_cache: dict):
         return d, nb
     tied = np.flatnonzero(dist[:, k - 1] == dist[:, k])
     missing = [q for q in tied if q not in rdist_cache]
+    if missing:  # the rows in float64 once (a predictor keeps pixel rows as bytes)
+        X_fit = np.asarray(X_fit, dtype=np.float64)
     # Full rows of exact distances, for the tied queries only, in two threads (the kernels release the GIL).
     for q, row in zip(missing, _in_threads(lambda qs: reduced_distances(X_fit, X_query[qs], p), missing)):
         rdist_cache[q] = row

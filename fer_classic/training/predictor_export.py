@@ -19,6 +19,7 @@ from ..models.ensemble import SoftVotingEnsemble
 from ..models.knn import FastKNeighborsClassifier
 from ..models.mirror import MirrorAveragedClassifier
 from ..models.svm_scores import has_fast_scores, svc_layout
+from ..store import smallest_exact_dtype
 from .reduction import Float64
 
 _MLP_ACTIVATIONS = ("relu", "tanh", "identity")
@@ -146,23 +147,13 @@ def _classifier(clf, arrays: _Arrays) -> dict:
                 "classes": classes}
     if isinstance(clf, FastKNeighborsClassifier):
         rows = clf._fit_X
-        smaller = _exact_smaller_dtype(rows)
+        smaller = smallest_exact_dtype(rows)
         return {"kind": "knn", "classes": classes, "k": int(clf.n_neighbors), "p": float(clf.p),
                 "weights": clf.weights, "rows": arrays.ref(rows if smaller is None else rows.astype(smaller)),
                 "labels": arrays.ref(clf._y.astype(np.int32))}
     if isinstance(clf, RandomForestClassifier) and clf.n_outputs_ == 1:
         return {"kind": "forest", "classes": classes, **{k: arrays.ref(v) for k, v in _forest_arrays(clf).items()}}
     raise NoPredictor(f"{type(clf).__name__} has no numpy form")
-
-
-def _exact_smaller_dtype(X: np.ndarray):
-    """uint8 or uint16 for whole-number rows (raw pixels), float32 for float32 numbers, else None."""
-    from ..store import exact_integer_dtype
-
-    smaller = exact_integer_dtype(X)
-    if smaller is None and X.dtype == np.float64 and np.array_equal(X.astype(np.float32), X):
-        smaller = np.float32
-    return smaller
 
 
 def _forest_arrays(forest) -> dict[str, np.ndarray]:

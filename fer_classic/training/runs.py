@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RunError
-from ..store import (atomic_path, current_umask, exact_integer_dtype, file_sha256, library_versions, read_json,
+from ..store import (atomic_path, current_umask, file_sha256, library_versions, read_json, smallest_exact_dtype,
                      write_json_atomic, write_zip_deflating_where_it_pays)
 
 METRICS = "metrics.json"
@@ -143,16 +143,8 @@ def _child(obj, key):
 
 
 def _compact_dtype(value: np.ndarray):
-    """The smallest dtype that holds every value of a float array exactly: uint8 or uint16 for whole
-    numbers (pixels), float32 for float64 arrays of float32 numbers; None if none is smaller."""
-    if value.dtype.kind != "f" or value.size < _SHRINK_MIN_SIZE:
-        return None
-    integer_dtype = exact_integer_dtype(value)
-    if integer_dtype is not None:
-        return integer_dtype
-    if value.dtype == np.float64 and np.array_equal(value.astype(np.float32), value):
-        return np.float32
-    return None
+    """:func:`~fer_classic.store.smallest_exact_dtype` of a large array; None for small ones."""
+    return smallest_exact_dtype(value) if value.size >= _SHRINK_MIN_SIZE else None
 
 
 def compact_arrays(model) -> list[list]:
