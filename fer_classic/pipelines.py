@@ -147,6 +147,25 @@ register_pipeline(NamedPipeline(
             "HOG, each on faces as cropped and on faces aligned by their landmarks, and local learning on a bag of "
             "DAISY words, with mirror images (two extractions: see train --help)"))
 
+# `best` with a numpy predictor and a model of at most 100 MB (#16), for deployment: local learning has no
+# numpy form (it fits an SVM per face, so it needs scikit-learn and every training row), so only RBF SVM
+# members: the three strongest on validation in reports/best-pipeline.md's search (filter bank on aligned
+# faces and as cropped, HOG on aligned faces). RBF SVMs on FER2013 keep nearly every training row as a
+# support vector (~44,000 of 51,676 at PCA 300), so their rows are rounded to float16 (stored in half the
+# bytes) and HOG's PCA is 100: about 93 MB together (reports/startup-and-size.md).
+_COMPACT = {"float16_rows": True}
+register_pipeline(NamedPipeline(
+    "compact",
+    EnsembleSpec(members=[
+        dataclasses.replace(_FILTERBANK_SVM, aligned=True, **_COMPACT),
+        dataclasses.replace(_FILTERBANK_SVM, **_COMPACT),
+        TrainSpec(["hog"], "svm", params=_SVM, pca=100, mirror="both", aligned=True, **_COMPACT),
+    ], weighting="rank"),
+    {"filterbank": {"centroids": 1000, "pool": 3}, "hog": {}}, in_suite=False,
+    summary="best for deployment: soft-voting ensemble of RBF SVMs on the filter bank (aligned and as cropped) "
+            "and on HOG (aligned), with mirror images; labelled by a numpy predictor without scikit-learn, its "
+            "model within 100 MB"))
+
 # The previous `best`, kept for the comparisons in reports/: on faces as cropped, and on aligned faces.
 _PREVIOUS_BEST = EnsembleSpec(members=[
     _FILTERBANK_SVM,

@@ -155,17 +155,28 @@ def exact_integer_dtype(X: np.ndarray):
     return None
 
 
-def smallest_exact_dtype(X: np.ndarray):
+def smallest_exact_dtype(X: np.ndarray, *, half: bool = False):
     """The smallest dtype that holds every value of the float array ``X`` exactly: uint8 or uint16 for
-    whole numbers (pixels), float32 for float64 arrays of float32 numbers; None if none is smaller."""
+    whole numbers (pixels), float32 for float64 arrays of float32 numbers, and with ``half`` float16
+    for arrays of float16 numbers (for storing: BLAS does not compute in float16); None if none is
+    smaller."""
     if X.dtype.kind != "f":
         return None
     integer_dtype = exact_integer_dtype(X)
     if integer_dtype is not None:
         return integer_dtype
+    if half and X.dtype != np.float16 and np.array_equal(X.astype(np.float16), X):
+        return np.float16
     if X.dtype == np.float64 and np.array_equal(X.astype(np.float32), X):
         return np.float32
     return None
+
+
+def round_to_float16(X: np.ndarray) -> np.ndarray:
+    """``X``'s values rounded to the nearest float16 (clipped to its finite range), in ``X``'s dtype: rows
+    a model keeps are then stored exactly at half the bytes of float32 (``TrainSpec.float16_rows``)."""
+    limit = float(np.finfo(np.float16).max)
+    return np.clip(X, -limit, limit).astype(np.float16).astype(X.dtype)
 
 
 def save_feature_file(path, X, labels, usage, ids, class_names) -> None:

@@ -27,6 +27,7 @@ from .pipelines import PIPELINES, NamedPipeline, named_pipeline
 from .store import FeatureDirectory, library_versions, read_json, write_json_atomic
 from .training import EnsembleSpec, TrainSpec, train_ensemble, train_run
 from .training.ensemble import member_manifests, recorded_manifest
+from .training.runs import remove_model_copy
 from .training.spec import ALIGNED_FOLDER
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ _KIND_COST = {"ensemble": 5, "svm": 4, "local": 4, "knn": 3, "rf": 3, "mlp": 1}
 
 def run_pipelines(dataset: Dataset, pipelines: list[NamedPipeline], workdir, *, n_jobs=None,
                   progress=False, force=False, command: str | None = None,
-                  keep_features: bool = True) -> dict[str, dict]:
+                  keep_features: bool = True, keep_models: bool = True) -> dict[str, dict]:
     """Extract and train every pipeline under ``workdir``; returns each one's metrics by name.
 
     Descriptors are extracted with ``n_jobs`` workers, for the pipelines not already complete in
@@ -76,7 +77,8 @@ def run_pipelines(dataset: Dataset, pipelines: list[NamedPipeline], workdir, *, 
     fit, a forest's trees, one KNN search), longest first; ensembles train afterwards with every
     worker. Each run is seeded on its own, so the numbers do not depend on the order or the number of
     workers. ``keep_features=False`` removes the feature files once every run is complete (the
-    manifests and learned descriptor states stay: a later call recognises the runs without them)."""
+    manifests and learned descriptor states stay: a later call recognises the runs without them), and
+    ``keep_models=False`` each run's model file where the run has a predictor, which labels alike."""
     workdir = Path(workdir)
     folders, where = plan_feature_folders(pipelines)
     paths = [workdir / ("features" if i == 0 else f"features-{i + 1}") for i in range(len(folders))]
@@ -104,7 +106,7 @@ def run_pipelines(dataset: Dataset, pipelines: list[NamedPipeline], workdir, *, 
         if any(p in todo for p in users):
             log.info("extracting %s%s", ", ".join(descriptors), " of aligned faces" * align)
             extract_features(dataset, path, descriptors, mirror=mirrored, align=align, n_jobs=n_jobs,
-                             progress=progress)
+                             progress=progress, fingerprint=fingerprint)
     command = command or "fer_classic.suite.run_pipelines"
     jobs = [(p, paths[where[p.name]], workdir / "runs" / p.name, f"{command} (pipeline {p.name})") for p in todo]
     single = sorted((j for j in jobs if isinstance(j[0].spec, TrainSpec)), key=_expected_cost, reverse=True)
@@ -124,6 +126,11 @@ def run_pipelines(dataset: Dataset, pipelines: list[NamedPipeline], workdir, *, 
         freed = sum(FeatureDirectory(path).remove_feature_files() for path, *_ in extractions)
         if freed:
             log.info("removed the feature files (%.0f MB; --keep-features keeps them)", freed / 1e6)
+    if not keep_models:
+        freed = sum(remove_model_copy(workdir / "runs" / p.name) for p in pipelines)
+        if freed:
+            log.info("removed the model files of the runs with a predictor (%.0f MB; --keep-models keeps them)",
+                     freed / 1e6)
     return {p.name: results[p.name] for p in pipelines}
 
 
@@ -188,7 +195,7 @@ def finished_run(run_dir: Path, spec: TrainSpec | EnsembleSpec, features_dir: Pa
 # --------------------------------------------------------------------------- the baseline file
 
 SPEC_KEYS = ("features", "model", "params", "grid", "pca", "whiten", "scale", "protocol", "seed", "class_weight",
-             "mirror", "dtype")
+             "mirror", "dtype", "float16_rows")
 
 
 def _pipeline_from_json(entry: dict, where: str) -> tuple[NamedPipeline, float | None]:

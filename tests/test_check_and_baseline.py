@@ -111,6 +111,16 @@ def test_baseline_command_runs_the_suite_and_writes_the_report(tmp_path, small_d
     assert sorted(p.name for p in (out / "features").rglob("*.npz") if not p.name.endswith(".state.npz")) == []
     assert (out / "features" / "aligned" / "manifest.json").is_file()
     assert (out / "features" / "filterbank.state.npz").is_file()
+    # A run with a predictor keeps that alone (it labels alike); best (local learning: none) its model.
+    for n in names:
+        assert (out / "runs" / n / "model.skops").is_file() != (out / "runs" / n / "predictor.npz").is_file(), n
+    assert (out / "runs" / "best" / "model.skops").is_file()
+    # evaluate labels through the predictor: the run's own accuracy on its test images.
+    result = run("evaluate", out / "runs" / "svm-hog", small_data, "--split", "PublicTest", "-o", tmp_path / "e.json")
+    assert result.exit_code == 0, result.output
+    recorded = json.loads((out / "runs" / "svm-hog" / "metrics.json").read_text())
+    evaluated = json.loads((tmp_path / "e.json").read_text())
+    assert evaluated["n"] == recorded["n_test"] and evaluated["accuracy"] == recorded["accuracy"]
 
     # Run again: every run is up to date and kept, nothing is extracted; the wall time adds up both.
     created = {n: json.loads((out / "runs" / n / "metrics.json").read_text())["created"] for n in names}
@@ -147,6 +157,7 @@ def test_the_suite_removes_its_feature_files_only_when_asked_and_makes_them_agai
     knn_hist = named_pipeline("knn-hist")
     work = tmp_path / "suite"
     first = run_pipelines(sample, [knn_hist], work, n_jobs=1, keep_features=False)
+    assert (work / "runs" / "knn-hist" / "model.skops").is_file()  # kept unless asked
     manifest = json.loads((work / "features" / "manifest.json").read_text())
     assert not (work / "features" / "hist.npz").exists()
     with pytest.raises(FeatureStoreError, match="unless --keep-features"):
@@ -164,3 +175,18 @@ def test_the_suite_removes_its_feature_files_only_when_asked_and_makes_them_agai
     assert not manifest_describes(work / "features", fingerprint, {"hist": {"bins": 16}})
     assert not manifest_describes(work / "features", fingerprint, {"hist": {}}, align=True)
     assert not manifest_describes(work / "features", "sha256:other", {"hist": {}})
+
+
+def test_the_suite_removes_the_model_file_of_a_run_with_a_predictor_only_when_asked(tmp_path, sample):
+    from fer_classic.errors import RunError
+    from fer_classic.training.runs import load_run, load_run_labeller
+    from fer_classic.suite import run_pipelines
+
+    work = tmp_path / "suite"
+    run_pipelines(sample, [named_pipeline("knn-hist")], work, n_jobs=1, keep_models=False)
+    run_dir = work / "runs" / "knn-hist"
+    assert (run_dir / "predictor.npz").is_file() and not (run_dir / "model.skops").exists()
+    with pytest.raises(RunError, match="unless --keep-models"):
+        load_run(run_dir)
+    labeller, _ = load_run_labeller(run_dir, prefer_model=True)  # the predictor, the model being gone
+    assert type(labeller).__name__ == "Predictor"

@@ -33,6 +33,7 @@ def runs(sample, tmp_path_factory):
                      mirror=["hog", "lbp"], n_jobs=2)
     extract_features(sample, feats / "aligned", {"hog": {"pixels_per_cell": 8}}, align=True, n_jobs=2)
     train_run(feats, root / "svm", TrainSpec(["hog"], "svm", pca=30), n_jobs=2)
+    train_run(feats, root / "svm-float16", TrainSpec(["hog"], "svm", pca=30, float16_rows=True), n_jobs=2)
     members = [TrainSpec(["hog", "lbp"], "svm", pca=40, mirror="both"),
                TrainSpec(["landmarks"], "mlp", params={"hidden": (32,), "epochs": 5}),
                TrainSpec(["hog"], "svm", params={"kernel": "linear", "C": 0.01}, aligned=True),
@@ -52,7 +53,7 @@ def test_faces(sample):
     return sample.images[sample.usage == "PublicTest"]
 
 
-@pytest.mark.parametrize("name", ["svm", "ensemble", "rf", "knn-l1", "knn-l2", "knn-l3"])
+@pytest.mark.parametrize("name", ["svm", "svm-float16", "ensemble", "rf", "knn-l1", "knn-l2", "knn-l3"])
 def test_the_predictor_gives_the_models_labels_and_scores(runs, test_faces, name):
     model, metrics = load_run(runs / name)
     predictor, _ = load_run_labeller(runs / name)
@@ -85,6 +86,36 @@ def test_an_ensemble_aligns_each_face_once_for_all_its_members_on_aligned_faces(
     labels, scores = predictor.labels_and_scores(test_faces[:20])
     assert calls == [20]  # two members read aligned faces
     assert np.array_equal(labels, expected[0]) and np.array_equal(scores, expected[1])
+
+
+def test_float16_rows_are_stored_in_half_the_bytes_and_computed_with_as_before(runs):
+    """``float16_rows``: the SVM's rows are float16 values, so its support vectors are stored as float16 in
+    the predictor and in model.skops (restored to float64 on loading): half the bytes of float32."""
+    model, _ = load_run(runs / "svm-float16")  # temperature scaling around the pipeline
+    svc = model.classifier.steps[-1][1]
+    assert svc.support_vectors_.dtype == np.float64
+    assert np.array_equal(svc.support_vectors_.astype(np.float16), svc.support_vectors_)
+    predictor, _ = load_run_labeller(runs / "svm-float16")
+    vectors = predictor.spec["model"]["inner"]["classifier"]["support_vectors"]
+    with np.load(runs / "svm-float16" / PREDICTOR_FILE) as npz:
+        assert npz[vectors["array"]].dtype == np.float16
+    assert "float16" in [s["kind"] for s in predictor.spec["model"]["inner"]["steps"]]
+
+
+def test_faces_aligned_by_another_process_are_used_as_the_predictor_would_align_them(runs, test_faces, monkeypatch):
+    """`predict`'s aligner process also aligns the faces as a run's aligned members do (where dlib's shape
+    predictor is loaded already); the predictor then uses them: the same labels and scores, no alignment."""
+    import fer_classic.faces as faces
+    from fer_classic.apply.face_finding import align_detected, detect_in_photo
+
+    photo = _photo(runs / "photos")
+    item = align_detected([detect_in_photo(photo, size=48)], 48, realign=48)[0]
+    assert np.array_equal(np.stack(item["realigned"]), faces.align_whole_images(item["faces"], 48))
+    predictor, _ = load_run_labeller(runs / "ensemble")
+    expected = predictor.labels_and_scores(np.stack(item["faces"]))
+    monkeypatch.setattr(faces, "align_whole_images", lambda images, size: pytest.fail("aligned again"))
+    given = predictor.labels_and_scores(np.stack(item["faces"]), aligned={48: np.stack(item["realigned"])})
+    assert np.array_equal(given[0], expected[0]) and np.array_equal(given[1], expected[1])
 
 
 def test_a_knn_predictor_keeps_pixel_rows_as_bytes_and_replays_tied_neighbours(runs, test_faces):

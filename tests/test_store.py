@@ -119,12 +119,15 @@ def test_pixel_rows_are_stored_as_bytes_and_other_arrays_only_where_exact():
     pixels = rng.integers(0, 256, (100, 64)).astype(np.float32)
     assert _compact_dtype(pixels) == np.uint8 and _compact_dtype(pixels * 200) == np.uint16
     assert _compact_dtype(pixels.astype(np.float64)) == np.uint8
-    assert _compact_dtype(pixels + 0.5) is None  # float32 already, not whole numbers
-    assert _compact_dtype((pixels + 0.5).astype(np.float64)) == np.float32
-    assert _compact_dtype(pixels - 1) is None  # negative: float32 stays
+    assert _compact_dtype(pixels + 0.1) is None  # float32 already, not whole numbers, not float16 numbers
+    assert _compact_dtype((pixels + 0.1).astype(np.float64)) == np.float32
+    assert _compact_dtype(pixels + 0.5) == np.float16  # float16 numbers (TrainSpec.float16_rows' rows)
+    assert _compact_dtype((pixels + 0.5).astype(np.float64)) == np.float16
+    assert _compact_dtype(pixels - 1) == np.float16  # negative: no unsigned integer type, but float16
     signed_zero = pixels.copy()
     signed_zero[0, 0] = -0.0
-    assert _compact_dtype(signed_zero) is None  # -0.0 would come back as +0.0
+    assert _compact_dtype(signed_zero) == np.float16  # -0.0 would come back as +0.0 from uint8
+    assert np.signbit(signed_zero.astype(np.float16)[0, 0])
     assert _compact_dtype(np.arange(10.0)) is None  # small arrays are left alone
     assert _compact_dtype(rng.integers(0, 3, 5000)) is None  # not floats
 

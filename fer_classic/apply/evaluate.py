@@ -13,15 +13,14 @@ from ..errors import DatasetError
 from ..training.metrics import classification_metrics
 from ..training.uncertainty import intervals
 from ..features.extraction import image_pipelines, set_descriptor_runtime  # noqa: F401 (re-exported)
-from ..models.mirror import predict_labels
-from ..training.runs import load_run
+from ..training.runs import load_run_labeller
 from ..store import library_versions, write_json_atomic
 
 log = logging.getLogger(__name__)
 
 
-def trained_classes(pipeline, class_names) -> list[str]:
-    return [class_names[int(i)] for i in pipeline.classes_]
+def trained_classes(labeller, class_names) -> list[str]:
+    return [class_names[int(i)] for i in labeller.classes_]
 
 
 def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: int | None = None,
@@ -63,7 +62,7 @@ def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: i
     from .conditions import parse_conditions
 
     conditions = parse_conditions(conditions) if conditions else []
-    pipeline, run_metrics = load_run(run_dir)
+    labeller, run_metrics = load_run_labeller(run_dir, prefer_model=True)  # the predictor where baseline removed it
     ds = load_dataset(data, n_jobs=n_jobs, progress=progress, **(dataset_kwargs or {}))
     if split:
         if not np.isin(ds.usage, [split]).any():
@@ -72,13 +71,14 @@ def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: i
     model_names = list(run_metrics["class_names"])
     names = model_names + [n for n in ds.class_names if n not in model_names]
     y_true = np.array([names.index(ds.class_names[i]) for i in ds.labels])
-    set_descriptor_runtime(pipeline, n_jobs, progress)
+    if hasattr(labeller, "model"):
+        set_descriptor_runtime(labeller.model, n_jobs, progress)
     start = time.perf_counter()
-    y_pred = predict_labels(pipeline, ds.images)
+    y_pred = labeller.predict(ds.images)
     seconds = time.perf_counter() - start
     if predictions is not None:
         predictions[("true", 0)], predictions[("clean", 0)] = y_true, y_pred
-    seen = trained_classes(pipeline, model_names)
+    seen = trained_classes(labeller, model_names)
     counts = ds.class_counts()
     unseen = {n: counts[n] for n in ds.class_names if counts.get(n) and n not in seen}
     if unseen:
@@ -103,14 +103,14 @@ def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: i
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     if conditions:
-        result["robustness"] = robustness(pipeline, ds.images, y_true, conditions, seed, result["accuracy"],
+        result["robustness"] = robustness(labeller, ds.images, y_true, conditions, seed, result["accuracy"],
                                           predictions=predictions, levels=levels)
     if out:
         write_json_atomic(out, result)
     return result
 
 
-def robustness(pipeline, images, y_true, conditions, seed: int, clean_accuracy: float,
+def robustness(labeller, images, y_true, conditions, seed: int, clean_accuracy: float,
                predictions: dict | None = None, levels=None) -> list[dict]:
     """Accuracy (with its 95% interval) under each condition at each of ``levels`` (default: every level),
     and the drop from clean; ``predictions``, when given, receives each ``(condition, level)``'s predicted
@@ -124,7 +124,7 @@ def robustness(pipeline, images, y_true, conditions, seed: int, clean_accuracy: 
     rows = []
     for name in conditions:
         for level in levels:
-            y_pred = predict_labels(pipeline, apply_condition(gray, name, level, seed=seed, points=points))
+            y_pred = labeller.predict(apply_condition(gray, name, level, seed=seed, points=points))
             accuracy = float(np.mean(y_pred == y_true))
             if predictions is not None:
                 predictions[(name, level)] = y_pred

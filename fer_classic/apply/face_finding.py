@@ -48,15 +48,20 @@ def detect_in_photo(path, *, detect: bool = True, upsample: int = 0, threshold: 
             "scores": [round(score, 3) for _, score in found], "shape": gray.shape}
 
 
-def align_detected(items: list[dict], size: int = 48) -> list[dict]:
+def align_detected(items: list[dict], size: int = 48, realign: int | None = None) -> list[dict]:
     """:func:`detect_in_photo`'s items with their faces aligned (``"faces"``) and the boxes as ``(x, y,
-    width, height)``; items without boxes (errors, undetected images) pass unchanged."""
+    width, height)``; items without boxes (errors, undetected images) pass unchanged. With ``realign``,
+    also each face as a run trained on aligned features aligns it (``"realigned"``:
+    :func:`~fer_classic.faces.align_whole_images` at that size), done here, where dlib's shape predictor
+    is loaded already."""
     out = []
     for item in items:
         if "gray" in item:
             item = {**item, "faces": faces.align_boxes(item["gray"], item["boxes"], size),
                     "boxes": [(left, top, right - left, bottom - top) for left, top, right, bottom in item["boxes"]]}
             del item["gray"]
+            if realign and item["faces"]:
+                item["realigned"] = list(faces.align_whole_images(item["faces"], realign))
         out.append(item)
     return out
 

@@ -29,18 +29,19 @@ CHUNK = 8  # photos per face-finding task
 COLUMNS = ["file", "face", "x", "y", "width", "height", "detector_score", "label", "status"]
 
 
-def _find_and_load_cold(run_dir, paths, options: dict, has_predictor: bool):
+def _find_and_load_cold(run_dir, paths, options: dict, has_predictor: bool, realign: int | None):
     """The faces of a few photos, and the run's labeller, in a fresh process, where a second process
     loads dlib's shape predictor meanwhile. With a predictor (numpy, quick to load) this process loads
-    the detector and boxes the faces, and the second one aligns them; without one, the second process
-    finds the faces whole while this one imports scikit-learn and loads the model."""
+    the detector and boxes the faces, and the second one aligns them (and, for a run on aligned faces,
+    aligns them as its descriptors do: ``realign``, their size); without one, the second process finds
+    the faces whole while this one imports scikit-learn and loads the model."""
     if has_predictor and not options["detect"]:  # nothing to load: the images are the faces
         return find_faces_batch(paths, **options), load_run_labeller(run_dir)
     try:
         helper = start_aligner()
         if has_predictor:
             detected = [detect_in_photo(p, **options) for p in paths]
-            finding = helper.submit(align_detected, detected, options["size"])
+            finding = helper.submit(align_detected, detected, options["size"], realign)
         else:
             finding = helper.submit(find_faces_batch, [str(p) for p in paths], **options)
         helper.shutdown(wait=False)
@@ -55,6 +56,12 @@ def _find_and_load_cold(run_dir, paths, options: dict, has_predictor: bool):
     except Exception as exc:  # the second process died: finish in this one
         log.debug("the second process failed (%s): finding faces in this one", exc)
     return find_faces_batch(paths, **options), loaded
+
+
+def aligns_faces(metrics: dict) -> bool:
+    """Whether a run (or a member of it) was trained on faces aligned by their landmarks."""
+    members = (metrics.get("spec") or {}).get("members") or []
+    return bool(metrics.get("faces_aligned")) or any(m.get("aligned") for m in members)
 
 
 def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, threshold: float = 0.0,
@@ -124,7 +131,8 @@ def label_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, thr
                "size": int((metrics.get("image_shape") or [48])[0]), "min_score": min_score}
     if len(paths) <= CHUNK and n_jobs != 1 and is_cold_start():
         has_predictor = predictor_path(Path(run_dir), metrics) is not None
-        found, (labeller, metrics) = _find_and_load_cold(run_dir, paths, options, has_predictor)
+        realign = options["size"] if has_predictor and aligns_faces(metrics) else None
+        found, (labeller, metrics) = _find_and_load_cold(run_dir, paths, options, has_predictor, realign)
     else:  # the model loads in a thread while the faces are found (reading and hashing it release the GIL)
         from ..parallel import map_in_chunks
 
@@ -134,7 +142,7 @@ def label_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, thr
                                   progress=progress, desc="finding faces", chunk_size=CHUNK)
             labeller, metrics = loading.result()
     class_names = metrics["class_names"]
-    rows, face_rows, face_images, score_columns = [], [], [], []
+    rows, face_rows, face_images, realigned, score_columns = [], [], [], [], []
     for item in found:
         if "error" in item:
             log.warning("skipping %s: %s", item["file"], item["error"])
@@ -147,6 +155,7 @@ def label_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, thr
                          "detector_score": score, "status": "ok"})
             face_rows.append(rows[-1])
             face_images.append(face)
+        realigned += item.get("realigned", [])
     small = [item["file"] for item in found if "faces" in item and not item["faces"] and max(item["shape"]) <= 96]
     if detect and small:
         log.warning("no face found in %d small image(s) (at most 96 px, e.g. %s): if they are already-cropped "
@@ -160,7 +169,10 @@ def label_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, thr
         # probabilities where the model has them (every run trained by this version: SVM and local learning
         # runs are calibrated), otherwise decision scores, named as such; 4 decimals
         score_columns = [f"{labeller.score_kind}_{class_names[int(c)]}" for c in labeller.classes_]
-        labels, scores = labeller.labels_and_scores(X)
+        if len(realigned) == len(face_images):  # aligned as the run's aligned members do, by the aligner process
+            labels, scores = labeller.labels_and_scores(X, aligned={options["size"]: np.stack(realigned)})
+        else:
+            labels, scores = labeller.labels_and_scores(X)
         for row, label, score in zip(face_rows, labels, np.round(scores, 4).tolist()):
             row.update(label=class_names[int(label)], **dict(zip(score_columns, score)))
     columns = COLUMNS + score_columns

@@ -32,7 +32,7 @@ import numpy as np
 from ..errors import RunError
 from ..features.compute import DESCRIBE, check_images, mirror_images
 from ..models.svm_scores import SVMLayout, layout_labels_and_scores, layout_predict, layout_scores
-from ..store import file_sha256
+from ..store import file_sha256, round_to_float16
 
 PREDICTOR_FILE = "predictor.npz"
 PREDICTOR_FORMAT = "fer-classic-predictor/1"
@@ -230,7 +230,7 @@ def _pca(X, step):
     return out
 
 
-_STEPS = {"cast": _cast, "scaler": _scale, "pca": _pca}
+_STEPS = {"cast": _cast, "scaler": _scale, "pca": _pca, "float16": lambda X, step: round_to_float16(X)}
 
 
 def _mlp_proba(X, clf) -> np.ndarray:
@@ -315,9 +315,17 @@ class Predictor:
     def class_scores(self, images) -> np.ndarray:
         return _score_columns(self._model.scores(images))
 
-    def labels_and_scores(self, images) -> tuple[np.ndarray, np.ndarray]:
-        """``predict(images)`` and ``class_scores(images)``, the faces described once."""
-        labels, decision = self._model.labels_and_decision(images)
+    def labels_and_scores(self, images, aligned: dict[int, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``predict(images)`` and ``class_scores(images)``, the faces described once. ``aligned``: the
+        images already aligned by :func:`~fer_classic.faces.align_whole_images` at a size (``{48: array}``),
+        where another process did it (``predict``'s aligner); parts that align at that size use them."""
+        images = check_images(images)
+        token = _ALIGNED.set({(id(images), size): (images, faces) for size, faces in aligned.items()}) if aligned else None
+        try:
+            labels, decision = self._model.labels_and_decision(images)
+        finally:
+            if token is not None:
+                _ALIGNED.reset(token)
         scores_from = getattr(self._model, "scores_from", None)
         return labels, _score_columns(scores_from(decision) if scores_from else decision)
 

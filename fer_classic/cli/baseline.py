@@ -31,18 +31,23 @@ log = logging.getLogger(__name__)
               help="Keep OUT/features, the descriptors of every image (597 MB for the embedded sample, about 6 GB "
                    "for FER2013), to train more models on them; by default only their manifests and learned "
                    "states stay once every run is complete.")
+@click.option("--keep-models", is_flag=True,
+              help="Keep every run's scikit-learn model (model.skops; 108 MB for the embedded sample), for Python "
+                   "use (fer_classic.load_run); by default a run whose predictor.npz labels alike keeps that alone, "
+                   "which predict, evaluate and video labelling use.")
 @click.option("--skip", default="", metavar="NAMES",
               help="Pipelines of the suite to leave out, comma-separated (e.g. best: the standard suite alone).")
 @scheduler_option
 @runtime_options
-def baseline(data, out, force, seed, keep_features, skip, jobs, progress):
+def baseline(data, out, force, seed, keep_features, keep_models, skip, jobs, progress):
     """Extract every descriptor from DATA (default: the embedded sample), train the standard suite and
     write the comparison report OUT/report.md (and .html).
 
     Runs already complete in OUT with the same settings and data are kept, so an interrupted suite
     resumes where it stopped; the report's wall time adds up every invocation that built OUT. The
     feature files are removed once every run is complete (--keep-features keeps them); a later
-    invocation that has runs to train extracts them again, the same.
+    invocation that has runs to train extracts them again, the same. So is the scikit-learn model of
+    each run that has a numpy predictor (--keep-models keeps it): the predictor gives the same labels.
 
     The suite: the KNN grid on raw pixels and on the intensity histogram; MLP, SVM and random forest
     on HOG, LBP and landmarks; an SVM on the fusion of HOG, LBP and landmarks; and the best preset
@@ -65,7 +70,7 @@ def baseline(data, out, force, seed, keep_features, skip, jobs, progress):
     dataset = load_dataset(data or default_sample_path(), n_jobs=jobs, progress=progress)
     log.info("%d images from %s", len(dataset), dataset.source)
     run_pipelines(dataset, suite, out, n_jobs=jobs, progress=progress, force=force, command=command_line(),
-                  keep_features=keep_features)
+                  keep_features=keep_features, keep_models=keep_models)
     wall = record_wall_time(out, time.perf_counter() - start, restart=force)
     for path in write_report([out / "runs" / p.name for p in suite], out / "report.md", wall_seconds=wall):
         click.echo(path)

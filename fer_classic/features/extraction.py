@@ -45,7 +45,7 @@ def manifest_describes(out_dir, fingerprint: str, descriptors: dict[str, dict], 
 
 def extract_features(dataset: Dataset, out_dir, descriptors: dict[str, dict], *, force: bool = False,
                      mirror: bool | Iterable[str] = False, align: bool = False, n_jobs: int | None = None,
-                     progress: bool = False) -> dict:
+                     progress: bool = False, fingerprint: str | None = None) -> dict:
     """Describe every image of a dataset with each descriptor, into feature files and a manifest.
 
     A descriptor already in ``out_dir`` for the same data (same fingerprint) and the same parameters
@@ -71,6 +71,8 @@ def extract_features(dataset: Dataset, out_dir, descriptors: dict[str, dict], *,
         folder holds aligned or unaligned features, never both.
     n_jobs, progress
         Worker processes and a progress bar on stderr.
+    fingerprint : str, optional
+        ``dataset.fingerprint()``, where the caller has it already (a hash of every pixel).
 
     Returns
     -------
@@ -79,7 +81,7 @@ def extract_features(dataset: Dataset, out_dir, descriptors: dict[str, dict], *,
         dimension, parameters, time and SHA-256.
     """
     folder = FeatureDirectory(out_dir)
-    fingerprint = dataset.fingerprint()
+    fingerprint = fingerprint or dataset.fingerprint()
     previous = folder.manifest_or_none()
     same_data = previous and previous.get("fingerprint") == fingerprint and bool(previous.get("align")) == align
     entries = dict(previous["descriptors"]) if same_data else {}

@@ -59,7 +59,8 @@ def member_name(m: TrainSpec) -> str:
     pca = "" if m.pca is None else f" pca={m.pca}"
     mirror = "" if m.mirror == "none" else f" mirror={m.mirror}"
     aligned = " (aligned faces)" if m.aligned else ""
-    return (f"{m.model} on {'+'.join(m.features)}{aligned}{pca}{mirror} "
+    half = " float16 rows" if m.float16_rows else ""
+    return (f"{m.model} on {'+'.join(m.features)}{aligned}{pca}{half}{mirror} "
             f"({describe_params(model_kind(m.model).resolve(m.params))})")
 
 

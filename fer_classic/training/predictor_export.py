@@ -20,7 +20,7 @@ from ..models.knn import FastKNeighborsClassifier
 from ..models.mirror import MirrorAveragedClassifier
 from ..models.svm_scores import has_fast_scores, svc_layout
 from ..store import smallest_exact_dtype
-from .reduction import Float64
+from .reduction import Float64, RoundToFloat16
 
 _MLP_ACTIVATIONS = ("relu", "tanh", "identity")
 
@@ -117,6 +117,8 @@ def _descriptor(descriptor, arrays: _Arrays) -> dict:
 def _step(step, arrays: _Arrays) -> dict:
     if isinstance(step, Float64):  # Float32 too
         return {"kind": "cast", "dtype": np.dtype(step.dtype).name}
+    if isinstance(step, RoundToFloat16):
+        return {"kind": "float16"}
     if isinstance(step, StandardScaler):
         return {"kind": "scaler", "mean": arrays.ref(step.mean_ if step.with_mean else None),
                 "scale": arrays.ref(step.scale_ if step.with_std else None)}
@@ -134,7 +136,10 @@ def _classifier(clf, arrays: _Arrays) -> dict:
     classes = np.asarray(clf.classes_).tolist()
     if isinstance(clf, SVC) and has_fast_scores(clf):
         layout = svc_layout(clf)
-        return {"kind": "rbf_svm", "support_vectors": arrays.ref(layout.support_vectors),
+        support_vectors = layout.support_vectors  # float32; float16 where exact (TrainSpec.float16_rows)
+        if smallest_exact_dtype(support_vectors, half=True) == np.float16:
+            support_vectors = support_vectors.astype(np.float16)
+        return {"kind": "rbf_svm", "support_vectors": arrays.ref(support_vectors),
                 "sv_norms": arrays.ref(layout.sv_norms), "dual_coef": arrays.ref(clf.dual_coef_),
                 "n_support": clf.n_support_.tolist(), "intercept": arrays.ref(clf.intercept_),
                 "gamma": float(clf._gamma), "classes": classes, "break_ties": bool(clf.break_ties)}

@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ..errors import ConfigurationError
-from ..store import FeatureSet
+from ..store import FeatureSet, round_to_float16
 from .spec import TrainSpec
 
 
@@ -35,14 +35,30 @@ class Float32(Float64):
     dtype = np.float32
 
 
+class RoundToFloat16(TransformerMixin, BaseEstimator):
+    """Rounds rows to float16 values (beyond float16's range: to its largest finite value), keeping
+    their dtype: whatever a model keeps of them is then stored exactly in half the bytes."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return round_to_float16(np.asarray(X))
+
+    def __sklearn_is_fitted__(self):
+        return True  # stateless
+
+
 def make_reducer(spec: TrainSpec) -> Pipeline:
-    """The unfitted cast → scaler → PCA steps that ``spec`` asks for."""
+    """The unfitted cast → scaler → PCA → float16 rounding steps that ``spec`` asks for."""
     steps = [(spec.dtype, Float64() if spec.dtype == "float64" else Float32())]
     if spec.scale:
         steps.append(("scaler", StandardScaler()))
     if spec.pca is not None:
         steps.append(("pca", PCA(n_components=spec.pca, whiten=spec.whiten, random_state=spec.seed,
                                  svd_solver="full" if isinstance(spec.pca, float) else "auto")))
+    if spec.float16_rows:
+        steps.append(("float16", RoundToFloat16()))
     return Pipeline(steps)
 
 

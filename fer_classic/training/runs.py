@@ -144,7 +144,7 @@ def _child(obj, key):
 
 def _compact_dtype(value: np.ndarray):
     """:func:`~fer_classic.store.smallest_exact_dtype` of a large array; None for small ones."""
-    return smallest_exact_dtype(value) if value.size >= _SHRINK_MIN_SIZE else None
+    return smallest_exact_dtype(value, half=True) if value.size >= _SHRINK_MIN_SIZE else None
 
 
 def compact_arrays(model) -> list[list]:
@@ -228,19 +228,35 @@ def predictor_path(run_dir: Path, metrics: dict) -> Path | None:
     return run_dir / name if name and (run_dir / name).exists() else None
 
 
-def load_run_labeller(run_dir: str | os.PathLike):
+def load_run_labeller(run_dir: str | os.PathLike, *, prefer_model: bool = False):
     """What labels faces for a run, and its metrics: the run's predictor (numpy alone, no scikit-learn
     imported; :mod:`fer_classic.apply.predictor`) where it has one, else its model (:func:`load_run`)
-    behind the same interface (:class:`~fer_classic.apply.predictor.ModelLabeller`)."""
+    behind the same interface (:class:`~fer_classic.apply.predictor.ModelLabeller`). With
+    ``prefer_model``, the model where its file is there (its descriptors run in worker processes: faster
+    on large image sets), else the predictor."""
     from ..apply.predictor import ModelLabeller, load_predictor
 
     run_dir = Path(run_dir)
     metrics = read_run_metrics(run_dir)
     path = predictor_path(run_dir, metrics)
-    if path is not None:
+    if path is not None and not (prefer_model and (run_dir / metrics.get("model_file", MODEL_FILE)).is_file()):
         return load_predictor(path, metrics["predictor"].get("sha256")), metrics
     model, metrics = load_run(run_dir)
     return ModelLabeller(model), metrics
+
+
+def remove_model_copy(run_dir: str | os.PathLike) -> int:
+    """Remove a run's model file where its predictor labels the same faces the same (``baseline`` does,
+    unless --keep-models: predict, video and evaluate use the predictor); returns the bytes freed (0
+    for a run without a predictor, which keeps its model)."""
+    run_dir = Path(run_dir)
+    metrics = read_run_metrics(run_dir)
+    model_path = run_dir / metrics.get("model_file", MODEL_FILE)
+    if predictor_path(run_dir, metrics) is None or not model_path.is_file():
+        return 0
+    size = model_path.stat().st_size
+    model_path.unlink()
+    return size
 
 
 def load_run(run_dir: str | os.PathLike) -> tuple[object, dict]:
@@ -269,7 +285,10 @@ def load_run(run_dir: str | os.PathLike) -> tuple[object, dict]:
     metrics = read_run_metrics(run_dir)
     model_path = run_dir / metrics.get("model_file", MODEL_FILE)
     if not model_path.is_file():
-        raise RunError(f"{model_path}: the run's model file is missing")
+        removed = predictor_path(run_dir, metrics) is not None
+        raise RunError(f"{model_path}: the run's model file is missing" + removed * (
+            " (fer-classic baseline keeps only the predictor of a run that has one, unless --keep-models; "
+            "predict, evaluate and video labelling use the predictor)"))
     _check_versions(metrics.get("versions", {}), run_dir)
     saved = _load_trusted(model_path, metrics.get("model_sha256"))
     if isinstance(saved, dict) and "model" in saved:  # arrays stored in a smaller exact dtype

@@ -60,6 +60,12 @@ class TrainSpec:
         Read the descriptors from the features folder's ``aligned/`` subfolder: the same images with
         every face aligned by its landmarks first (``extract --align --out FEATURES/aligned``). An
         ensemble may mix members on aligned and unaligned faces.
+    float16_rows : bool
+        Round the classifier's input rows (after scaling and PCA) to float16 values, computed with in
+        ``dtype`` as before: what the model keeps of them (an RBF SVM's support vectors, KNN's rows) is
+        then stored exactly in half the bytes of float32, in model.skops and predictor.npz. For a model
+        within a size budget (the ``compact`` preset); the rounding (a relative 0.05%) is part of the
+        model, so its labels are measured with it.
     """
 
     features: list[str]
@@ -78,6 +84,7 @@ class TrainSpec:
     calibrate: bool = True
     augment: list[str] = field(default_factory=list)
     aligned: bool = False
+    float16_rows: bool = False
 
     def features_folder(self, features_dir) -> Path:
         """Where this pipeline's descriptors are: ``features_dir``, or its ``aligned/`` subfolder."""
