@@ -104,18 +104,25 @@ def test_float16_rows_are_stored_in_half_the_bytes_and_computed_with_as_before(r
 
 def test_faces_aligned_by_another_process_are_used_as_the_predictor_would_align_them(runs, test_faces, monkeypatch):
     """`predict`'s aligner process also aligns the faces as a run's aligned members do (where dlib's shape
-    predictor is loaded already); the predictor then uses them: the same labels and scores, no alignment."""
+    predictor is loaded already); the predictor, and a model through its aligners' cache, then use them:
+    the same labels and scores, no alignment."""
     import fer_classic.faces as faces
     from fer_classic.apply.face_finding import align_detected, detect_in_photo
 
     photo = _photo(runs / "photos")
     item = align_detected([detect_in_photo(photo, size=48)], 48, realign=48)[0]
     assert np.array_equal(np.stack(item["realigned"]), faces.align_whole_images(item["faces"], 48))
+    from fer_classic.features import alignment
+
     predictor, _ = load_run_labeller(runs / "ensemble")
-    expected = predictor.labels_and_scores(np.stack(item["faces"]))
+    model = ModelLabeller(load_run(runs / "ensemble")[0])
+    found, realigned = np.stack(item["faces"]), {48: np.stack(item["realigned"])}
+    expected = [labeller.labels_and_scores(found) for labeller in (predictor, model)]
+    alignment._aligned.clear()  # the model's aligners keep what they aligned
     monkeypatch.setattr(faces, "align_whole_images", lambda images, size: pytest.fail("aligned again"))
-    given = predictor.labels_and_scores(np.stack(item["faces"]), aligned={48: np.stack(item["realigned"])})
-    assert np.array_equal(given[0], expected[0]) and np.array_equal(given[1], expected[1])
+    for labeller, (labels, scores) in zip((predictor, model), expected):
+        given = labeller.labels_and_scores(found, aligned=realigned)
+        assert np.array_equal(given[0], labels) and np.array_equal(given[1], scores)
 
 
 def test_a_knn_predictor_keeps_pixel_rows_as_bytes_and_replays_tied_neighbours(runs, test_faces):

@@ -60,15 +60,16 @@ def align_detected(items: list[dict], size: int = 48, realign: int | None = None
             item = {**item, "faces": faces.align_boxes(item["gray"], item["boxes"], size),
                     "boxes": [(left, top, right - left, bottom - top) for left, top, right, bottom in item["boxes"]]}
             del item["gray"]
-            if realign and item["faces"]:
-                item["realigned"] = list(faces.align_whole_images(item["faces"], realign))
+        if realign and item.get("faces"):
+            item = {**item, "realigned": list(faces.align_whole_images(item["faces"], realign))}
         out.append(item)
     return out
 
 
-def find_faces(path, *, size: int = 48, **options) -> dict:
-    """Read one photo and return its aligned faces with their boxes, or the reason there are none."""
-    return align_detected([detect_in_photo(path, size=size, **options)], size)[0]
+def find_faces(path, *, size: int = 48, realign: int | None = None, **options) -> dict:
+    """Read one photo and return its aligned faces with their boxes, or the reason there are none
+    (``realign``: see :func:`align_detected`)."""
+    return align_detected([detect_in_photo(path, size=size, **options)], size, realign)[0]
 
 
 def find_faces_batch(paths, **options) -> list[dict]:

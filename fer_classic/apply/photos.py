@@ -36,14 +36,14 @@ def _find_and_load_cold(run_dir, paths, options: dict, has_predictor: bool, real
     aligns them as its descriptors do: ``realign``, their size); without one, the second process finds
     the faces whole while this one imports scikit-learn and loads the model."""
     if has_predictor and not options["detect"]:  # nothing to load: the images are the faces
-        return find_faces_batch(paths, **options), load_run_labeller(run_dir)
+        return find_faces_batch(paths, realign=realign, **options), load_run_labeller(run_dir)
     try:
         helper = start_aligner()
         if has_predictor:
             detected = [detect_in_photo(p, **options) for p in paths]
             finding = helper.submit(align_detected, detected, options["size"], realign)
         else:
-            finding = helper.submit(find_faces_batch, [str(p) for p in paths], **options)
+            finding = helper.submit(find_faces_batch, [str(p) for p in paths], realign=realign, **options)
         helper.shutdown(wait=False)
     except Exception as exc:  # no second process here: everything in this one
         log.debug("no second process (%s): finding faces in this one", exc)
@@ -55,7 +55,7 @@ def _find_and_load_cold(run_dir, paths, options: dict, has_predictor: bool, real
             return finding.result(), loaded
     except Exception as exc:  # the second process died: finish in this one
         log.debug("the second process failed (%s): finding faces in this one", exc)
-    return find_faces_batch(paths, **options), loaded
+    return find_faces_batch(paths, realign=realign, **options), loaded
 
 
 def aligns_faces(metrics: dict) -> bool:
@@ -129,16 +129,17 @@ def label_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, thr
     metrics = read_run_metrics(Path(run_dir))
     options = {"detect": detect, "upsample": upsample, "threshold": threshold,
                "size": int((metrics.get("image_shape") or [48])[0]), "min_score": min_score}
+    # faces as a run on aligned faces aligns them, made where they are found (a second process, workers)
+    realign = options["size"] if aligns_faces(metrics) else None
     if len(paths) <= CHUNK and n_jobs != 1 and is_cold_start():
         has_predictor = predictor_path(Path(run_dir), metrics) is not None
-        realign = options["size"] if has_predictor and aligns_faces(metrics) else None
         found, (labeller, metrics) = _find_and_load_cold(run_dir, paths, options, has_predictor, realign)
     else:  # the model loads in a thread while the faces are found (reading and hashing it release the GIL)
         from ..parallel import map_in_chunks
 
         with ThreadPoolExecutor(1) as pool:
             loading = pool.submit(load_run_labeller, run_dir)
-            found = map_in_chunks(functools.partial(find_faces_batch, **options), paths, n_jobs=n_jobs,
+            found = map_in_chunks(functools.partial(find_faces_batch, realign=realign, **options), paths, n_jobs=n_jobs,
                                   progress=progress, desc="finding faces", chunk_size=CHUNK)
             labeller, metrics = loading.result()
     class_names = metrics["class_names"]
@@ -169,10 +170,8 @@ def label_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, thr
         # probabilities where the model has them (every run trained by this version: SVM and local learning
         # runs are calibrated), otherwise decision scores, named as such; 4 decimals
         score_columns = [f"{labeller.score_kind}_{class_names[int(c)]}" for c in labeller.classes_]
-        if len(realigned) == len(face_images):  # aligned as the run's aligned members do, by the aligner process
-            labels, scores = labeller.labels_and_scores(X, aligned={options["size"]: np.stack(realigned)})
-        else:
-            labels, scores = labeller.labels_and_scores(X)
+        labels, scores = labeller.labels_and_scores(X, aligned={options["size"]: np.stack(realigned)} if realigned
+                                                    else None)
         for row, label, score in zip(face_rows, labels, np.round(scores, 4).tolist()):
             row.update(label=class_names[int(label)], **dict(zip(score_columns, score)))
     columns = COLUMNS + score_columns

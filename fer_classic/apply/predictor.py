@@ -348,9 +348,14 @@ class ModelLabeller:
 
         return class_scores(self.model, images)
 
-    def labels_and_scores(self, images) -> tuple[np.ndarray, np.ndarray]:
+    def labels_and_scores(self, images, aligned: dict[int, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The model's labels and class scores; ``aligned`` as for :meth:`Predictor.labels_and_scores` (given
+        to the model's face aligners through their cache)."""
+        from ..features.alignment import remember_aligned
         from ..models.mirror import labels_and_scores
 
+        for size, faces in (aligned or {}).items():
+            remember_aligned(images, size, faces)
         return labels_and_scores(self.model, images)
 
 

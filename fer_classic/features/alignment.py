@@ -41,6 +41,14 @@ def _cache_key(X, size: int) -> tuple | None:
     return X.shape, X.dtype.str, size, digest
 
 
+def remember_aligned(images: np.ndarray, size: int, aligned: np.ndarray) -> None:
+    """Give :class:`FaceAligner` ``images`` already aligned at ``size`` (by
+    :func:`fer_classic.faces.align_whole_images`, e.g. in the process that found the faces)."""
+    key = _cache_key(np.asarray(images), size)
+    if key is not None:
+        _remember(key, np.asarray(aligned))
+
+
 def _remember(key: tuple, aligned: np.ndarray) -> None:
     if aligned.nbytes > CACHE_BYTES:
         return

@@ -150,7 +150,7 @@ def _compact_dtype(value: np.ndarray):
 def compact_arrays(model) -> list[list]:
     """Store, in place, every large float array of ``model`` in the smallest dtype that holds its values
     exactly (:func:`_compact_dtype`: a KNN model's pixel rows as uint8, an SVM's float32-valued support
-    vectors as float32): no value changes. Returns ``[path, original dtype]`` entries for
+    vectors as float32, float16-valued ones (``TrainSpec.float16_rows``) as float16): no value changes. Returns ``[path, original dtype]`` entries for
     :func:`restore_arrays`."""
     entries, seen = [], set()
 
