@@ -108,12 +108,11 @@ def test_faces_aligned_by_another_process_are_used_as_the_predictor_would_align_
     the same labels and scores, no alignment."""
     import fer_classic.faces as faces
     from fer_classic.apply.face_finding import align_detected, detect_in_photo
+    from fer_classic.features import alignment
 
     photo = _photo(runs / "photos")
     item = align_detected([detect_in_photo(photo, size=48)], 48, realign=48)[0]
     assert np.array_equal(np.stack(item["realigned"]), faces.align_whole_images(item["faces"], 48))
-    from fer_classic.features import alignment
-
     predictor, _ = load_run_labeller(runs / "ensemble")
     model = ModelLabeller(load_run(runs / "ensemble")[0])
     found, realigned = np.stack(item["faces"]), {48: np.stack(item["realigned"])}

@@ -179,3 +179,13 @@ def test_whole_number_features_are_stored_as_small_integers_and_load_exactly(spl
         with np.load(tmp_path / "x.npz") as z:
             assert (z["X_integers"].dtype if "X_integers" in z.files else None) == dtype
             assert np.array_equal(_feature_rows(z), X, equal_nan=True)
+
+
+def test_rows_rounded_to_float16_keep_their_dtype_and_stay_finite():
+    from fer_classic.store import round_to_float16
+
+    rows = np.array([[1e6, -1e6, 0.1, 3.0]], dtype=np.float32)
+    rounded = round_to_float16(rows)
+    assert rounded.dtype == np.float32
+    assert rounded.tolist() == [[65504.0, -65504.0, float(np.float16(0.1)), 3.0]]
+    assert np.array_equal(round_to_float16(rounded), rounded)  # idempotent: float16 numbers already
