@@ -170,8 +170,9 @@ def label_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, thr
         # probabilities where the model has them (every run trained by this version: SVM and local learning
         # runs are calibrated), otherwise decision scores, named as such; 4 decimals
         score_columns = [f"{labeller.score_kind}_{class_names[int(c)]}" for c in labeller.classes_]
-        labels, scores = labeller.labels_and_scores(X, aligned={options["size"]: np.stack(realigned)} if realigned
-                                                    else None)
+        # the faces aligned as the run's aligned members align them, where they were found
+        known = {options["size"]: np.stack(realigned)} if realigned and len(realigned) == len(face_images) else None
+        labels, scores = labeller.labels_and_scores(X, aligned=known)
         for row, label, score in zip(face_rows, labels, np.round(scores, 4).tolist()):
             row.update(label=class_names[int(label)], **dict(zip(score_columns, score)))
     columns = COLUMNS + score_columns

@@ -21,6 +21,7 @@ Its SHA-256 is recorded in metrics.json and checked before use.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import io
 import json
@@ -42,6 +43,20 @@ PREDICTOR_FORMAT = "fer-classic-predictor/1"
 
 # Faces aligned during one call of an ensemble, by (id(images), size): each is aligned once for all members.
 _ALIGNED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("fer_classic_aligned", default=None)
+
+
+@contextlib.contextmanager
+def _sharing_alignments(known: dict | None = None):
+    """Within the block, parts that align faces share what is aligned (starting from ``known``); an
+    enclosing block's sharing is kept."""
+    if _ALIGNED.get() is not None and not known:
+        yield
+        return
+    token = _ALIGNED.set({**(_ALIGNED.get() or {}), **(known or {})})
+    try:
+        yield
+    finally:
+        _ALIGNED.reset(token)
 
 
 class _Pipeline:
@@ -182,13 +197,9 @@ class _Ensemble(_VotesByScore):
 
     def scores(self, images):
         images = check_images(images)
-        token = _ALIGNED.set({}) if _ALIGNED.get() is None else None
-        try:
+        with _sharing_alignments():
             return sum(w * s / scale for s, w, scale in zip((m.scores(images) for m in self.members),
                                                             self.weights, self.scales))
-        finally:
-            if token is not None:
-                _ALIGNED.reset(token)
 
     decision = scores
 
@@ -320,12 +331,8 @@ class Predictor:
         images already aligned by :func:`~fer_classic.faces.align_whole_images` at a size (``{48: array}``),
         where another process did it (``predict``'s aligner); parts that align at that size use them."""
         images = check_images(images)
-        token = _ALIGNED.set({(id(images), size): (images, faces) for size, faces in aligned.items()}) if aligned else None
-        try:
+        with _sharing_alignments({(id(images), size): (images, faces) for size, faces in (aligned or {}).items()}):
             labels, decision = self._model.labels_and_decision(images)
-        finally:
-            if token is not None:
-                _ALIGNED.reset(token)
         scores_from = getattr(self._model, "scores_from", None)
         return labels, _score_columns(scores_from(decision) if scores_from else decision)
 

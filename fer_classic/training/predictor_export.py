@@ -136,10 +136,10 @@ def _classifier(clf, arrays: _Arrays) -> dict:
     classes = np.asarray(clf.classes_).tolist()
     if isinstance(clf, SVC) and has_fast_scores(clf):
         layout = svc_layout(clf)
-        support_vectors = layout.support_vectors  # float32; float16 where exact (TrainSpec.float16_rows)
-        if smallest_exact_dtype(support_vectors, half=True) == np.float16:
-            support_vectors = support_vectors.astype(np.float16)
-        return {"kind": "rbf_svm", "support_vectors": arrays.ref(support_vectors),
+        support_vectors = layout.support_vectors  # float32 (float16 numbers with TrainSpec.float16_rows)
+        smaller = smallest_exact_dtype(support_vectors, half=True)  # stored only: scored in float32
+        return {"kind": "rbf_svm",
+                "support_vectors": arrays.ref(support_vectors if smaller is None else support_vectors.astype(smaller)),
                 "sv_norms": arrays.ref(layout.sv_norms), "dual_coef": arrays.ref(clf.dual_coef_),
                 "n_support": clf.n_support_.tolist(), "intercept": arrays.ref(clf.intercept_),
                 "gamma": float(clf._gamma), "classes": classes, "break_ties": bool(clf.break_ties)}
