@@ -54,7 +54,7 @@ def key(spec: TrainSpec) -> str:
     # members are never calibrated; the folder, not the spec, says whether faces are aligned here (and a
     # field added at its default leaves the keys of cached scores as they were)
     fields = {k: v for k, v in asdict(spec).items()
-              if k not in ("calibrate", "aligned") and not (k == "float16_rows" and not v)}
+              if k not in ("calibrate", "aligned") and not (k in ("float16_rows", "pca_precision") and not v)}
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

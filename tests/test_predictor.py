@@ -33,7 +33,10 @@ def runs(sample, tmp_path_factory):
                      mirror=["hog", "lbp"], n_jobs=2)
     extract_features(sample, feats / "aligned", {"hog": {"pixels_per_cell": 8}}, align=True, n_jobs=2)
     train_run(feats, root / "svm", TrainSpec(["hog"], "svm", pca=30), n_jobs=2)
-    train_run(feats, root / "svm-float16", TrainSpec(["hog"], "svm", pca=30, float16_rows=True), n_jobs=2)
+    train_run(feats, root / "svm-float16", TrainSpec(["hog"], "svm", pca=30, float16_rows=True,
+                                                    pca_precision="float16"), n_jobs=2)
+    train_run(feats, root / "mlp-basis32", TrainSpec(["hog"], "mlp", params={"hidden": (16,), "epochs": 3}, pca=30,
+                                                     pca_precision="float32"), n_jobs=2)
     members = [TrainSpec(["hog", "lbp"], "svm", pca=40, mirror="both"),
                TrainSpec(["landmarks"], "mlp", params={"hidden": (32,), "epochs": 5}),
                TrainSpec(["hog"], "svm", params={"kernel": "linear", "C": 0.01}, aligned=True),
@@ -53,7 +56,7 @@ def test_faces(sample):
     return sample.images[sample.usage == "PublicTest"]
 
 
-@pytest.mark.parametrize("name", ["svm", "svm-float16", "ensemble", "rf", "knn-l1", "knn-l2", "knn-l3"])
+@pytest.mark.parametrize("name", ["svm", "svm-float16", "mlp-basis32", "ensemble", "rf", "knn-l1", "knn-l2", "knn-l3"])
 def test_the_predictor_gives_the_models_labels_and_scores(runs, test_faces, name):
     model, metrics = load_run(runs / name)
     predictor, _ = load_run_labeller(runs / name)
@@ -90,7 +93,8 @@ def test_an_ensemble_aligns_each_face_once_for_all_its_members_on_aligned_faces(
 
 def test_float16_rows_are_stored_in_half_the_bytes_and_computed_with_as_before(runs):
     """``float16_rows``: the SVM's rows are float16 values, so its support vectors are stored as float16 in
-    the predictor and in model.skops (restored to float64 on loading): half the bytes of float32."""
+    the predictor and in model.skops (restored to float64 on loading): half the bytes of float32; and
+    ``pca_precision``: the PCA basis, rounded, is stored in float16 (float64 as fitted) or float32."""
     model, _ = load_run(runs / "svm-float16")  # temperature scaling around the pipeline
     svc = model.classifier.steps[-1][1]
     assert svc.support_vectors_.dtype == np.float64
@@ -100,6 +104,15 @@ def test_float16_rows_are_stored_in_half_the_bytes_and_computed_with_as_before(r
     with np.load(runs / "svm-float16" / PREDICTOR_FILE) as npz:
         assert npz[vectors["array"]].dtype == np.float16
     assert "float16" in [s["kind"] for s in predictor.spec["model"]["inner"]["steps"]]
+    for name, stored in (("svm-float16", np.float16), ("mlp-basis32", np.float32)):
+        predictor, _ = load_run_labeller(runs / name)
+        model, _ = load_run(runs / name)
+        steps = predictor.spec["model"]["steps"] if name == "mlp-basis32" else predictor.spec["model"]["inner"]["steps"]
+        pca = next(s for s in steps if s["kind"] == "pca")
+        with np.load(runs / name / PREDICTOR_FILE) as npz:
+            assert npz[pca["components"]["array"]].dtype == stored
+        fitted = model.named_steps["pca"] if name == "mlp-basis32" else model.classifier.named_steps["pca"]
+        assert fitted.components_.dtype == np.float64 and type(fitted).__name__ == "RoundedPCA"
 
 
 def test_faces_aligned_by_another_process_are_used_as_the_predictor_would_align_them(runs, test_faces, monkeypatch):

@@ -67,6 +67,9 @@ class _Pipeline:
         self.descriptors = [(d["name"], SimpleNamespace(**_resolve(d["attributes"], arrays)))
                             for d in spec["descriptors"]]
         self.steps = [_resolve(s, arrays) for s in spec["steps"]]
+        for step in self.steps:  # a basis stored in a smaller exact type projects in its own, as fitted
+            if step["kind"] == "pca" and "dtype" in step:
+                step["components"] = np.ascontiguousarray(step["components"], dtype=step["dtype"])
         clf = _resolve(spec["classifier"], arrays)
         self.kind, self.classes = clf["kind"], np.asarray(clf["classes"])
         if self.kind == "rbf_svm":

@@ -59,8 +59,9 @@ def member_name(m: TrainSpec) -> str:
     pca = "" if m.pca is None else f" pca={m.pca}"
     mirror = "" if m.mirror == "none" else f" mirror={m.mirror}"
     aligned = " (aligned faces)" if m.aligned else ""
+    basis = "" if m.pca_precision is None else f" {m.pca_precision} basis"
     half = " float16 rows" if m.float16_rows else ""
-    return (f"{m.model} on {'+'.join(m.features)}{aligned}{pca}{half}{mirror} "
+    return (f"{m.model} on {'+'.join(m.features)}{aligned}{pca}{basis}{half}{mirror} "
             f"({describe_params(model_kind(m.model).resolve(m.params))})")
 
 

@@ -8,10 +8,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import StrOptions
 
 from ..errors import ConfigurationError
 from ..store import FeatureSet, round_to_float16
-from .spec import TrainSpec
+from .spec import BASIS_PRECISIONS, TrainSpec
 
 
 class Float64(TransformerMixin, BaseEstimator):
@@ -49,14 +50,50 @@ class RoundToFloat16(TransformerMixin, BaseEstimator):
         return True  # stateless
 
 
+class RoundedPCA(PCA):
+    """PCA whose fitted basis (``components_``) is rounded to ``precision``'s values: float32 (for a
+    float64 basis) or float16, keeping its dtype. The basis is then stored exactly in that type, and
+    training and prediction project with the same rounded basis.
+
+    Parameters
+    ----------
+    n_components, whiten, svd_solver, random_state
+        As :class:`sklearn.decomposition.PCA`'s.
+    precision : {"float32", "float16"}
+        The type whose values the basis is rounded to (float16: clipped to its finite range, which a
+        unit-length basis never reaches).
+    """
+
+    _parameter_constraints = {**PCA._parameter_constraints, "precision": [StrOptions(set(BASIS_PRECISIONS))]}
+
+    def __init__(self, n_components=None, *, whiten=False, svd_solver="auto", random_state=None,
+                 precision="float32"):
+        super().__init__(n_components=n_components, whiten=whiten, svd_solver=svd_solver,
+                         random_state=random_state)
+        self.precision = precision
+
+    def fit(self, X, y=None):
+        super().fit(X)
+        basis = self.components_
+        rounded = round_to_float16(basis) if self.precision == "float16" else basis.astype(np.float32)
+        self.components_ = rounded.astype(basis.dtype)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """The rows projected with the rounded basis (PCA's own fit_transform returns the unrounded ones)."""
+        return self.fit(X).transform(X)
+
+
 def make_reducer(spec: TrainSpec) -> Pipeline:
     """The unfitted cast → scaler → PCA → float16 rounding steps that ``spec`` asks for."""
     steps = [(spec.dtype, Float64() if spec.dtype == "float64" else Float32())]
     if spec.scale:
         steps.append(("scaler", StandardScaler()))
     if spec.pca is not None:
-        steps.append(("pca", PCA(n_components=spec.pca, whiten=spec.whiten, random_state=spec.seed,
-                                 svd_solver="full" if isinstance(spec.pca, float) else "auto")))
+        pca = dict(n_components=spec.pca, whiten=spec.whiten, random_state=spec.seed,
+                   svd_solver="full" if isinstance(spec.pca, float) else "auto")
+        steps.append(("pca", PCA(**pca) if spec.pca_precision is None
+                      else RoundedPCA(**pca, precision=spec.pca_precision)))
     if spec.float16_rows:
         steps.append(("float16", RoundToFloat16()))
     return Pipeline(steps)

@@ -13,6 +13,7 @@ from ..models.ensemble import WEIGHTINGS
 from .protocols import PROTOCOLS
 
 DTYPES = ("float64", "float32")
+BASIS_PRECISIONS = ("float32", "float16")
 ALIGNED_FOLDER = "aligned"  # the subfolder of a features folder that holds descriptors of aligned faces
 
 
@@ -66,6 +67,10 @@ class TrainSpec:
         then stored exactly in half the bytes of float32, in model.skops and predictor.npz. For a model
         within a size budget (the ``compact`` preset); the rounding (a relative 0.05%) is part of the
         model, so its labels are measured with it.
+    pca_precision : {"float32", "float16"} or None
+        Round the fitted PCA basis to this type's values (:class:`~fer_classic.training.reduction.
+        RoundedPCA`): it is then stored exactly in that type (float32: half a float64 basis; float16:
+        half a float32 one), and training and prediction project with it alike. None: the basis as fitted.
     """
 
     features: list[str]
@@ -85,6 +90,7 @@ class TrainSpec:
     augment: list[str] = field(default_factory=list)
     aligned: bool = False
     float16_rows: bool = False
+    pca_precision: str | None = None
 
     def features_folder(self, features_dir) -> Path:
         """Where this pipeline's descriptors are: ``features_dir``, or its ``aligned/`` subfolder."""
@@ -102,6 +108,9 @@ class TrainSpec:
                                      f"use mirror=train")
         if self.dtype not in DTYPES:
             raise ConfigurationError(f"dtype must be float64 or float32, got {self.dtype!r}")
+        if self.pca_precision is not None and (self.pca_precision not in BASIS_PRECISIONS or self.pca is None):
+            raise ConfigurationError(f"pca_precision must be one of {', '.join(BASIS_PRECISIONS)}, with a PCA; "
+                                     f"got {self.pca_precision!r} with pca={self.pca!r}")
         if self.protocol is not None and self.protocol not in PROTOCOLS:
             raise ConfigurationError(f"unknown protocol {self.protocol!r}; choose from {', '.join(PROTOCOLS)}")
         if self.class_weight not in (None, "balanced"):
