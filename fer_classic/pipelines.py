@@ -113,35 +113,38 @@ register_pipeline(NamedPipeline("knn-raw", TrainSpec(["raw"], "knn", grid="defau
                                 summary="the published setup: KNN grid on raw pixels"))
 register_pipeline(NamedPipeline("knn-hist", TrainSpec(["hist"], "knn", grid="default", scale=False),
                                 summary="the published setup: KNN grid on the intensity histogram"))
+# The suite's PCA bases are rounded to float32 values: stored in half the bytes of float64 (#16).
+_PCA = {"pca": 0.95, "pca_precision": "float32"}
 for _f in ("hog", "lbp", "landmarks"):
-    _pca = None if _f == "landmarks" else 0.95
-    register_pipeline(NamedPipeline(f"mlp-{_f}", TrainSpec([_f], "mlp", params={"hidden": (256, 128)}, pca=_pca),
+    _pca = {} if _f == "landmarks" else _PCA
+    register_pipeline(NamedPipeline(f"mlp-{_f}", TrainSpec([_f], "mlp", params={"hidden": (256, 128)}, **_pca),
                                     summary=f"MLP 256-128 on {_f}"))
-    register_pipeline(NamedPipeline(f"svm-{_f}", TrainSpec([_f], "svm", params={"C": 10.0}, pca=_pca),
+    register_pipeline(NamedPipeline(f"svm-{_f}", TrainSpec([_f], "svm", params={"C": 10.0}, **_pca),
                                     summary=f"RBF SVM on {_f}"))
     register_pipeline(NamedPipeline(f"rf-{_f}", TrainSpec([_f], "rf", params={"trees": 300}),
                                     summary=f"random forest on {_f}"))
 register_pipeline(NamedPipeline("svm-hog+lbp+landmarks",
-                                TrainSpec(["hog", "lbp", "landmarks"], "svm", params={"C": 10.0}, pca=0.95),
+                                TrainSpec(["hog", "lbp", "landmarks"], "svm", params={"C": 10.0}, **_PCA),
                                 summary="RBF SVM on the fusion of HOG, LBP and landmarks"))
 
 _SVM = {"kernel": "rbf", "C": 10.0}
 _LOCAL = {"k": 200, "metric": "cosine", "kernel": "rbf", "C": 10.0}
 _FILTERBANK_SVM = TrainSpec(["filterbank"], "svm", params=_SVM, pca=300, mirror="both", dtype="float32")
 _HOG_LOCAL = TrainSpec(["hog"], "local", params=_LOCAL, pca=200, mirror="both")
+_HALF = {"float16_rows": True, "pca_precision": "float16"}  # stored in half the bytes (below)
 
 # Chosen on the validation split only (benchmarks/ensemble_search.py --exhaustive 5, reports/best-pipeline.md):
 # the subset of at most five candidate members, on faces as cropped and aligned, whose rank-weighted vote
 # has the highest validation accuracy (five: the training-time budget of 45 minutes on two cores).
 register_pipeline(NamedPipeline(
     "best",
-    EnsembleSpec(members=[
+    EnsembleSpec(members=[dataclasses.replace(m, **_HALF) for m in [
         _FILTERBANK_SVM,
         dataclasses.replace(_FILTERBANK_SVM, aligned=True),
         _HOG_LOCAL,
         dataclasses.replace(_HOG_LOCAL, aligned=True),
         TrainSpec(["bovw"], "local", params=_LOCAL, pca=300, mirror="both", dtype="float32"),
-    ], weighting="rank"),
+    ]], weighting="rank"),
     {"filterbank": {"centroids": 1000, "pool": 3}, "hog": {}, "bovw": {}},
     summary="the strongest: soft-voting ensemble of RBF SVMs on an unsupervised filter bank and local learning on "
             "HOG, each on faces as cropped and on faces aligned by their landmarks, and local learning on a bag of "

@@ -338,7 +338,9 @@ _DEFLATE_PROBE = 1 << 20  # bytes of a zip member deflated to judge whether defl
 
 def write_zip_deflating_where_it_pays(source, target) -> None:
     """Copy the zip archive ``source`` (a path or file object) to ``target``, each member deflated only
-    where that saves a fifth or more (support vectors do not shrink; schemas and one-hot arrays do)."""
+    where that saves a fifth or more (support vectors do not shrink; schemas and one-hot arrays do), and
+    dated 1980-01-01 (zip's first date): a predictor file is then the same, byte for byte, whenever its
+    model is (a skops file's member names are object ids, which differ from process to process)."""
     import zipfile
     import zlib
 
@@ -352,4 +354,6 @@ def write_zip_deflating_where_it_pays(source, target) -> None:
             packed = zlib.compressobj(1, zlib.DEFLATED, -15)
             deflated_size = len(packed.compress(probe)) + len(packed.flush())
             method = zipfile.ZIP_DEFLATED if deflated_size <= 0.8 * len(probe) else zipfile.ZIP_STORED
-            zout.writestr(info.filename, data, compress_type=method, compresslevel=1)
+            member = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            member.external_attr = 0o644 << 16  # -rw-r--r-- when unzipped
+            zout.writestr(member, data, compress_type=method, compresslevel=1)

@@ -22,8 +22,9 @@ from .conftest import run
 def runs(sample, tmp_path_factory):
     """Runs on the embedded sample covering every part a predictor has: an RBF SVM (calibrated), and a
     soft-voting ensemble of an RBF SVM on two descriptors side by side with mirror averaging, an MLP on
-    landmarks, and a linear SVM and an MLP on aligned faces; a random forest; KNNs under L1, L2 and L3; and local
-    learning, which has no predictor."""
+    landmarks, and a linear SVM and an MLP on aligned faces; a random forest; KNNs under L1, L2 and L3; local
+    learning, with float16 rows, mirror averaging and a rounded basis; and a logistic MLP, which has no
+    predictor."""
     from fer_classic.features.extraction import extract_features
     from fer_classic.training import EnsembleSpec, TrainSpec, train_ensemble, train_run
 
@@ -47,7 +48,11 @@ def runs(sample, tmp_path_factory):
         train_run(feats, root / f"knn-l{p}", TrainSpec(["hog"], "knn", params={"k": 5, "p": p}, pca=20), n_jobs=2)
     # raw pixels: neighbours tied at the 9th for some test faces (scikit-learn's choice is replayed)
     train_run(feats, root / "knn-raw", TrainSpec(["raw"], "knn", params={"k": 9, "p": 2}, scale=False), n_jobs=2)
-    train_run(feats, root / "local", TrainSpec(["hog"], "local", params={"k": 30}, pca=20), n_jobs=2)
+    train_run(feats, root / "local", TrainSpec(["hog", "lbp"], "local", params={"k": 30, "kernel": "rbf", "C": 10.0},
+                                               pca=20, mirror="both", float16_rows=True, pca_precision="float16"),
+              n_jobs=2)
+    train_run(feats, root / "mlp-logistic", TrainSpec(["hog"], "mlp", pca=20, params={
+        "hidden": (8,), "epochs": 3, "activation": "logistic"}), n_jobs=2)
     return root
 
 
@@ -56,7 +61,8 @@ def test_faces(sample):
     return sample.images[sample.usage == "PublicTest"]
 
 
-@pytest.mark.parametrize("name", ["svm", "svm-float16", "mlp-basis32", "ensemble", "rf", "knn-l1", "knn-l2", "knn-l3"])
+@pytest.mark.parametrize("name", ["svm", "svm-float16", "mlp-basis32", "ensemble", "rf", "knn-l1", "knn-l2", "knn-l3",
+                                  "local"])
 def test_the_predictor_gives_the_models_labels_and_scores(runs, test_faces, name):
     model, metrics = load_run(runs / name)
     predictor, _ = load_run_labeller(runs / name)
@@ -158,11 +164,11 @@ def test_a_knn_predictor_keeps_pixel_rows_as_bytes_and_replays_tied_neighbours(r
 
 
 def test_a_model_without_a_numpy_form_says_why_and_labels_through_its_model(runs, test_faces):
-    metrics = json.loads((runs / "local" / "metrics.json").read_text())
-    assert metrics["predictor"] == {"absent": "LocalLearningClassifier has no numpy form"}
-    assert not (runs / "local" / PREDICTOR_FILE).exists()
-    labeller, _ = load_run_labeller(runs / "local")
-    model, _ = load_run(runs / "local")
+    metrics = json.loads((runs / "mlp-logistic" / "metrics.json").read_text())
+    assert metrics["predictor"] == {"absent": "MLPClassifier has no numpy form"}
+    assert not (runs / "mlp-logistic" / PREDICTOR_FILE).exists()
+    labeller, _ = load_run_labeller(runs / "mlp-logistic")
+    model, _ = load_run(runs / "mlp-logistic")
     assert np.array_equal(labeller.predict(test_faces), model.predict(test_faces))
     from fer_classic.models.mirror import class_scores
 
@@ -225,3 +231,23 @@ def test_a_fresh_command_labels_photos_with_the_predictor_without_scikit_learn(r
         assert list(fresh["label"]) == list(expected["label"]) and len(fresh) >= 1
         scores = [c for c in fresh if c.startswith("probability_")]
         np.testing.assert_allclose(fresh[scores].to_numpy(), expected[scores].to_numpy(float), atol=2e-4)
+
+
+def test_a_run_trained_before_its_model_had_a_predictor_gets_one(runs, test_faces, tmp_path):
+    """Local learning had no numpy form before: ``add_predictor`` writes the one ``train`` writes now, from
+    the run's model, and records it; the predictor gives the model's labels."""
+    from fer_classic.training.runs import add_predictor
+
+    old = tmp_path / "local"
+    shutil.copytree(runs / "local", old)
+    (old / PREDICTOR_FILE).unlink()
+    metrics = json.loads((old / "metrics.json").read_text())
+    metrics["predictor"] = {"absent": "LocalLearningClassifier has no numpy form"}
+    (old / "metrics.json").write_text(json.dumps(metrics))
+    assert type(load_run_labeller(old)[0]).__name__ == "ModelLabeller"
+    entry = add_predictor(old)
+    assert entry == json.loads((runs / "local" / "metrics.json").read_text())["predictor"]  # the same file
+    predictor, metrics = load_run_labeller(old)
+    assert type(predictor).__name__ == "Predictor" and metrics["predictor"] == entry
+    assert np.array_equal(predictor.predict(test_faces[:30]), load_run(old)[0].predict(test_faces[:30]))
+    assert add_predictor(old) == entry  # a run with its predictor is left as it is

@@ -101,10 +101,12 @@ def test_models_are_stored_with_exact_float32_arrays_and_load_unchanged(tmp_path
     assert [["steps", 1, 1, "support_vectors_"], "<f8"] in entries and model[-1].support_vectors_.dtype == np.float32
     restore_arrays(model, entries)
     assert model[-1].support_vectors_.dtype == np.float64 and np.array_equal(model[-1].support_vectors_, before)
-    # and through a file: the same scores, the searched copy of local learning's rows made again
+    # and through a file: the same scores, the searched copy of local learning's rows made again (from
+    # the rows restored to float32, where they were stored as float16)
     local = LocalLearningClassifier(k=20).fit(X, y)
+    local16 = LocalLearningClassifier(k=20).fit(X.astype(np.float16).astype(np.float32), y)
     import skops.io as sio
-    for estimator in (model, local):
+    for estimator in (model, local, local16):
         save_model(estimator, tmp_path / "m.skops")
         saved = sio.load(tmp_path / "m.skops", trusted=sio.get_untrusted_types(file=tmp_path / "m.skops"))
         restore_arrays(saved["model"], saved["compact_arrays"])

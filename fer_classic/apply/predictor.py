@@ -3,13 +3,14 @@
 ``train`` writes ``predictor.npz`` beside ``model.skops`` when every part of the model has a plain
 numpy form (:mod:`fer_classic.training.predictor_export`): descriptors (their parameters and learned
 arrays; :mod:`fer_classic.features.compute` describes the faces), the float casts, the scaler, PCA,
-and RBF SVMs, linear SVMs, MLPs, random forests or KNN, with mirror averaging, temperature scaling
-and soft-voting ensembles around them. Local learning (an SVM fitted per query) has none: its runs are
-labelled through ``model.skops`` as before.
+and RBF SVMs, linear SVMs, MLPs, random forests, KNN or local learning, with mirror averaging,
+temperature scaling and soft-voting ensembles around them. Local learning fits an SVM per face on its
+neighbours: that one part imports scikit-learn's SVMs (libsvm), in a thread started when the predictor
+loads, so that the import overlaps finding the faces (:mod:`fer_classic.models.local_scores`).
 
 Why: importing scikit-learn (which imports scipy.stats and pandas) takes a second or more here, longer
-than finding and labelling the faces of a photo; ``fer-classic predict`` on a run with a predictor
-answers without it. The predictor computes the labels the model's ``predict`` gives — RBF SVMs by
+than finding and labelling the faces of a photo, and a model.skops file is slower to load than the
+same arrays in an ``.npz``; ``fer-classic predict`` on a run with a predictor answers without them. The predictor computes the labels the model's ``predict`` gives — RBF SVMs by
 the BLAS one-vs-one vote (:mod:`fer_classic.models.svm_scores`), which is also what the model uses —
 and its class scores equal the model's ``class_scores`` except where the model takes libsvm's own
 decision values (a temperature-scaled SVM without mirror averaging): there, to about 1e-6.
@@ -32,6 +33,7 @@ import numpy as np
 
 from ..errors import RunError
 from ..features.compute import DESCRIBE, check_images, mirror_images
+from ..models import local_scores
 from ..models.svm_scores import SVMLayout, layout_labels_and_scores, layout_predict, layout_scores
 from ..store import file_sha256, round_to_float16
 
@@ -76,6 +78,10 @@ class _Pipeline:
             self.svm = SVMLayout.from_parts(clf["support_vectors"], clf["sv_norms"], clf["dual_coef"],
                                             np.asarray(clf["n_support"]), clf["intercept"], clf["gamma"],
                                             self.classes, clf["break_ties"])
+        if self.kind == "local":  # the rows as fitted (float32), and as searched
+            clf["rows"] = np.ascontiguousarray(clf["rows"], dtype=clf["dtype"])
+            clf["search_rows"] = local_scores.searched_rows(clf["rows"], clf["metric"])
+            local_scores.start_importing_models()
         self.clf = clf
 
     def aligned(self, images):
@@ -113,6 +119,8 @@ class _Pipeline:
             return _forest_proba(X, self.clf)
         if self.kind == "knn":
             return _knn_proba(X, self.clf)
+        if self.kind == "local":
+            return _local_decision(X, self.clf)
         return _mlp_proba(X, self.clf)
 
     def scores(self, images, aligned=False):
@@ -277,6 +285,14 @@ def _knn_proba(X, clf) -> np.ndarray:
     dist, idx = exact_kneighbors(rows, X, k + 1, p)
     d, nb = break_ties_like_sklearn(rows, X, dist, idx, k, p, {})
     return vote(clf["labels"][nb], d, clf["weights"], len(clf["classes"]))
+
+
+def _local_decision(X, clf) -> np.ndarray:
+    """LocalLearningClassifier.decision_function: the same neighbourhoods and local SVMs
+    (:mod:`fer_classic.models.local_scores`), on the rows in float32 as the model takes them."""
+    X = np.asarray(X, dtype=np.float32)
+    neighbours = local_scores.local_neighbours(clf["search_rows"], X, clf["k"], clf["metric"])
+    return local_scores.local_scores(clf["rows"], clf["labels"], len(clf["classes"]), X, neighbours, clf["model"])
 
 
 def _forest_proba(X, clf) -> np.ndarray:

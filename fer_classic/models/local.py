@@ -9,25 +9,13 @@ the same on any number of cores.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.svm import SVC, LinearSVC
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .knn import kneighbors
-
-METRICS = {"cosine": 2, "l2": 2, "l1": 1}
-LOCAL_MODELS = ("linear", "rbf")
-
-
-def _unit_rows(X: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return X / np.where(norms > 0, norms, 1)
+from .local_scores import LOCAL_MODELS, METRICS, local_neighbours, local_scores, searched_rows
 
 
 class LocalLearningClassifier(ClassifierMixin, BaseEstimator):
@@ -69,28 +57,29 @@ class LocalLearningClassifier(ClassifierMixin, BaseEstimator):
                              f"and k >= 1; got {self.metric!r}, {self.kernel!r}, {self.k}")
         self.classes_, self._y = np.unique(y, return_inverse=True)
         self._fit_X = X
-        self._search_X = self._rows_searched(X)
+        self._search_X = searched_rows(X, self.metric)
         return self
 
-    def _rows_searched(self, X):
-        return _unit_rows(X) if self.metric == "cosine" else X
+    def _searched(self) -> np.ndarray:
+        """The training rows as neighbours are searched among: made at fitting, and again on first use
+        after loading (from the rows as loaded: a model file may store them in a smaller exact type,
+        restored to float32 after the object is made)."""
+        if self.__dict__.get("_search_X") is None:
+            self._search_X = searched_rows(np.asarray(self._fit_X, dtype=np.float32), self.metric)
+        return self._search_X
 
     def __getstate__(self):
-        """Saved without the searched copy of the training rows (made again on loading: the same values)."""
+        """Saved without the searched copy of the training rows (made again when first used: the same
+        values)."""
         state = dict(super().__getstate__())  # a copy: on Python 3.11 this is the instance's own __dict__
         state.pop("_search_X", None)
         return state
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        if "_fit_X" in state:
-            self._search_X = self._rows_searched(self._fit_X)
 
     def neighbours(self, X) -> np.ndarray:
         """Indices of each query's ``k`` nearest training rows, nearest first."""
         check_is_fitted(self, "_fit_X")
         X = validate_data(self, X, dtype=np.float32, reset=False)
-        return kneighbors(self._search_X, self._rows_searched(X), self.k, METRICS[self.metric])[1]
+        return local_neighbours(self._searched(), X, self.k, self.metric)
 
     def decision_function(self, X) -> np.ndarray:
         """Each query's local model's one-vs-rest scores, ``(n, n_classes)``; classes absent from a
@@ -108,11 +97,9 @@ class LocalLearningClassifier(ClassifierMixin, BaseEstimator):
         scores = self.decision_function(X)
         return self.classes_[np.argmax(scores, axis=1)]
 
-    def _local_model(self):
-        if self.kernel == "linear":
-            return LinearSVC(C=self.C, class_weight=self.class_weight, random_state=self.random_state,
-                             max_iter=5000)
-        return SVC(C=self.C, gamma="scale", class_weight=self.class_weight, random_state=self.random_state)
+    def _local_model_params(self) -> dict:
+        return {"kernel": self.kernel, "C": self.C, "class_weight": self.class_weight,
+                "random_state": self.random_state}
 
 
 def _workers(n_jobs) -> int:
@@ -122,21 +109,4 @@ def _workers(n_jobs) -> int:
 
 
 def _local_scores(model: LocalLearningClassifier, X: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
-    n_classes = len(model.classes_)
-    out = np.empty((len(X), n_classes))
-    for i, (x, nb) in enumerate(zip(X, neighbours)):
-        labels = model._y[nb]
-        present = np.unique(labels)
-        if len(present) == 1:
-            out[i] = -1.0
-            out[i, present[0]] = 1.0
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            local = model._local_model().fit(model._fit_X[nb], labels)
-        scores = local.decision_function(x[None, :])[0]
-        if len(present) == 2:  # a binary model's one score favours the second class
-            scores = np.array([-scores, scores])
-        out[i] = scores.min() - 1.0
-        out[i, present] = scores
-    return out
+    return local_scores(model._fit_X, model._y, len(model.classes_), X, neighbours, model._local_model_params())

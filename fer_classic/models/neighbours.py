@@ -1,7 +1,8 @@
 """Exact k nearest neighbours with scikit-learn's answers, in numpy (faiss, numba and scipy imported only
 where used): the search, scikit-learn's tie-breaking among equidistant neighbours, and its vote. No
-scikit-learn here, so a run's predictor labels faces with a KNN without importing it
-(:mod:`fer_classic.apply.predictor`); :mod:`.knn` builds the grid and the estimator on these."""
+scikit-learn here, so a run's predictor labels faces with a KNN, or finds local learning's
+neighbourhoods, without importing it (:mod:`fer_classic.apply.predictor`); :mod:`.knn` builds the grid
+and the estimator on these."""
 
 from __future__ import annotations
 
@@ -14,10 +15,7 @@ CANDIDATE_MARGIN = 16
 def _candidate_search(X: np.ndarray, p: float):
     """A function (queries, n) -> indices of about the n nearest rows of ``X``."""
     if p == 2:
-        from sklearn.neighbors import NearestNeighbors
-
-        nn = NearestNeighbors(algorithm="brute").fit(X)
-        return lambda q, n: nn.kneighbors(q, n_neighbors=n, return_distance=False)
+        return _l2_candidates(X)
     if p != 1:
         from .lp_kernel import lp_candidates
 
@@ -27,6 +25,19 @@ def _candidate_search(X: np.ndarray, p: float):
     index = faiss.IndexFlat(X.shape[1], faiss.METRIC_L1)
     index.add(np.ascontiguousarray(X, dtype=np.float32))
     return lambda q, n: index.search(np.ascontiguousarray(q, dtype=np.float32), n)[1]
+
+
+def _l2_candidates(X: np.ndarray):
+    """About the n nearest rows under L2, by BLAS in float32: ``|x|² - 2 q·x`` (the query's own ``|q|²``
+    ranks nothing), the n smallest in any order (the exact re-ranking orders them)."""
+    rows = np.ascontiguousarray(X, dtype=np.float32)
+    norms = np.einsum("ij,ij->i", rows, rows)
+
+    def search(q, n):
+        scores = norms - 2 * (np.asarray(q, dtype=np.float32) @ rows.T)
+        return np.argpartition(scores, n - 1, axis=1)[:, :n] if n < len(rows) else np.argsort(scores, axis=1)
+
+    return search
 
 
 def minkowski_distances(queries: np.ndarray, rows: np.ndarray, p: float) -> np.ndarray:

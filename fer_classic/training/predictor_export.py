@@ -3,6 +3,8 @@ or the reason there is none."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
@@ -11,12 +13,13 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
-from ..apply.predictor import write_predictor
+from ..apply.predictor import PREDICTOR_FILE, write_predictor
 from ..features import DESCRIPTORS, RUNTIME_PARAMS, ImageDescriptor
 from ..features.alignment import FaceAligner
 from ..models.calibration import TemperatureScaledClassifier
 from ..models.ensemble import SoftVotingEnsemble
 from ..models.knn import FastKNeighborsClassifier
+from ..models.local import LocalLearningClassifier
 from ..models.mirror import MirrorAveragedClassifier
 from ..models.svm_scores import has_fast_scores, svc_layout
 from ..store import smallest_exact_dtype
@@ -64,6 +67,13 @@ def save_predictor(model, path) -> tuple[str | None, str | None]:
     except NoPredictor as exc:
         return None, str(exc)
     return write_predictor(spec, arrays, path), None
+
+
+def write_run_predictor(model, run_dir) -> dict:
+    """Write ``model``'s predictor into the run directory ``run_dir``; returns what metrics.json records
+    of it: ``{"file", "sha256"}``, or ``{"absent": why}``."""
+    sha256, absent = save_predictor(model, Path(run_dir) / PREDICTOR_FILE)
+    return {"file": PREDICTOR_FILE, "sha256": sha256} if sha256 else {"absent": absent}
 
 
 def _part(model, arrays: _Arrays) -> dict:
@@ -157,6 +167,13 @@ def _classifier(clf, arrays: _Arrays) -> dict:
         smaller = smallest_exact_dtype(rows)
         return {"kind": "knn", "classes": classes, "k": int(clf.n_neighbors), "p": float(clf.p),
                 "weights": clf.weights, "rows": arrays.ref(rows if smaller is None else rows.astype(smaller)),
+                "labels": arrays.ref(clf._y.astype(np.int32))}
+    if isinstance(clf, LocalLearningClassifier):
+        rows = clf._fit_X  # float32 (float16 numbers with TrainSpec.float16_rows): stored in the smallest exact type
+        smaller = smallest_exact_dtype(rows, half=True)
+        return {"kind": "local", "classes": classes, "k": int(clf.k), "metric": clf.metric,
+                "model": clf._local_model_params(), "dtype": rows.dtype.name,
+                "rows": arrays.ref(rows if smaller is None else rows.astype(smaller)),
                 "labels": arrays.ref(clf._y.astype(np.int32))}
     if isinstance(clf, RandomForestClassifier) and clf.n_outputs_ == 1:
         return {"kind": "forest", "classes": classes, **{k: arrays.ref(v) for k, v in _forest_arrays(clf).items()}}

@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..apply.predictor import PREDICTOR_FILE
 from ..cluster import current_cluster
 from ..models import describe_params
 from ..reporting.plots import plot_confusion_matrix, plot_knn_accuracy, plot_learning_curves
 from ..store import library_versions, write_text_atomic
-from .predictor_export import save_predictor
+from .predictor_export import write_run_predictor
 from .protocols import Split
 from .runs import MODEL_FILE, save_model, write_metrics
 from .uncertainty import intervals
@@ -118,8 +117,7 @@ def write_run(run_dir: Path, o: RunOutcome) -> dict:
     metrics = run_metrics(o)
     metrics["model_file"] = MODEL_FILE
     metrics["model_sha256"] = save_model(o.model, run_dir / MODEL_FILE)
-    sha256, absent = save_predictor(o.model, run_dir / PREDICTOR_FILE)
-    metrics["predictor"] = {"file": PREDICTOR_FILE, "sha256": sha256} if sha256 else {"absent": absent}
+    metrics["predictor"] = write_run_predictor(o.model, run_dir)
     labels = metrics["labels"]
     cm = pd.DataFrame(metrics["confusion_matrix"], index=pd.Index(labels, name="true"), columns=labels)
     write_text_atomic(run_dir / "confusion_matrix.csv", cm.to_csv())

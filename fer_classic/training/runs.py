@@ -347,3 +347,20 @@ def _load_trusted(model_path: Path, sha256: str | None):
 
 def write_metrics(run_dir: Path, metrics: dict) -> None:
     write_json_atomic(run_dir / METRICS, {"format": RUN_FORMAT, **metrics})
+
+
+def add_predictor(run_dir: str | os.PathLike) -> dict:
+    """Write the predictor of a run trained before its model had a numpy form (local learning before
+    fer-classic 0.2's predictor for it): the same file ``train`` writes now, from the run's model.
+    Returns the run's predictor entry (``{"file", "sha256"}``, or ``{"absent": why}``), also written to
+    its metrics.json; a run with a predictor is left as it is."""
+    from .predictor_export import write_run_predictor
+
+    run_dir = Path(run_dir)
+    metrics = read_run_metrics(run_dir)
+    if predictor_path(run_dir, metrics) is not None:
+        return metrics["predictor"]
+    model, metrics = load_run(run_dir)
+    metrics["predictor"] = write_run_predictor(model, run_dir)
+    write_metrics(run_dir, metrics)
+    return metrics["predictor"]
