@@ -117,8 +117,8 @@ def _descriptor(descriptor, arrays: _Arrays) -> dict:
         elif isinstance(value, list) and value and all(isinstance(v, np.ndarray) for v in value):
             attributes[key] = [arrays.ref(v) for v in value]
         elif isinstance(value, (bool, int, float, str, type(None))) or (
-                isinstance(value, tuple) and all(isinstance(v, (int, float)) for v in value)):
-            attributes[key] = list(value) if isinstance(value, tuple) else value
+                isinstance(value, (tuple, list)) and all(isinstance(v, (int, float)) for v in value)):
+            attributes[key] = list(value) if isinstance(value, (tuple, list)) else value
         else:
             raise NoPredictor(f"descriptor {name}: attribute {key} ({type(value).__name__}) has no numpy form")
     return {"name": name, "attributes": attributes}
