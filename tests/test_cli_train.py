@@ -85,6 +85,27 @@ def test_svm_and_forest_runs(sample_features, tmp_path, model, extra):
     assert [name for name, _ in pipeline.steps] == ["descriptors", "float64", "scaler", "pca", "classifier"]
 
 
+def test_a_run_stored_in_half_precision(sample_features, sample, tmp_path):
+    """--pca-precision float16 --float16-rows: an RBF SVM whose basis and support vectors are float16
+    numbers, stored so, and labelled by its predictor as by its model."""
+    from fer_classic.training.runs import load_run_labeller
+
+    result = run("train", sample_features, "-f", "hog", "-m", "svm", "--pca", "40", "--pca-precision", "float16",
+                 "--float16-rows", "-o", tmp_path / "half")
+    assert result.exit_code == 0, result.output
+    spec = json.loads((tmp_path / "half" / "metrics.json").read_text())["spec"]
+    assert spec["pca_precision"] == "float16" and spec["float16_rows"]
+    model, _ = load_run(tmp_path / "half")
+    pipeline = image_pipelines(model)[0]
+    assert [name for name, _ in pipeline.steps] == ["descriptors", "float64", "scaler", "pca", "float16", "classifier"]
+    basis, vectors = pipeline.named_steps["pca"].components_, pipeline.named_steps["classifier"].support_vectors_
+    assert all(np.array_equal(a.astype(np.float16), a) for a in (basis, vectors))
+    predictor, _ = load_run_labeller(tmp_path / "half")
+    faces = sample.images[sample.usage == "PublicTest"][:60]
+    labels = predictor.predict(faces)
+    assert np.array_equal(labels, model.predict(faces)) and len(set(labels)) > 2
+
+
 def test_mlp_records_curves_and_convergence_rates(sample_features, tmp_path):
     out = tmp_path / "mlp"
     result = run("train", sample_features, "-f", "hog", "-m", "mlp", "--hidden", "64,32", "--epochs", "12",
@@ -137,6 +158,8 @@ def test_grid_from_a_yaml_file(sample_features, tmp_path):
     (["-m", "knn", "--pca", "1.5"], "a count must be a whole number"),
     (["-m", "knn", "--class-weight", "balanced"], "not supported by knn"),
     (["-m", "knn", "--features", "sift"], "unknown descriptor sift"),
+    (["-m", "knn", "--pca-precision", "float16"], "pca_precision must be one of float32, float16, with a PCA"),
+    (["-m", "knn", "--pca", "10", "--pca-precision", "half"], "'half' is not one of 'float32', 'float16'"),
 ])
 def test_usage_errors(sample_features, tmp_path, args, message):
     argv = ["train", sample_features, "-f", "hist", *args, "-o", tmp_path / "r"]

@@ -9,6 +9,7 @@ import click
 from ..models import MIRROR_MODES, MODEL_KINDS, read_grid_file
 from ..pipelines import PIPELINES, named_pipeline
 from ..training import PROTOCOLS, EnsembleSpec, TrainSpec, train_ensemble, train_run
+from ..training.spec import BASIS_PRECISIONS
 from . import main
 from .options import Choice, command_line, model_param_options, parse_feature_names, runtime_options, scheduler_option
 
@@ -42,6 +43,12 @@ def parse_pca(value: str):
               help="Run directory to create.")
 @click.option("--pca", default="none", help="PCA: none, a component count (200) or a variance fraction (0.95).")
 @click.option("--whiten", is_flag=True, help="Whiten the PCA components.")
+@click.option("--pca-precision", type=Choice(list(BASIS_PRECISIONS)), default=None,
+              help="Round the fitted PCA basis to float32 or float16 values: stored exactly in that type "
+                   "(half a float64 or a float32 basis), used so in training and prediction alike.")
+@click.option("--float16-rows", is_flag=True,
+              help="Round the classifier's input rows to float16 values: the rows a model keeps (SVM support "
+                   "vectors, KNN and local learning's rows) are stored in half the bytes of float32.")
 @click.option("--scale/--no-scale", default=True, help="Standardise features before PCA and the classifier.")
 @click.option("--grid", "grid", is_flag=False, flag_value="default", default=None,
               help="Search the model's default grid (--grid alone) or one from a YAML/JSON file.")
@@ -68,8 +75,8 @@ def parse_pca(value: str):
 @model_param_options
 @scheduler_option
 @runtime_options
-def train(features_dir, features, model, preset_name, out, pca, whiten, scale, grid, protocol, folds, seed, class_weight,
-          mirror, calibrate, augment, force, jobs, progress, **options):
+def train(features_dir, features, model, preset_name, out, pca, whiten, pca_precision, float16_rows, scale, grid, protocol,
+          folds, seed, class_weight, mirror, calibrate, augment, force, jobs, progress, **options):
     """Train MODEL on the FEATURES of FEATURES_DIR (made by extract) and test it honestly.
 
     Model selection (--grid) uses the protocol's validation split, never its test split. Writes
@@ -86,7 +93,8 @@ def train(features_dir, features, model, preset_name, out, pca, whiten, scale, g
     if preset_name:
         conflicting = [flag for flag, value in (("--features", features), ("--model", model), ("--pca", pca != "none"),
                                                 ("--grid", grid), ("--mirror", mirror != "none"),
-                                                ("--whiten", whiten), ("--class-weight", class_weight),
+                                                ("--whiten", whiten), ("--pca-precision", pca_precision),
+                                                ("--float16-rows", float16_rows), ("--class-weight", class_weight),
                                                 ("--no-calibrate", not calibrate), ("--augment", augment)) if value]
         conflicting += [f"--{p.replace('_', '-')}" for p in given]
         if conflicting:
@@ -104,7 +112,8 @@ def train(features_dir, features, model, preset_name, out, pca, whiten, scale, g
         if foreign:
             raise click.UsageError(f"{model} takes no --{', --'.join(f.replace('_', '-') for f in foreign)} "
                                    f"(it takes --{', --'.join(p.replace('_', '-') for p in MODEL_KINDS[model].param_names())})")
-        spec = TrainSpec(features=names, model=model, params=given, pca=parse_pca(pca), whiten=whiten, scale=scale,
+        spec = TrainSpec(features=names, model=model, params=given, pca=parse_pca(pca), whiten=whiten,
+                         pca_precision=pca_precision, float16_rows=float16_rows, scale=scale,
                          grid=read_grid_file(grid, model) if grid and grid != "default" else grid,
                          protocol=protocol, seed=seed, folds=folds, class_weight=class_weight, mirror=mirror,
                          calibrate=calibrate, augment=[a for a in augment.split(",") if a.strip()])
