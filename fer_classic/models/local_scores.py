@@ -9,6 +9,7 @@ import in a thread when it loads (:func:`start_importing_models`), while the fac
 
 from __future__ import annotations
 
+import sys
 import threading
 import warnings
 
@@ -70,10 +71,16 @@ def local_scores(fit_X: np.ndarray, y: np.ndarray, n_classes: int, X: np.ndarray
     return out
 
 
+_importing: threading.Thread | None = None
+
+
 def start_importing_models() -> None:
-    """Import scikit-learn's SVMs in a thread (a second or more here), so that the first query that needs
-    one finds them imported or nearly: Python's import lock makes that query wait for the thread."""
-    threading.Thread(target=_import_models, name="fer-classic-import-sklearn-svm", daemon=True).start()
+    """Import scikit-learn's SVMs in a thread (a second or more here), once, so that the first query that
+    needs one finds them imported or nearly: Python's import lock makes that query wait for the thread."""
+    global _importing
+    if _importing is None and "sklearn.svm" not in sys.modules:
+        _importing = threading.Thread(target=_import_models, name="fer-classic-import-sklearn-svm", daemon=True)
+        _importing.start()
 
 
 def _import_models() -> None:

@@ -240,6 +240,11 @@ def load_run_labeller(run_dir: str | os.PathLike, *, prefer_model: bool = False)
     metrics = read_run_metrics(run_dir)
     path = predictor_path(run_dir, metrics)
     if path is not None and not (prefer_model and (run_dir / metrics.get("model_file", MODEL_FILE)).is_file()):
+        spec = metrics.get("spec") or {}
+        if "local" in [spec.get("model"), *[m.get("model") for m in spec.get("members", [])]]:
+            from ..models.local_scores import start_importing_models
+
+            start_importing_models()  # while the predictor file is read
         return load_predictor(path, metrics["predictor"].get("sha256")), metrics
     model, metrics = load_run(run_dir)
     return ModelLabeller(model), metrics
