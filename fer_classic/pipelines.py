@@ -113,18 +113,22 @@ register_pipeline(NamedPipeline("knn-raw", TrainSpec(["raw"], "knn", grid="defau
                                 summary="the published setup: KNN grid on raw pixels"))
 register_pipeline(NamedPipeline("knn-hist", TrainSpec(["hist"], "knn", grid="default", scale=False),
                                 summary="the published setup: KNN grid on the intensity histogram"))
-# The suite's PCA bases are rounded to float32 values: stored in half the bytes of float64 (#16).
-_PCA = {"pca": 0.95, "pca_precision": "float32"}
+# The SVMs' PCA bases are rounded to float32 values, stored in half the bytes of float64 (#16): on FER2013
+# 2 of 3 x 3,589 test labels changed (reports/startup-and-size.md). Not the MLPs': their training turns
+# any change of its input rows into another network (hundreds of labels changed, as another seed would).
 for _f in ("hog", "lbp", "landmarks"):
-    _pca = {} if _f == "landmarks" else _PCA
-    register_pipeline(NamedPipeline(f"mlp-{_f}", TrainSpec([_f], "mlp", params={"hidden": (256, 128)}, **_pca),
+    _pca = None if _f == "landmarks" else 0.95
+    _svm_basis = None if _pca is None else "float32"
+    register_pipeline(NamedPipeline(f"mlp-{_f}", TrainSpec([_f], "mlp", params={"hidden": (256, 128)}, pca=_pca),
                                     summary=f"MLP 256-128 on {_f}"))
-    register_pipeline(NamedPipeline(f"svm-{_f}", TrainSpec([_f], "svm", params={"C": 10.0}, **_pca),
+    register_pipeline(NamedPipeline(f"svm-{_f}", TrainSpec([_f], "svm", params={"C": 10.0}, pca=_pca,
+                                                           pca_precision=_svm_basis),
                                     summary=f"RBF SVM on {_f}"))
     register_pipeline(NamedPipeline(f"rf-{_f}", TrainSpec([_f], "rf", params={"trees": 300}),
                                     summary=f"random forest on {_f}"))
 register_pipeline(NamedPipeline("svm-hog+lbp+landmarks",
-                                TrainSpec(["hog", "lbp", "landmarks"], "svm", params={"C": 10.0}, **_PCA),
+                                TrainSpec(["hog", "lbp", "landmarks"], "svm", params={"C": 10.0}, pca=0.95,
+                                          pca_precision="float32"),
                                 summary="RBF SVM on the fusion of HOG, LBP and landmarks"))
 
 _SVM = {"kernel": "rbf", "C": 10.0}
