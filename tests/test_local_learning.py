@@ -65,3 +65,14 @@ def test_local_learning_is_a_model_kind_with_mirrors_and_in_ensembles(sample, tm
     assert "local on hog" in grid and len(metrics["members"]) == 2
     saved = json.loads((tmp_path / "ens" / "metrics.json").read_text())
     assert saved["spec"]["members"][0]["model"] == "local"
+
+
+def test_searched_rows_made_in_blocks_are_the_same_values(hog_rows):
+    """The predictor makes local learning's searched rows from the stored float16 rows a block at a time:
+    exactly the rows the model searches (made from the whole float32 array)."""
+    from fer_classic.models.local_scores import searched_rows, searched_rows_in_blocks
+
+    X = hog_rows[0][:500].astype(np.float16)
+    for metric in ("cosine", "l2"):
+        whole = searched_rows(X.astype(np.float32), metric)
+        assert np.array_equal(searched_rows_in_blocks(X, np.float32, metric, block=37), whole)

@@ -31,6 +31,16 @@ def searched_rows(X: np.ndarray, metric: str) -> np.ndarray:
     return unit_rows(X) if metric == "cosine" else X
 
 
+def searched_rows_in_blocks(X: np.ndarray, dtype, metric: str, block: int = 4096) -> np.ndarray:
+    """:func:`searched_rows` of ``X`` in ``dtype`` (rows stored in a smaller exact type: float16), the
+    same values, made a block of rows at a time (each row's length is its own): no copy of the whole of
+    ``X`` in ``dtype`` is made first."""
+    out = np.empty(X.shape, dtype=dtype)
+    for start in range(0, len(X), block):
+        out[start:start + block] = searched_rows(X[start:start + block].astype(dtype), metric)
+    return out
+
+
 def local_neighbours(search_X: np.ndarray, X: np.ndarray, k: int, metric: str) -> np.ndarray:
     """Indices of each query's ``k`` nearest rows of ``search_X`` (:func:`searched_rows`), nearest first."""
     return kneighbors(search_X, searched_rows(X, metric), k, METRICS[metric])[1]

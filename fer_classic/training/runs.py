@@ -228,6 +228,17 @@ def predictor_path(run_dir: Path, metrics: dict) -> Path | None:
     return run_dir / name if name and (run_dir / name).exists() else None
 
 
+def start_predictor_imports(metrics: dict) -> None:
+    """Start importing, in a thread, the one library a run's predictor may need: scikit-learn's SVMs,
+    for local learning's per-face fits (a second or more), so that it overlaps the work done until the
+    first face is labelled (finding the faces, reading the predictor)."""
+    spec = metrics.get("spec") or {}
+    if "local" in [spec.get("model"), *[m.get("model") for m in spec.get("members", [])]]:
+        from ..models.local_scores import start_importing_models
+
+        start_importing_models()
+
+
 def load_run_labeller(run_dir: str | os.PathLike, *, prefer_model: bool = False):
     """What labels faces for a run, and its metrics: the run's predictor (numpy alone, no scikit-learn
     imported; :mod:`fer_classic.apply.predictor`) where it has one, else its model (:func:`load_run`)
@@ -240,11 +251,7 @@ def load_run_labeller(run_dir: str | os.PathLike, *, prefer_model: bool = False)
     metrics = read_run_metrics(run_dir)
     path = predictor_path(run_dir, metrics)
     if path is not None and not (prefer_model and (run_dir / metrics.get("model_file", MODEL_FILE)).is_file()):
-        spec = metrics.get("spec") or {}
-        if "local" in [spec.get("model"), *[m.get("model") for m in spec.get("members", [])]]:
-            from ..models.local_scores import start_importing_models
-
-            start_importing_models()  # while the predictor file is read
+        start_predictor_imports(metrics)  # while the predictor file is read
         return load_predictor(path, metrics["predictor"].get("sha256")), metrics
     model, metrics = load_run(run_dir)
     return ModelLabeller(model), metrics
