@@ -5,13 +5,13 @@ numpy form (:mod:`fer_classic.training.predictor_export`): descriptors (their pa
 arrays; :mod:`fer_classic.features.compute` describes the faces), the float casts, the scaler, PCA,
 and RBF SVMs, linear SVMs, MLPs, random forests, KNN or local learning, with mirror averaging,
 temperature scaling and soft-voting ensembles around them. Local learning fits an SVM per face on its
-neighbours: that one part imports scikit-learn's SVMs (libsvm), in a thread started when the predictor
-loads, so that the import overlaps finding the faces (:mod:`fer_classic.models.local_scores`).
+neighbours: that one part imports scikit-learn's SVMs (libsvm), in a thread started as the predictor
+is read, so that the import overlaps reading it (:mod:`fer_classic.models.local_scores`).
 
 Why: importing scikit-learn (which imports scipy.stats and pandas) takes a second or more here, longer
 than finding and labelling the faces of a photo, and a model.skops file is slower to load than the
-same arrays in an ``.npz``; ``fer-classic predict`` on a run with a predictor answers without them. The predictor computes the labels the model's ``predict`` gives — RBF SVMs by
-the BLAS one-vs-one vote (:mod:`fer_classic.models.svm_scores`), which is also what the model uses —
+same arrays in an ``.npz``; ``fer-classic predict`` on a run with a predictor answers without them.
+The predictor computes the labels the model's ``predict`` gives — RBF SVMs by the BLAS one-vs-one vote (:mod:`fer_classic.models.svm_scores`), which is also what the model uses —
 and its class scores equal the model's ``class_scores`` except where the model takes libsvm's own
 decision values (a temperature-scaled SVM without mirror averaging): there, to about 1e-6.
 
@@ -75,10 +75,10 @@ class _Pipeline:
         clf = _resolve(spec["classifier"], arrays)
         self.kind, self.classes = clf["kind"], np.asarray(clf["classes"])
         if self.kind == "rbf_svm":
-            self.svm = SVMLayout.from_parts(_widened(clf["support_vectors"], np.float32), clf["sv_norms"], clf["dual_coef"],
-                                            np.asarray(clf["n_support"]), clf["intercept"], clf["gamma"],
-                                            self.classes, clf["break_ties"])
-        if self.kind == "local":  # the rows as stored (the neighbourhoods' fits read them as float64), and as searched
+            self.svm = SVMLayout.from_parts(_widened(clf["support_vectors"], np.float32), clf["sv_norms"],
+                                            clf["dual_coef"], np.asarray(clf["n_support"]), clf["intercept"],
+                                            clf["gamma"], self.classes, clf["break_ties"])
+        if self.kind == "local":  # rows as stored (each neighbourhood's fit reads them as float64); as searched
             local_scores.start_importing_models()
             clf["search_rows"] = local_scores.searched_rows_in_blocks(clf["rows"], clf["dtype"], clf["metric"])
         self.clf = clf

@@ -75,8 +75,8 @@ def parse_pca(value: str):
 @model_param_options
 @scheduler_option
 @runtime_options
-def train(features_dir, features, model, preset_name, out, pca, whiten, pca_precision, float16_rows, scale, grid, protocol,
-          folds, seed, class_weight, mirror, calibrate, augment, force, jobs, progress, **options):
+def train(features_dir, features, model, preset_name, out, pca, whiten, pca_precision, float16_rows, scale, grid,
+          protocol, folds, seed, class_weight, mirror, calibrate, augment, force, jobs, progress, **options):
     """Train MODEL on the FEATURES of FEATURES_DIR (made by extract) and test it honestly.
 
     Model selection (--grid) uses the protocol's validation split, never its test split. Writes

@@ -3,8 +3,8 @@ a run's predictor (:mod:`fer_classic.apply.predictor`), so that both give the sa
 nearest training rows, and the one-vs-rest scores of an SVM fitted on those alone.
 
 This module imports no scikit-learn until a neighbourhood needs an SVM fitted (libsvm or liblinear,
-through scikit-learn's ``SVC`` / ``LinearSVC``): the predictor of a run with local learning starts that
-import in a thread when it loads (:func:`start_importing_models`), while the faces are found.
+through scikit-learn's ``SVC`` / ``LinearSVC``): a run's predictor with local learning starts that
+import in a thread as it is read (:func:`start_importing_models`).
 """
 
 from __future__ import annotations

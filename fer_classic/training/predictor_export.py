@@ -139,8 +139,9 @@ def _step(step, arrays: _Arrays) -> dict:
             whiten_scale[whiten_scale < np.finfo(whiten_scale.dtype).eps] = np.finfo(whiten_scale.dtype).eps
         # a RoundedPCA's basis is stored in the type its values were rounded to, and projects in its own
         components, smaller = step.components_, smallest_exact_dtype(step.components_, half=True)
-        return {"kind": "pca", "components": arrays.ref(components if smaller is None else components.astype(smaller)),
-                "dtype": components.dtype.name, "mean": arrays.ref(step.mean_), "whiten_scale": arrays.ref(whiten_scale)}
+        stored = components if smaller is None else components.astype(smaller)
+        return {"kind": "pca", "components": arrays.ref(stored), "dtype": components.dtype.name,
+                "mean": arrays.ref(step.mean_), "whiten_scale": arrays.ref(whiten_scale)}
     raise NoPredictor(f"{type(step).__name__} has no numpy form")
 
 
