@@ -7,8 +7,8 @@ time goes.
 Each repeat is a new process running the command as a user does (default options): the median wall
 time over the repeats (the first one is run and left out, so the files are in the page cache as they
 are after any earlier use). The command loads dlib's shape predictor in a second process meanwhile;
-with a predictor it imports no scikit-learn (but for local learning's per-face SVMs: `best`). The stages, timed one after another in one process, say
-what each part costs on its own: Python with numpy imported, fer-classic's predict command imported,
+with a predictor it imports no scikit-learn (but for local learning's per-face SVMs: `best`). The
+stages, timed one after another in one process, say what each part costs on its own: Python with numpy imported, fer-classic's predict command imported,
 dlib's detector and shape predictor loaded, what labels the faces loaded (load_run_labeller: the
 predictor, or the model with the scikit-learn imports its classes need), and predict_photos with
 everything loaded (the faces found and labelled; the labeller read again). Default photo: three copies of scikit-image's astronaut's head on a 900x400 canvas (three faces).
