@@ -286,12 +286,18 @@ def _knn_proba(X, clf) -> np.ndarray:
     return vote(clf["labels"][nb], d, clf["weights"], len(clf["classes"]))
 
 
+# Faces from which local learning's per-face fits go to worker processes (whose start costs about a second).
+_LOCAL_WORKERS_FROM = 64
+
+
 def _local_decision(X, clf) -> np.ndarray:
     """LocalLearningClassifier.decision_function: the same neighbourhoods and local SVMs
-    (:mod:`fer_classic.models.local_scores`), on the rows in float32 as the model takes them."""
+    (:mod:`fer_classic.models.local_scores`), on the rows in float32 as the model takes them; for many
+    faces (``evaluate``) in a worker process per core, like the model."""
     X = np.asarray(X, dtype=np.float32)
     neighbours = local_scores.local_neighbours(clf["search_rows"], X, clf["k"], clf["metric"])
-    return local_scores.local_scores(clf["rows"], clf["labels"], len(clf["classes"]), X, neighbours, clf["model"])
+    return local_scores.local_scores_in_workers(clf["rows"], clf["labels"], len(clf["classes"]), X, neighbours,
+                                                clf["model"], None if len(X) >= _LOCAL_WORKERS_FROM else 1)
 
 
 def _forest_proba(X, clf) -> np.ndarray:

@@ -10,12 +10,11 @@ the same on any number of cores.
 from __future__ import annotations
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .local_scores import LOCAL_MODELS, METRICS, local_neighbours, local_scores, searched_rows
+from .local_scores import LOCAL_MODELS, METRICS, local_neighbours, local_scores_in_workers, searched_rows
 
 
 class LocalLearningClassifier(ClassifierMixin, BaseEstimator):
@@ -87,11 +86,8 @@ class LocalLearningClassifier(ClassifierMixin, BaseEstimator):
         class and -1 for the others."""
         check_is_fitted(self, "_fit_X")
         X = validate_data(self, X, dtype=np.float32, reset=False)
-        neighbours = self.neighbours(X)
-        chunks = np.array_split(np.arange(len(X)), max(1, min(len(X), 8 * _workers(self.n_jobs))))
-        parts = Parallel(n_jobs=self.n_jobs if len(chunks) > 1 else 1)(
-            delayed(_local_scores)(self, X[c], neighbours[c]) for c in chunks if len(c))
-        return np.vstack(parts) if parts else np.zeros((0, len(self.classes_)))
+        return local_scores_in_workers(self._fit_X, self._y, len(self.classes_), X, self.neighbours(X),
+                                       self._local_model_params(), self.n_jobs)
 
     def predict(self, X) -> np.ndarray:
         scores = self.decision_function(X)
@@ -100,13 +96,3 @@ class LocalLearningClassifier(ClassifierMixin, BaseEstimator):
     def _local_model_params(self) -> dict:
         return {"kernel": self.kernel, "C": self.C, "class_weight": self.class_weight,
                 "random_state": self.random_state}
-
-
-def _workers(n_jobs) -> int:
-    from ..parallel import effective_n_jobs
-
-    return effective_n_jobs(n_jobs)
-
-
-def _local_scores(model: LocalLearningClassifier, X: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
-    return local_scores(model._fit_X, model._y, len(model.classes_), X, neighbours, model._local_model_params())

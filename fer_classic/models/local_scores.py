@@ -81,6 +81,23 @@ def local_scores(fit_X: np.ndarray, y: np.ndarray, n_classes: int, X: np.ndarray
     return out
 
 
+def local_scores_in_workers(fit_X: np.ndarray, y: np.ndarray, n_classes: int, X: np.ndarray,
+                            neighbours: np.ndarray, model: dict, n_jobs: int | None = None) -> np.ndarray:
+    """:func:`local_scores` over chunks of the queries in joblib's worker processes (``n_jobs``, joblib's
+    convention): the same scores on any number of workers, each query's being its own."""
+    from ..parallel import effective_n_jobs
+
+    chunks = [c for c in np.array_split(np.arange(len(X)), max(1, min(len(X), 8 * effective_n_jobs(n_jobs))))
+              if len(c)]
+    if len(chunks) <= 1:
+        return local_scores(fit_X, y, n_classes, X, neighbours, model)
+    from joblib import Parallel, delayed
+
+    parts = Parallel(n_jobs=n_jobs)(delayed(local_scores)(fit_X, y, n_classes, X[c], neighbours[c], model)
+                                    for c in chunks)
+    return np.vstack(parts)
+
+
 _importing: threading.Thread | None = None
 
 
