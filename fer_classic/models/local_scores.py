@@ -87,9 +87,9 @@ def local_scores_in_workers(fit_X: np.ndarray, y: np.ndarray, n_classes: int, X:
     convention): the same scores on any number of workers, each query's being its own."""
     from ..parallel import effective_n_jobs
 
-    chunks = [c for c in np.array_split(np.arange(len(X)), max(1, min(len(X), 8 * effective_n_jobs(n_jobs))))
-              if len(c)]
-    if len(chunks) <= 1:
+    workers = effective_n_jobs(n_jobs)
+    chunks = [c for c in np.array_split(np.arange(len(X)), max(1, min(len(X), 8 * workers))) if len(c)]
+    if workers == 1 or len(chunks) <= 1:
         return local_scores(fit_X, y, n_classes, X, neighbours, model)
     from joblib import Parallel, delayed
 
