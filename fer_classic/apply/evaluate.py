@@ -71,8 +71,7 @@ def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: i
     model_names = list(run_metrics["class_names"])
     names = model_names + [n for n in ds.class_names if n not in model_names]
     y_true = np.array([names.index(ds.class_names[i]) for i in ds.labels])
-    if hasattr(labeller, "model"):
-        set_descriptor_runtime(labeller.model, n_jobs, progress)
+    labeller.set_runtime(n_jobs, progress)
     start = time.perf_counter()
     y_pred = labeller.predict(ds.images)
     seconds = time.perf_counter() - start

@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import DatasetError
 from ..data import IMAGE_SUFFIXES, read_image
 from ..store import atomic_path
-from ..training.runs import load_run_labeller, predictor_path, read_run_metrics
+from ..training.runs import load_run_labeller, member_specs, predictor_path, read_run_metrics
 from .face_finding import (align_detected, detect_in_photo, expand_inputs, find_faces_batch, is_cold_start,
                            start_aligner)
 
@@ -60,8 +60,7 @@ def _find_and_load_cold(run_dir, paths, options: dict, has_predictor: bool, real
 
 def aligns_faces(metrics: dict) -> bool:
     """Whether a run (or a member of it) was trained on faces aligned by their landmarks."""
-    members = (metrics.get("spec") or {}).get("members") or []
-    return bool(metrics.get("faces_aligned")) or any(m.get("aligned") for m in members)
+    return bool(metrics.get("faces_aligned")) or any(m.get("aligned") for m in member_specs(metrics))
 
 
 def predict_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, threshold: float = 0.0,
@@ -162,10 +161,7 @@ def label_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, thr
         log.warning("no face found in %d small image(s) (at most 96 px, e.g. %s): if they are already-cropped "
                     "faces like FER2013's, use --no-detect", len(small), small[0])
     if face_images:
-        if hasattr(labeller, "model"):  # a scikit-learn model: its descriptors may use worker processes
-            from ..features.extraction import set_descriptor_runtime
-
-            set_descriptor_runtime(labeller.model, n_jobs if len(face_images) > 256 else 1, False)
+        labeller.set_runtime(n_jobs if len(face_images) > 256 else 1, False)  # a model's descriptors: workers
         X = np.stack(face_images)
         # probabilities where the model has them (every run trained by this version: SVM and local learning
         # runs are calibrated), otherwise decision scores, named as such; 4 decimals

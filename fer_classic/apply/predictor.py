@@ -11,8 +11,8 @@ is read, so that the import overlaps reading it (:mod:`fer_classic.models.local_
 Why: importing scikit-learn (which imports scipy.stats and pandas) takes a second or more here, longer
 than finding and labelling the faces of a photo, and a model.skops file is slower to load than the
 same arrays in an ``.npz``; ``fer-classic predict`` on a run with a predictor answers without them.
-The predictor computes the labels the model's ``predict`` gives — RBF SVMs by the BLAS one-vs-one vote (:mod:`fer_classic.models.svm_scores`), which is also what the model uses —
-and its class scores equal the model's ``class_scores`` except where the model takes libsvm's own
+The predictor computes the labels the model's ``predict`` gives — RBF SVMs by the BLAS one-vs-one vote
+(:mod:`fer_classic.models.svm_scores`), which is also what the model uses — and its class scores equal the model's ``class_scores`` except where the model takes libsvm's own
 decision values (a temperature-scaled SVM without mirror averaging): there, to about 1e-6.
 
 The file is an ``.npz`` (``numpy.load`` without pickles: loading it runs no code; members deflated only
@@ -353,6 +353,9 @@ class Predictor:
     def predict(self, images) -> np.ndarray:
         return self._model.labels(images)
 
+    def set_runtime(self, n_jobs: int | None, progress: bool) -> None:
+        """Nothing to set: the predictor describes faces in this process (ModelLabeller's counterpart)."""
+
     def class_scores(self, images) -> np.ndarray:
         return _score_columns(self._model.scores(images))
 
@@ -374,6 +377,12 @@ class ModelLabeller:
         self.model = model
         self.classes_ = model.classes_
         self.score_kind = "probability" if hasattr(model, "predict_proba") else "decision"
+
+    def set_runtime(self, n_jobs: int | None, progress: bool) -> None:
+        """Run the model's descriptors with ``n_jobs`` worker processes, with a progress bar or not."""
+        from ..features.extraction import set_descriptor_runtime
+
+        set_descriptor_runtime(self.model, n_jobs, progress)
 
     def predict(self, images) -> np.ndarray:
         from ..models.mirror import predict_labels

@@ -96,10 +96,7 @@ def label_video(run_dir, source, *, every: int = 1, fps: float | None = None, st
     if every < 1 or (fps is not None and fps <= 0) or smooth < 1:
         raise ValueError("every and smooth are at least 1, fps positive")
     labeller, metrics = load_run_labeller(run_dir)  # the run's predictor where it has one
-    if hasattr(labeller, "model"):
-        from ..features.extraction import set_descriptor_runtime
-
-        set_descriptor_runtime(labeller.model, 1, False)
+    labeller.set_runtime(1, False)
     names = list(metrics["class_names"])
     classes = [names[int(c)] for c in labeller.classes_]
     kind = labeller.score_kind

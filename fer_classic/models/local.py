@@ -1,8 +1,9 @@
 """Local learning (Bottou & Vapnik 1992; for FER, Ionescu, Popescu & Grozea 2013): for each query, its
 k nearest training rows, a classifier fitted on those alone, used for that query only.
 
-Neighbours come from the exact KNN machinery of :mod:`fer_classic.models.knn` (cosine similarity is the
-L2 norm between unit-length rows). A neighbourhood holding one class answers that class without
+Neighbours and local models come from :mod:`fer_classic.models.local_scores`, which a run's predictor
+calls too (neighbours by the exact search of :mod:`fer_classic.models.neighbours`; cosine similarity is
+the L2 norm between unit-length rows). A neighbourhood holding one class answers that class without
 fitting. Each query's model depends only on the query, the training rows and the seed, so results are
 the same on any number of cores.
 """

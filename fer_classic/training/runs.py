@@ -150,8 +150,8 @@ def _compact_dtype(value: np.ndarray):
 def compact_arrays(model) -> list[list]:
     """Store, in place, every large float array of ``model`` in the smallest dtype that holds its values
     exactly (:func:`_compact_dtype`: a KNN model's pixel rows as uint8, an SVM's float32-valued support
-    vectors as float32, float16-valued ones (``TrainSpec.float16_rows``) as float16): no value changes. Returns ``[path, original dtype]`` entries for
-    :func:`restore_arrays`."""
+    vectors as float32, float16-valued ones (``TrainSpec.float16_rows``, ``pca_precision``) as float16):
+    no value changes. Returns ``[path, original dtype]`` entries for :func:`restore_arrays`."""
     entries, seen = [], set()
 
     def walk(obj, path):
@@ -228,12 +228,17 @@ def predictor_path(run_dir: Path, metrics: dict) -> Path | None:
     return run_dir / name if name and (run_dir / name).exists() else None
 
 
+def member_specs(metrics: dict) -> list[dict]:
+    """The recorded training settings of a run's classifiers: its spec, or each member's."""
+    spec = metrics.get("spec") or {}
+    return spec.get("members") or [spec]
+
+
 def start_predictor_imports(metrics: dict) -> None:
     """Start importing, in a thread, the one library a run's predictor may need: scikit-learn's SVMs,
-    for local learning's per-face fits (a second or more), so that it overlaps the work done until the
-    first face is labelled (finding the faces, reading the predictor)."""
-    spec = metrics.get("spec") or {}
-    if "local" in [spec.get("model"), *[m.get("model") for m in spec.get("members", [])]]:
+    for local learning's per-face fits (a second or more), before the predictor file is read (the
+    predictor starts it too, as it loads: whichever comes first)."""
+    if any(m.get("model") == "local" for m in member_specs(metrics)):
         from ..models.local_scores import start_importing_models
 
         start_importing_models()
