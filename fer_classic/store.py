@@ -179,6 +179,105 @@ def round_to_float16(X: np.ndarray) -> np.ndarray:
     return np.clip(X, -limit, limit).astype(np.float16).astype(X.dtype)
 
 
+INT8_STEPS = 127  # a column's values are -127..127 steps of its own size
+
+
+def int8_grid_steps(X: np.ndarray) -> np.ndarray:
+    """Each column's step for :func:`round_to_int8_grid`: its largest magnitude in ``X`` over
+    :data:`INT8_STEPS` (1 for a column of zeros), rounded up to 17 significant bits, as float32: a whole
+    number of steps up to 127 (7 bits) is then exact in float32 and float64 alike."""
+    largest = np.abs(np.asarray(X, dtype=np.float64)).max(axis=0) if len(X) else np.zeros(X.shape[1])
+    mantissa, exponent = np.frexp(np.where(largest > 0, largest / INT8_STEPS, 1.0))
+    return np.ldexp(np.ceil(mantissa * 2.0 ** 17) / 2.0 ** 17, exponent).astype(np.float32)
+
+
+def round_to_int8_grid(X: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """``X``'s values rounded to whole numbers of their column's step (at most :data:`INT8_STEPS` of them
+    either way: beyond, clipped), in ``X``'s dtype: rows a model keeps are then stored exactly as int8
+    and one step per column (:func:`int8_columns`), a quarter of float32's bytes."""
+    X = np.asarray(X)
+    steps = steps.astype(X.dtype)
+    whole = np.clip(np.rint(X / steps), -INT8_STEPS, INT8_STEPS) + 0.0  # + 0.0: no -0.0 (int8 has none)
+    return whole.astype(X.dtype) * steps
+
+
+def int8_columns(X: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``X`` (2-D, float) as int8 whole numbers and a step per column, ``(whole, steps)``, where that is
+    exact (:func:`from_int8_columns` gives back every value bit for bit: rows rounded by
+    :func:`round_to_int8_grid`, or any subset of them); else None. A column's step is its smallest
+    non-zero magnitude divided by the smallest whole number that makes every value a whole number of
+    steps, at most 127 of them."""
+    if X.ndim != 2 or X.dtype.kind != "f" or X.size == 0:
+        return None
+    magnitudes = np.abs(X)
+    smallest = np.where(magnitudes > 0, magnitudes, np.inf).min(axis=0)
+    smallest[~np.isfinite(smallest)] = 1
+    whole = np.empty(X.shape, dtype=np.int8)
+    steps = np.empty(X.shape[1], dtype=X.dtype)
+    for j in range(X.shape[1]):
+        column = X[:, j]
+        for times in range(1, INT8_STEPS + 1):  # the smallest value is this many steps (nearly always 1)
+            step = smallest[j] / X.dtype.type(times)
+            counts = np.rint(column / step)
+            if np.abs(counts).max() <= INT8_STEPS and np.array_equal(counts.astype(X.dtype) * step, column):
+                break
+        else:
+            return None
+        whole[:, j], steps[j] = counts, step
+    if np.signbit(X[X == 0]).any():  # -0.0 would come back as +0.0
+        return None
+    return whole, steps
+
+
+def from_int8_columns(whole: np.ndarray, steps: np.ndarray, dtype=None) -> np.ndarray:
+    """The values :func:`int8_columns` took apart, computed in the steps' dtype, in ``dtype`` (default:
+    the steps')."""
+    values = whole.astype(steps.dtype) * steps
+    return values if dtype is None or values.dtype == dtype else values.astype(dtype)
+
+
+def compact_form(X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The most compact exact form of the float array ``X``, ``(stored, steps)``: whole numbers as uint8 or
+    uint16, rows on an int8 grid (:func:`int8_columns`) as int8 with a step per column, float16 or float32
+    numbers in that type (:func:`smallest_exact_dtype`), else ``X`` itself; ``steps`` is None but for the
+    int8 grid. :func:`from_compact_form` gives ``X`` back."""
+    if X.dtype.kind != "f":
+        return X, None
+    if exact_integer_dtype(X) is None:
+        grid = int8_columns(X)
+        if grid is not None:
+            return grid
+    smaller = smallest_exact_dtype(X, half=True)
+    return (X, None) if smaller is None else (X.astype(smaller), None)
+
+
+def from_compact_form(stored: np.ndarray, steps: np.ndarray | None, dtype) -> np.ndarray:
+    """The array :func:`compact_form` stored, in ``dtype`` (vectorised ``astype``: a float16 array cast by
+    ``np.ascontiguousarray`` converts one value at a time, about 8x slower)."""
+    if steps is not None:
+        return from_int8_columns(stored, steps, dtype)
+    return stored.astype(dtype) if stored.dtype != dtype else np.ascontiguousarray(stored)
+
+
+class CompactRows:
+    """Rows kept in their compact form (:func:`compact_form`: ``stored``, ``steps``), given in ``dtype`` a
+    selection at a time (``rows[indices]``, ``rows[start:stop]``): a neighbourhood's rows are widened
+    when it is fitted, never the whole array at once."""
+
+    def __init__(self, stored: np.ndarray, steps: np.ndarray | None, dtype):
+        self.stored, self.steps, self.dtype = stored, steps, np.dtype(dtype)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.stored.shape
+
+    def __len__(self) -> int:
+        return len(self.stored)
+
+    def __getitem__(self, selection) -> np.ndarray:
+        return from_compact_form(self.stored[selection], self.steps, self.dtype)
+
+
 def save_feature_file(path, X, labels, usage, ids, class_names) -> None:
     """An ``.npz`` that loads without pickle: every array is numeric or fixed-width text. Mostly-zero
     features are stored as their non-zero values and positions (CSR), and whole numbers (pixels) as

@@ -35,6 +35,20 @@ def test_each_query_gets_the_svm_of_its_own_neighbours(hog_rows):
         assert (row[~present] < row[present].min()).all()
 
 
+def test_rbf_local_models_are_scikit_learns_svc_on_the_neighbours(hog_rows):
+    from sklearn.svm import SVC
+
+    X, y, Q, _ = hog_rows
+    model = LocalLearningClassifier(k=60, metric="cosine", kernel="rbf", C=10.0, class_weight="balanced",
+                                    n_jobs=1).fit(X, y)
+    scores, neighbours = model.decision_function(Q[:5]), model.neighbours(Q[:5])
+    for q, row, nb in zip(Q[:5], scores, neighbours):
+        local = SVC(C=10.0, gamma="scale", class_weight="balanced").fit(X[nb], y[nb])
+        present = np.isin(model.classes_, local.classes_)
+        # within libsvm's stopping tolerance (1e-3): the kernel's last bits differ (BLAS sums in another order)
+        np.testing.assert_allclose(row[present], local.decision_function(q[None])[0], atol=1e-4)
+
+
 def test_one_class_neighbourhood_answers_that_class():
     X = np.vstack([np.zeros((5, 3)) + [1, 0, 0], np.zeros((5, 3)) + [0, 1, 0]]) + np.arange(10)[:, None] * 1e-3
     y = np.array([0] * 5 + [1] * 5)
@@ -68,11 +82,16 @@ def test_local_learning_is_a_model_kind_with_mirrors_and_in_ensembles(sample, tm
 
 
 def test_searched_rows_made_in_blocks_are_the_same_values(hog_rows):
-    """The predictor makes local learning's searched rows from the stored float16 rows a block at a time:
-    exactly the rows the model searches (made from the whole float32 array)."""
+    """The predictor makes local learning's searched rows from the stored rows (float16, or an int8 grid)
+    a block at a time: exactly the rows the model searches (made from the whole float32 array)."""
     from fer_classic.models.local_scores import searched_rows, searched_rows_in_blocks
+    from fer_classic.store import CompactRows, compact_form, int8_grid_steps, round_to_int8_grid
 
-    X = hog_rows[0][:500].astype(np.float16)
-    for metric in ("cosine", "l2"):
-        whole = searched_rows(X.astype(np.float32), metric)
-        assert np.array_equal(searched_rows_in_blocks(X, np.float32, metric, block=37), whole)
+    X = hog_rows[0][:500].astype(np.float32)
+    for rows in (X.astype(np.float16).astype(np.float32), round_to_int8_grid(X, int8_grid_steps(X))):
+        stored, steps = compact_form(rows)
+        assert stored.dtype == (np.float16 if steps is None else np.int8)
+        for metric in ("cosine", "l2"):
+            whole = searched_rows(rows, metric)
+            assert np.array_equal(searched_rows_in_blocks(CompactRows(stored, steps, np.float32), metric, block=37),
+                                  whole)

@@ -23,8 +23,8 @@ def runs(sample, tmp_path_factory):
     """Runs on the embedded sample covering every part a predictor has: an RBF SVM (calibrated), and a
     soft-voting ensemble of an RBF SVM on two descriptors side by side with mirror averaging, an MLP on
     landmarks, and a linear SVM and an MLP on aligned faces; a random forest; KNNs under L1, L2 and L3; local
-    learning, with float16 rows, mirror averaging and a rounded basis; and a logistic MLP, which has no
-    predictor."""
+    learning, with float16 rows, mirror averaging and a rounded basis; an RBF SVM and local learning on
+    rows rounded to an int8 grid; and a logistic MLP, which has no predictor."""
     from fer_classic.features.extraction import extract_features
     from fer_classic.training import EnsembleSpec, TrainSpec, train_ensemble, train_run
 
@@ -51,6 +51,9 @@ def runs(sample, tmp_path_factory):
     train_run(feats, root / "local", TrainSpec(["hog", "lbp"], "local", params={"k": 30, "kernel": "rbf", "C": 10.0},
                                                pca=20, mirror="both", float16_rows=True, pca_precision="float16"),
               n_jobs=2)
+    train_run(feats, root / "svm-int8", TrainSpec(["hog"], "svm", pca=30, int8_rows=True), n_jobs=2)
+    train_run(feats, root / "local-int8", TrainSpec(["hog"], "local", params={"k": 30, "kernel": "rbf", "C": 10.0},
+                                                    pca=20, mirror="both", int8_rows=True), n_jobs=2)
     train_run(feats, root / "mlp-logistic", TrainSpec(["hog"], "mlp", pca=20, params={
         "hidden": (8,), "epochs": 3, "activation": "logistic"}), n_jobs=2)
     return root
@@ -62,7 +65,7 @@ def test_faces(sample):
 
 
 @pytest.mark.parametrize("name", ["svm", "svm-float16", "mlp-basis32", "ensemble", "rf", "knn-l1", "knn-l2", "knn-l3",
-                                  "local"])
+                                  "local", "svm-int8", "local-int8"])
 def test_the_predictor_gives_the_models_labels_and_scores(runs, test_faces, name):
     model, metrics = load_run(runs / name)
     predictor, _ = load_run_labeller(runs / name)
@@ -119,6 +122,32 @@ def test_float16_rows_are_stored_in_half_the_bytes_and_computed_with_as_before(r
             assert npz[pca["components"]["array"]].dtype == stored
         fitted = model.named_steps["pca"] if name == "mlp-basis32" else model.classifier.named_steps["pca"]
         assert fitted.components_.dtype == np.float64 and type(fitted).__name__ == "RoundedPCA"
+
+
+def test_rows_on_an_int8_grid_are_stored_as_int8_and_computed_with_as_before(runs):
+    """``int8_rows``: what the SVM and local learning keep of their rows is stored as int8 numbers and a
+    step per column, in the predictor and in model.skops (restored to the fitted values on loading: the
+    labels test above compares both with the run's own predictions)."""
+    import skops.io as sio
+
+    for name, kept in (("svm-int8", "support_vectors"), ("local-int8", "rows")):
+        predictor, _ = load_run_labeller(runs / name)
+        pipeline = predictor.spec["model"]["inner"]  # inside temperature scaling (and mirror averaging)
+        pipeline = pipeline.get("inner", pipeline)
+        clf = pipeline["classifier"]
+        with np.load(runs / name / PREDICTOR_FILE) as npz:
+            stored = npz[clf[kept]["array"]]
+            steps = npz[clf["sv_steps" if kept == "support_vectors" else "rows_steps"]["array"]]
+        assert stored.dtype == np.int8 and steps.shape == (stored.shape[1],) and np.abs(stored).max() == 127
+        assert "int8" in [s["kind"] for s in pipeline["steps"]]
+        model, _ = load_run(runs / name)
+        final = getattr(model.classifier, "pipeline_", model.classifier).steps[-1][1]
+        fitted = final.support_vectors_ if kept == "support_vectors" else final._fit_X
+        assert np.array_equal(fitted, (stored.astype(np.float32) * steps).astype(fitted.dtype))
+        saved = sio.load(runs / name / "model.skops", trusted=sio.get_untrusted_types(file=runs / name / "model.skops"))
+        grids = [entry for entry in saved["compact_arrays"] if len(entry) == 3]  # [path, dtype, steps]
+        assert [entry[0][-1] for entry in grids] == ["support_vectors_" if kept == "support_vectors" else "_fit_X"]
+        assert np.array_equal(grids[0][2], steps)
 
 
 def test_faces_aligned_by_another_process_are_used_as_the_predictor_would_align_them(runs, test_faces, monkeypatch):

@@ -115,23 +115,55 @@ def test_models_are_stored_with_exact_float32_arrays_and_load_unchanged(tmp_path
 
 
 def test_pixel_rows_are_stored_as_bytes_and_other_arrays_only_where_exact():
-    from fer_classic.training.runs import _compact_dtype
+    from fer_classic.store import compact_form
+
+    def stored_dtype(X):
+        stored, _ = compact_form(X)
+        return None if stored is X else stored.dtype
 
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, (100, 64)).astype(np.float32)
-    assert _compact_dtype(pixels) == np.uint8 and _compact_dtype(pixels * 200) == np.uint16
-    assert _compact_dtype(pixels.astype(np.float64)) == np.uint8
-    assert _compact_dtype(pixels + 0.1) is None  # float32 already, not whole numbers, not float16 numbers
-    assert _compact_dtype((pixels + 0.1).astype(np.float64)) == np.float32
-    assert _compact_dtype(pixels + 0.5) == np.float16  # float16 numbers (TrainSpec.float16_rows' rows)
-    assert _compact_dtype((pixels + 0.5).astype(np.float64)) == np.float16
-    assert _compact_dtype(pixels - 1) == np.float16  # negative: no unsigned integer type, but float16
+    assert stored_dtype(pixels) == np.uint8 and stored_dtype(pixels * 200) == np.uint16
+    assert stored_dtype(pixels.astype(np.float64)) == np.uint8
+    assert stored_dtype(pixels + 0.1) is None  # float32 already, not whole numbers, not float16 numbers
+    assert stored_dtype((pixels + 0.1).astype(np.float64)) == np.float32
+    assert stored_dtype(pixels + 0.5) == np.float16  # float16 numbers (TrainSpec.float16_rows' rows)
+    assert stored_dtype((pixels + 0.5).astype(np.float64)) == np.float16
+    assert stored_dtype(pixels - 1) == np.float16  # negative: no unsigned integer type, but float16
     signed_zero = pixels.copy()
     signed_zero[0, 0] = -0.0
-    assert _compact_dtype(signed_zero) == np.float16  # -0.0 would come back as +0.0 from uint8
+    assert stored_dtype(signed_zero) == np.float16  # -0.0 would come back as +0.0 from uint8
     assert np.signbit(signed_zero.astype(np.float16)[0, 0])
-    assert _compact_dtype(np.arange(10.0)) is None  # small arrays are left alone
-    assert _compact_dtype(rng.integers(0, 3, 5000)) is None  # not floats
+    assert stored_dtype(rng.integers(0, 3, 5000)) is None  # not floats
+
+
+def test_rows_on_an_int8_grid_are_stored_as_int8_and_a_step_per_column_exactly():
+    from fer_classic.store import (compact_form, from_compact_form, int8_columns, int8_grid_steps,
+                                   round_to_int8_grid)
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 40)) * np.geomspace(30, 0.01, 40)  # PCA-like columns
+    steps = int8_grid_steps(X)
+    for dtype in (np.float64, np.float32):
+        rows = round_to_int8_grid(X.astype(dtype), steps)
+        assert rows.dtype == dtype and not np.array_equal(rows, X.astype(dtype))
+        assert np.all(np.abs(rows - X) <= steps * 0.5001)  # the nearest grid point: nothing clipped
+        for kept in (rows, rows[rng.choice(3000, 500)], rows.astype(np.float32).astype(np.float64)):
+            stored, stored_steps = compact_form(kept)  # a model keeps a subset, perhaps widened
+            assert stored.dtype == np.int8 and stored_steps.shape == (40,)
+            back = from_compact_form(stored, stored_steps, kept.dtype)
+            assert back.dtype == kept.dtype and np.array_equal(back, kept)
+            assert not np.signbit(back[back == 0]).any()
+    assert np.array_equal(round_to_int8_grid(X * 3, steps) / steps.astype(np.float64), 127 * np.sign(X * 3)
+                          * (np.abs(X * 3) >= 127.5 * steps) + np.clip(np.rint(X * 3 / steps), -127, 127)
+                          * (np.abs(X * 3) < 127.5 * steps))  # beyond the fit rows' range: clipped
+    assert int8_columns(X) is None  # not on a grid
+    wide = rng.integers(-254, 255, X.shape).astype(np.float32) * steps
+    wide[0] = steps  # one step in every column: the grid is found, but 254 steps are more than int8 holds
+    assert int8_columns(wide) is None and int8_columns(wide / 2) is None
+    negative_zero = round_to_int8_grid(X.astype(np.float32), steps)
+    negative_zero[0, 0] = -0.0
+    assert int8_columns(negative_zero) is None  # would come back as +0.0
 
 
 def test_model_files_deflate_only_what_compresses(tmp_path):

@@ -5,8 +5,8 @@ numpy form (:mod:`fer_classic.training.predictor_export`): descriptors (their pa
 arrays; :mod:`fer_classic.features.compute` describes the faces), the float casts, the scaler, PCA,
 and RBF SVMs, linear SVMs, MLPs, random forests, KNN or local learning, with mirror averaging,
 temperature scaling and soft-voting ensembles around them. Local learning fits an SVM per face on its
-neighbours: that one part imports scikit-learn's SVMs (libsvm), in a thread started as the predictor
-is read, so that the import overlaps reading it (:mod:`fer_classic.models.local_scores`).
+neighbours (:mod:`fer_classic.models.local_scores`): RBF ones by libsvm's C library directly; linear ones
+by scikit-learn's LinearSVC, imported in a thread started as the predictor is read.
 
 Why: importing scikit-learn (which imports scipy.stats and pandas) takes a second or more here, longer
 than finding and labelling the faces of a photo, and a model.skops file is slower to load than the
@@ -35,7 +35,7 @@ from ..errors import RunError
 from ..features.compute import DESCRIBE, check_images, mirror_images
 from ..models import local_scores
 from ..models.svm_scores import SVMLayout, layout_labels_and_scores, layout_predict, layout_scores
-from ..store import file_sha256, round_to_float16
+from ..store import CompactRows, file_sha256, from_compact_form, round_to_float16, round_to_int8_grid
 
 PREDICTOR_FILE = "predictor.npz"
 PREDICTOR_FORMAT = "fer-classic-predictor/1"
@@ -71,16 +71,18 @@ class _Pipeline:
         self.steps = [_resolve(s, arrays) for s in spec["steps"]]
         for step in self.steps:  # a basis stored in a smaller exact type projects in its own, as fitted
             if step["kind"] == "pca" and "dtype" in step:
-                step["components"] = _widened(step["components"], step["dtype"])
+                step["components"] = from_compact_form(step["components"], None, step["dtype"])
         clf = _resolve(spec["classifier"], arrays)
         self.kind, self.classes = clf["kind"], np.asarray(clf["classes"])
         if self.kind == "rbf_svm":
-            self.svm = SVMLayout.from_parts(_widened(clf["support_vectors"], np.float32), clf["sv_norms"],
+            support_vectors = from_compact_form(clf["support_vectors"], clf.get("sv_steps"), np.float32)
+            self.svm = SVMLayout.from_parts(support_vectors, clf["sv_norms"],
                                             clf["dual_coef"], np.asarray(clf["n_support"]), clf["intercept"],
                                             clf["gamma"], self.classes, clf["break_ties"])
-        if self.kind == "local":  # rows as stored (each neighbourhood's fit reads them as float64); as searched
-            local_scores.start_importing_models()
-            clf["search_rows"] = local_scores.searched_rows_in_blocks(clf["rows"], clf["dtype"], clf["metric"])
+        if self.kind == "local":  # rows as stored, widened a neighbourhood at a time; as searched
+            local_scores.start_importing_models(clf["model"]["kernel"])
+            clf["rows"] = CompactRows(clf["rows"], clf.get("rows_steps"), clf["dtype"])
+            clf["search_rows"] = local_scores.searched_rows_in_blocks(clf["rows"], clf["metric"])
         self.clf = clf
 
     def aligned(self, images):
@@ -251,7 +253,8 @@ def _pca(X, step):
     return out
 
 
-_STEPS = {"cast": _cast, "scaler": _scale, "pca": _pca, "float16": lambda X, step: round_to_float16(X)}
+_STEPS = {"cast": _cast, "scaler": _scale, "pca": _pca, "float16": lambda X, step: round_to_float16(X),
+          "int8": lambda X, step: round_to_int8_grid(X, step["steps"])}
 
 
 def _mlp_proba(X, clf) -> np.ndarray:
@@ -318,12 +321,6 @@ def _forest_proba(X, clf) -> np.ndarray:
         proba += clf["leaf_value"][leaf_rows[:, tree]]
     proba /= leaf_rows.shape[1]
     return proba
-
-
-def _widened(X: np.ndarray, dtype) -> np.ndarray:
-    """``X`` in ``dtype``: a float16 array (float16 numbers, stored exactly) by ``astype``, numpy's
-    vectorised conversion (``np.ascontiguousarray``'s cast converts one value at a time, about 8x slower)."""
-    return X.astype(dtype) if X.dtype != dtype else np.ascontiguousarray(X)
 
 
 def _resolve(node, arrays):

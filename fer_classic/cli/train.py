@@ -49,6 +49,10 @@ def parse_pca(value: str):
 @click.option("--float16-rows", is_flag=True,
               help="Round the classifier's input rows to float16 values: the rows a model keeps (SVM support "
                    "vectors, KNN and local learning's rows) are stored in half the bytes of float32.")
+@click.option("--int8-rows", is_flag=True,
+              help="Round the classifier's input rows to a grid of -127..127 steps per column (a column's step: "
+                   "its largest magnitude among the fit rows over 127): the rows a model keeps are stored as int8 "
+                   "numbers and a step per column, a quarter of the bytes of float32.")
 @click.option("--scale/--no-scale", default=True, help="Standardise features before PCA and the classifier.")
 @click.option("--grid", "grid", is_flag=False, flag_value="default", default=None,
               help="Search the model's default grid (--grid alone) or one from a YAML/JSON file.")
@@ -75,8 +79,8 @@ def parse_pca(value: str):
 @model_param_options
 @scheduler_option
 @runtime_options
-def train(features_dir, features, model, preset_name, out, pca, whiten, pca_precision, float16_rows, scale, grid,
-          protocol, folds, seed, class_weight, mirror, calibrate, augment, force, jobs, progress, **options):
+def train(features_dir, features, model, preset_name, out, pca, whiten, pca_precision, float16_rows, int8_rows, scale,
+          grid, protocol, folds, seed, class_weight, mirror, calibrate, augment, force, jobs, progress, **options):
     """Train MODEL on the FEATURES of FEATURES_DIR (made by extract) and test it honestly.
 
     Model selection (--grid) uses the protocol's validation split, never its test split. Writes
@@ -94,7 +98,8 @@ def train(features_dir, features, model, preset_name, out, pca, whiten, pca_prec
         conflicting = [flag for flag, value in (("--features", features), ("--model", model), ("--pca", pca != "none"),
                                                 ("--grid", grid), ("--mirror", mirror != "none"),
                                                 ("--whiten", whiten), ("--pca-precision", pca_precision),
-                                                ("--float16-rows", float16_rows), ("--class-weight", class_weight),
+                                                ("--float16-rows", float16_rows), ("--int8-rows", int8_rows),
+                                                ("--class-weight", class_weight),
                                                 ("--no-calibrate", not calibrate), ("--augment", augment)) if value]
         conflicting += [f"--{p.replace('_', '-')}" for p in given]
         if conflicting:
@@ -107,13 +112,16 @@ def train(features_dir, features, model, preset_name, out, pca, whiten, pca_prec
     else:
         if not features or not model:
             raise click.UsageError("give --features and --model, or --preset")
+        if float16_rows and int8_rows:
+            raise click.UsageError("give --float16-rows or --int8-rows, not both")
         names = parse_feature_names(features)
         foreign = sorted(set(given) - set(MODEL_KINDS[model].param_names()))
         if foreign:
             raise click.UsageError(f"{model} takes no --{', --'.join(f.replace('_', '-') for f in foreign)} "
                                    f"(it takes --{', --'.join(p.replace('_', '-') for p in MODEL_KINDS[model].param_names())})")
         spec = TrainSpec(features=names, model=model, params=given, pca=parse_pca(pca), whiten=whiten,
-                         pca_precision=pca_precision, float16_rows=float16_rows, scale=scale,
+                         pca_precision=pca_precision, float16_rows=float16_rows, int8_rows=int8_rows,
+                         scale=scale,
                          grid=read_grid_file(grid, model) if grid and grid != "default" else grid,
                          protocol=protocol, seed=seed, folds=folds, class_weight=class_weight, mirror=mirror,
                          calibrate=calibrate, augment=[a for a in augment.split(",") if a.strip()])

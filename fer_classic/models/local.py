@@ -28,7 +28,8 @@ class LocalLearningClassifier(ClassifierMixin, BaseEstimator):
     metric : {"cosine", "l2", "l1"}
         How neighbours are found.
     kernel : {"linear", "rbf"}
-        The local model: LinearSVC, or an RBF SVC (gamma "scale").
+        The local model: LinearSVC, or an RBF C-SVC (gamma "scale") fitted by libsvm on a precomputed
+        kernel (:mod:`.libsvm_kernel`: the problem and scores of scikit-learn's SVC).
     C : float
         The local model's regularisation.
     class_weight : "balanced" or None

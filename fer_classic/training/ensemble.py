@@ -60,7 +60,7 @@ def member_name(m: TrainSpec) -> str:
     mirror = "" if m.mirror == "none" else f" mirror={m.mirror}"
     aligned = " (aligned faces)" if m.aligned else ""
     basis = "" if m.pca_precision is None else f" {m.pca_precision} basis"
-    half = " float16 rows" if m.float16_rows else ""
+    half = " float16 rows" if m.float16_rows else " int8 rows" if m.int8_rows else ""
     return (f"{m.model} on {'+'.join(m.features)}{aligned}{pca}{basis}{half}{mirror} "
             f"({describe_params(model_kind(m.model).resolve(m.params))})")
 

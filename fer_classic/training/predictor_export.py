@@ -22,8 +22,8 @@ from ..models.knn import FastKNeighborsClassifier
 from ..models.local import LocalLearningClassifier
 from ..models.mirror import MirrorAveragedClassifier
 from ..models.svm_scores import has_fast_scores, svc_layout
-from ..store import smallest_exact_dtype
-from .reduction import Float64, RoundToFloat16
+from ..store import compact_form, smallest_exact_dtype
+from .reduction import Float64, RoundToFloat16, RoundToInt8Grid
 
 _MLP_ACTIVATIONS = ("relu", "tanh", "identity")
 
@@ -129,6 +129,8 @@ def _step(step, arrays: _Arrays) -> dict:
         return {"kind": "cast", "dtype": np.dtype(step.dtype).name}
     if isinstance(step, RoundToFloat16):
         return {"kind": "float16"}
+    if isinstance(step, RoundToInt8Grid):
+        return {"kind": "int8", "steps": arrays.ref(step.steps_)}
     if isinstance(step, StandardScaler):
         return {"kind": "scaler", "mean": arrays.ref(step.mean_ if step.with_mean else None),
                 "scale": arrays.ref(step.scale_ if step.with_std else None)}
@@ -149,10 +151,10 @@ def _classifier(clf, arrays: _Arrays) -> dict:
     classes = np.asarray(clf.classes_).tolist()
     if isinstance(clf, SVC) and has_fast_scores(clf):
         layout = svc_layout(clf)
-        support_vectors = layout.support_vectors  # float32 (float16 numbers with TrainSpec.float16_rows)
-        smaller = smallest_exact_dtype(support_vectors, half=True)  # stored only: scored in float32
-        return {"kind": "rbf_svm",
-                "support_vectors": arrays.ref(support_vectors if smaller is None else support_vectors.astype(smaller)),
+        # float32 (float16 numbers with TrainSpec.float16_rows, an int8 grid's with int8_rows): stored in
+        # their most compact exact form, scored in float32
+        support_vectors, steps = compact_form(layout.support_vectors)
+        return {"kind": "rbf_svm", "support_vectors": arrays.ref(support_vectors), "sv_steps": arrays.ref(steps),
                 "sv_norms": arrays.ref(layout.sv_norms), "dual_coef": arrays.ref(clf.dual_coef_),
                 "n_support": clf.n_support_.tolist(), "intercept": arrays.ref(clf.intercept_),
                 "gamma": float(clf._gamma), "classes": classes, "break_ties": bool(clf.break_ties)}
@@ -170,11 +172,10 @@ def _classifier(clf, arrays: _Arrays) -> dict:
                 "weights": clf.weights, "rows": arrays.ref(rows if smaller is None else rows.astype(smaller)),
                 "labels": arrays.ref(clf._y.astype(np.int32))}
     if isinstance(clf, LocalLearningClassifier):
-        rows = clf._fit_X  # float32 (float16 numbers with TrainSpec.float16_rows): stored in the smallest exact type
-        smaller = smallest_exact_dtype(rows, half=True)
+        rows, steps = compact_form(clf._fit_X)  # float32, stored in their most compact exact form (as SVMs')
         return {"kind": "local", "classes": classes, "k": int(clf.k), "metric": clf.metric,
-                "model": clf._local_model_params(), "dtype": rows.dtype.name,
-                "rows": arrays.ref(rows if smaller is None else rows.astype(smaller)),
+                "model": clf._local_model_params(), "dtype": clf._fit_X.dtype.name,
+                "rows": arrays.ref(rows), "rows_steps": arrays.ref(steps),
                 "labels": arrays.ref(clf._y.astype(np.int32))}
     if isinstance(clf, RandomForestClassifier) and clf.n_outputs_ == 1:
         return {"kind": "forest", "classes": classes, **{k: arrays.ref(v) for k, v in _forest_arrays(clf).items()}}

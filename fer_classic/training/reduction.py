@@ -11,7 +11,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import StrOptions
 
 from ..errors import ConfigurationError
-from ..store import FeatureSet, round_to_float16
+from ..store import FeatureSet, int8_grid_steps, round_to_float16, round_to_int8_grid
 from .spec import BASIS_PRECISIONS, TrainSpec
 
 
@@ -50,6 +50,20 @@ class RoundToFloat16(TransformerMixin, BaseEstimator):
         return True  # stateless
 
 
+class RoundToInt8Grid(TransformerMixin, BaseEstimator):
+    """Rounds rows to a grid of -127..127 steps per column, each column's step its largest magnitude in
+    the fit rows over 127 (:func:`~fer_classic.store.round_to_int8_grid`; beyond, clipped), keeping their
+    dtype: whatever a model keeps of them is then stored exactly as int8 numbers and a step per column,
+    a quarter of float32's bytes."""
+
+    def fit(self, X, y=None):
+        self.steps_ = int8_grid_steps(np.asarray(X))
+        return self
+
+    def transform(self, X):
+        return round_to_int8_grid(np.asarray(X), self.steps_)
+
+
 class RoundedPCA(PCA):
     """PCA whose fitted basis (``components_``) is rounded to ``precision``'s values: float32 (for a
     float64 basis) or float16, keeping its dtype. The basis is then stored exactly in that type, and
@@ -85,7 +99,7 @@ class RoundedPCA(PCA):
 
 
 def make_reducer(spec: TrainSpec) -> Pipeline:
-    """The unfitted cast → scaler → PCA → float16 rounding steps that ``spec`` asks for."""
+    """The unfitted cast → scaler → PCA → float16 or int8 rounding steps that ``spec`` asks for."""
     steps = [(spec.dtype, Float64() if spec.dtype == "float64" else Float32())]
     if spec.scale:
         steps.append(("scaler", StandardScaler()))
@@ -96,6 +110,8 @@ def make_reducer(spec: TrainSpec) -> Pipeline:
                       else RoundedPCA(**pca, precision=spec.pca_precision)))
     if spec.float16_rows:
         steps.append(("float16", RoundToFloat16()))
+    if spec.int8_rows:
+        steps.append(("int8", RoundToInt8Grid()))
     return Pipeline(steps)
 
 

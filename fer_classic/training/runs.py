@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RunError
-from ..store import (atomic_path, current_umask, file_sha256, library_versions, read_json, smallest_exact_dtype,
+from ..store import (atomic_path, compact_form, current_umask, file_sha256, from_compact_form, library_versions,
+                     read_json,
                      write_json_atomic, write_zip_deflating_where_it_pays)
 
 METRICS = "metrics.json"
@@ -142,16 +143,13 @@ def _child(obj, key):
     return obj[key] if isinstance(obj, (dict, list, tuple)) else getattr(obj, key)
 
 
-def _compact_dtype(value: np.ndarray):
-    """:func:`~fer_classic.store.smallest_exact_dtype` of a large array; None for small ones."""
-    return smallest_exact_dtype(value, half=True) if value.size >= _SHRINK_MIN_SIZE else None
-
-
 def compact_arrays(model) -> list[list]:
-    """Store, in place, every large float array of ``model`` in the smallest dtype that holds its values
-    exactly (:func:`_compact_dtype`: a KNN model's pixel rows as uint8, an SVM's float32-valued support
-    vectors as float32, float16-valued ones (``TrainSpec.float16_rows``, ``pca_precision``) as float16):
-    no value changes. Returns ``[path, original dtype]`` entries for :func:`restore_arrays`."""
+    """Store, in place, every large float array of ``model`` in its most compact exact form
+    (:func:`~fer_classic.store.compact_form`: a KNN model's pixel rows as uint8, rows rounded to an int8
+    grid (``TrainSpec.int8_rows``) as int8 and a step per column, float16-valued ones (``float16_rows``,
+    ``pca_precision``) as float16, an SVM's float32-valued support vectors as float32): no value changes.
+    Returns ``[path, original dtype]`` entries, ``[path, original dtype, steps]`` for int8 grids, for
+    :func:`restore_arrays`."""
     entries, seen = [], set()
 
     def walk(obj, path):
@@ -160,10 +158,12 @@ def compact_arrays(model) -> list[list]:
         seen.add(id(obj))
         for key, value in _attribute_slots(obj):
             if isinstance(value, np.ndarray):
-                dtype = _compact_dtype(value)
-                if dtype is not None:
-                    _assign(obj, key, value.astype(dtype))
-                    entries.append([[*path, key], value.dtype.str])
+                if value.size < _SHRINK_MIN_SIZE:
+                    continue
+                stored, steps = compact_form(value)
+                if stored is not value:
+                    _assign(obj, key, stored)
+                    entries.append([[*path, key], value.dtype.str] + ([] if steps is None else [steps]))
             else:
                 walk(value, [*path, key])
 
@@ -173,11 +173,13 @@ def compact_arrays(model) -> list[list]:
 
 def restore_arrays(model, entries) -> None:
     """Undo :func:`compact_arrays` (the same values, in their original dtypes again)."""
-    for path, dtype in entries:
+    for path, dtype, *steps in entries:
         parent = model
         for key in path[:-1]:
             parent = _child(parent, key)
-        _assign(parent, path[-1], np.ascontiguousarray(_child(parent, path[-1]), dtype=np.dtype(dtype)))
+        stored = _child(parent, path[-1])
+        _assign(parent, path[-1], np.ascontiguousarray(from_compact_form(stored, steps[0] if steps else None,
+                                                                         np.dtype(dtype))))
 
 
 def save_model(pipeline, path: Path) -> str:
@@ -234,16 +236,6 @@ def member_specs(metrics: dict) -> list[dict]:
     return spec.get("members") or [spec]
 
 
-def start_predictor_imports(metrics: dict) -> None:
-    """Start importing, in a thread, the one library a run's predictor may need: scikit-learn's SVMs,
-    for local learning's per-face fits (a second or more), before the predictor file is read (the
-    predictor starts it too, as it loads: whichever comes first)."""
-    if any(m.get("model") == "local" for m in member_specs(metrics)):
-        from ..models.local_scores import start_importing_models
-
-        start_importing_models()
-
-
 def load_run_labeller(run_dir: str | os.PathLike, *, prefer_model: bool = False):
     """What labels faces for a run, and its metrics: the run's predictor (numpy alone, no scikit-learn
     imported; :mod:`fer_classic.apply.predictor`) where it has one, else its model (:func:`load_run`)
@@ -256,7 +248,6 @@ def load_run_labeller(run_dir: str | os.PathLike, *, prefer_model: bool = False)
     metrics = read_run_metrics(run_dir)
     path = predictor_path(run_dir, metrics)
     if path is not None and not (prefer_model and (run_dir / metrics.get("model_file", MODEL_FILE)).is_file()):
-        start_predictor_imports(metrics)  # while the predictor file is read
         return load_predictor(path, metrics["predictor"].get("sha256")), metrics
     model, metrics = load_run(run_dir)
     return ModelLabeller(model), metrics

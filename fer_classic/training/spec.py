@@ -67,6 +67,14 @@ class TrainSpec:
         then stored exactly in half the bytes of float32, in model.skops and predictor.npz. For a model
         within a size budget (the ``compact`` preset); the rounding (a relative 0.05%) is part of the
         model, so its labels are measured with it.
+    int8_rows : bool
+        Round the classifier's input rows to a grid of -127..127 steps per column, a column's step its
+        largest magnitude among the fit rows over 127 (:class:`~fer_classic.training.reduction.
+        RoundToInt8Grid`; larger values, e.g. of other rows, are clipped): what the model keeps of them
+        is then stored exactly as int8 numbers and one step per column, a quarter of float32's bytes
+        (the ``best`` preset). Coarser than ``float16_rows`` (a step is 1/127 of a column's largest
+        magnitude): the rounding is part of the model, and its labels are measured with it. Not with
+        ``float16_rows``.
     pca_precision : {"float32", "float16"} or None
         Round the fitted PCA basis to this type's values (:class:`~fer_classic.training.reduction.
         RoundedPCA`): it is then stored exactly in that type (float32: half a float64 basis; float16:
@@ -90,6 +98,7 @@ class TrainSpec:
     augment: list[str] = field(default_factory=list)
     aligned: bool = False
     float16_rows: bool = False
+    int8_rows: bool = False
     pca_precision: str | None = None
 
     def features_folder(self, features_dir) -> Path:
@@ -111,6 +120,8 @@ class TrainSpec:
         if self.pca_precision is not None and (self.pca_precision not in BASIS_PRECISIONS or self.pca is None):
             raise ConfigurationError(f"pca_precision must be one of {', '.join(BASIS_PRECISIONS)}, with a PCA; "
                                      f"got {self.pca_precision!r} with pca={self.pca!r}")
+        if self.float16_rows and self.int8_rows:
+            raise ConfigurationError("rows are rounded to float16 or to an int8 grid, not both")
         if self.protocol is not None and self.protocol not in PROTOCOLS:
             raise ConfigurationError(f"unknown protocol {self.protocol!r}; choose from {', '.join(PROTOCOLS)}")
         if self.class_weight not in (None, "balanced"):
