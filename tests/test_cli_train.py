@@ -106,6 +106,27 @@ def test_a_run_stored_in_half_precision(sample_features, sample, tmp_path):
     assert np.array_equal(labels, model.predict(faces)) and len(set(labels)) > 2
 
 
+def test_a_run_on_an_int8_grid(sample_features, sample, tmp_path):
+    """--int8-rows: an RBF SVM whose support vectors are whole numbers of a step per column, at most 127
+    of them, labelled by its predictor as by its model."""
+    from fer_classic.training.runs import load_run_labeller
+
+    result = run("train", sample_features, "-f", "hog", "-m", "svm", "--pca", "40", "--int8-rows",
+                 "-o", tmp_path / "int8")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "int8" / "metrics.json").read_text())["spec"]["int8_rows"]
+    model, _ = load_run(tmp_path / "int8")
+    pipeline = image_pipelines(model)[0]
+    assert [name for name, _ in pipeline.steps] == ["descriptors", "float64", "scaler", "pca", "int8", "classifier"]
+    steps, vectors = pipeline.named_steps["int8"].steps_, pipeline.named_steps["classifier"].support_vectors_
+    counts = vectors / steps
+    assert np.array_equal(counts, np.rint(counts)) and np.abs(counts).max() == 127
+    predictor, _ = load_run_labeller(tmp_path / "int8")
+    faces = sample.images[sample.usage == "PublicTest"][:60]
+    labels = predictor.predict(faces)
+    assert np.array_equal(labels, model.predict(faces)) and len(set(labels)) > 2
+
+
 def test_mlp_records_curves_and_convergence_rates(sample_features, tmp_path):
     out = tmp_path / "mlp"
     result = run("train", sample_features, "-f", "hog", "-m", "mlp", "--hidden", "64,32", "--epochs", "12",
@@ -160,6 +181,7 @@ def test_grid_from_a_yaml_file(sample_features, tmp_path):
     (["-m", "knn", "--features", "sift"], "unknown descriptor sift"),
     (["-m", "knn", "--pca-precision", "float16"], "pca_precision must be one of float32, float16, with a PCA"),
     (["-m", "knn", "--pca", "10", "--pca-precision", "half"], "'half' is not one of 'float32', 'float16'"),
+    (["-m", "knn", "--float16-rows", "--int8-rows"], "give --float16-rows or --int8-rows, not both"),
 ])
 def test_usage_errors(sample_features, tmp_path, args, message):
     argv = ["train", sample_features, "-f", "hist", *args, "-o", tmp_path / "r"]

@@ -413,6 +413,37 @@ def write_predictor(spec: dict, arrays: dict[str, np.ndarray], path: Path) -> st
     return file_sha256(path)
 
 
+def read_npz(data: bytes) -> dict[str, np.ndarray]:
+    """The arrays of the ``.npz`` file whose bytes are ``data``, read as ``numpy.load`` reads them (no
+    pickles): each member stored as it is (the rows and support vectors: nearly all of a predictor's
+    bytes) as a read-only view into ``data``, not a copy; deflated ones (small) by numpy."""
+    import struct
+    import zipfile
+
+    arrays = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for info in archive.infolist():
+            name = info.filename.removesuffix(".npy")
+            if info.compress_type != zipfile.ZIP_STORED:
+                with archive.open(info) as member:
+                    arrays[name] = np.lib.format.read_array(member, allow_pickle=False)
+                continue
+            name_length, extra_length = struct.unpack_from("<HH", data, info.header_offset + 26)  # local header
+            start = info.header_offset + 30 + name_length + extra_length
+            header = io.BytesIO(data[start:start + min(info.file_size, 1 << 16)])
+            version = np.lib.format.read_magic(header)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read_header(header)
+            if dtype.hasobject:
+                raise ValueError(f"{info.filename}: an array of Python objects (pickles are not read)")
+            count = int(np.prod(shape, dtype=np.int64))
+            if header.tell() + count * dtype.itemsize != info.file_size:
+                raise ValueError(f"{info.filename}: its size does not match its header")
+            array = np.frombuffer(data, dtype=dtype, count=count, offset=start + header.tell())
+            arrays[name] = array.reshape(shape, order="F" if fortran else "C")
+    return arrays
+
+
 def load_predictor(path, sha256: str | None) -> Predictor:
     """The predictor in ``path``, after checking its SHA-256 against the one metrics.json recorded."""
     import hashlib
@@ -426,8 +457,7 @@ def load_predictor(path, sha256: str | None) -> Predictor:
         raise RunError(f"{path}: its SHA-256 does not match the one recorded in metrics.json; "
                        f"refusing to use a predictor file that was changed")
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
+        arrays = read_npz(data)
         spec = json.loads(arrays.pop("spec").tobytes())
     except Exception as exc:  # numpy and json raise various errors for files they cannot parse
         raise RunError(f"{path}: not a readable predictor file ({exc})") from None
