@@ -131,6 +131,9 @@ def label_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, thr
     # faces as a run on aligned faces aligns them, made where they are found (a second process, workers)
     realign = options["size"] if aligns_faces(metrics) else None
     if len(paths) <= CHUNK and n_jobs != 1 and is_cold_start():
+        from ..features.compute import start_importing_describers
+
+        start_importing_describers(metrics.get("features") or [])  # while the faces are found
         has_predictor = predictor_path(Path(run_dir), metrics) is not None
         found, (labeller, metrics) = _find_and_load_cold(run_dir, paths, options, has_predictor, realign)
     else:  # the model loads in a thread while the faces are found (reading and hashing it release the GIL)

@@ -10,7 +10,10 @@ predict`` answer within a second or two of the command.
 
 from __future__ import annotations
 
+import importlib
 import math
+import sys
+import threading
 
 import numpy as np
 
@@ -326,6 +329,31 @@ def bovw_rows(d, images) -> np.ndarray:
 
 
 # The descriptors by their command-line names (fer_classic.features.DESCRIPTORS names the classes).
+# What each descriptor imports the first time it describes (scipy.ndimage alone takes a quarter of a
+# second here): a caller about to describe faces imports them in a thread meanwhile.
+DESCRIBER_MODULES = {"hog": ("skimage.feature",), "lbp": ("skimage.feature",), "landmarks": ("skimage.feature",),
+                     "bovw": ("scipy.ndimage",)}
+
+
+def start_importing_describers(names) -> threading.Thread:
+    """Import, in a thread, what the descriptors ``names`` import the first time they describe (so that
+    a fresh process, e.g. ``predict``'s, does it while it finds faces and reads its model). Python's
+    import lock makes a describer that needs a module meanwhile wait for it."""
+    modules = sorted({m for name in names for m in DESCRIBER_MODULES.get(name, ())} - set(sys.modules))
+    thread = threading.Thread(target=_import_all, args=(modules,), name="fer-classic-import-describers",
+                              daemon=True)
+    thread.start()
+    return thread
+
+
+def _import_all(modules) -> None:
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError:  # reported where the descriptor needs it
+            pass
+
+
 DESCRIBE = {
     "raw": raw_rows,
     "hist": hist_rows,
