@@ -4,14 +4,18 @@ faces while a second process loads what it needs.
 Finding a photo's faces is two steps: :func:`detect_in_photo` (read it, dlib's detector boxes the faces)
 and :func:`align_detected` (dlib's 68 landmarks in each box, the face aligned to FER2013's framing).
 A fresh ``fer-classic predict`` spends most of its first second loading dlib's two models (the detector
-about 0.5 s, the 100 MB shape predictor about 0.7 s): :func:`start_aligner` loads the shape predictor in
-a second process while this one loads the detector and finds the boxes, then that process aligns them.
+about 0.2 s, the 100 MB shape predictor about 0.5 s) and importing scikit-image's transforms (0.3 s):
+:func:`start_aligner` starts a second process that loads dlib's models, finds the faces' boxes and
+their landmarks (:func:`detect_with_landmarks`), while this one reads the run's predictor and imports
+scikit-image, then aligns the faces.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from .. import faces
 from ..data import IMAGE_SUFFIXES, read_image, resize_image, to_gray
@@ -52,16 +56,57 @@ def align_detected(items: list[dict], size: int = 48, realign: int | None = None
     """:func:`detect_in_photo`'s items with their faces aligned (``"faces"``) and the boxes as ``(x, y,
     width, height)``; items without boxes (errors, undetected images) pass unchanged. With ``realign``,
     also each face as a run trained on aligned features aligns it (``"realigned"``:
-    :func:`~fer_classic.faces.align_whole_images` at that size), done here, where dlib's shape predictor
-    is loaded already."""
+    :func:`~fer_classic.faces.align_whole_images` at that size). The landmarks (:func:`box_landmarks`,
+    :func:`whole_image_landmarks`) need dlib's shape predictor; aligning from them (:func:`aligned_items`,
+    :func:`with_realigned`) needs scikit-image: a fresh ``predict`` finds them in two processes."""
+    out = aligned_items(items, box_landmarks(items), size)
+    return with_realigned(out, realign, whole_image_landmarks(faces_of(out))) if realign else out
+
+
+def box_landmarks(items: list[dict]) -> list[list | None]:
+    """The 68 landmarks of each box of each :func:`detect_in_photo` item (None for an item without one)."""
+    return [[faces.landmarks(item["gray"], box) for box in item["boxes"]] if "gray" in item else None
+            for item in items]
+
+
+def detect_with_landmarks(paths, **options) -> tuple[list[dict], list[list | None]]:
+    """:func:`detect_in_photo` of each photo, and :func:`box_landmarks` of what it found."""
+    items = [detect_in_photo(path, **options) for path in paths]
+    return items, box_landmarks(items)
+
+
+def whole_image_landmarks(images) -> list:
+    """The landmarks of each image taken whole as the face, as :func:`~fer_classic.faces.align_whole_images`
+    finds them."""
+    return [faces.landmarks(to_gray(np.asarray(image))) for image in images]
+
+
+def aligned_items(items: list[dict], points: list[list | None], size: int) -> list[dict]:
+    """:func:`align_detected`'s items without ``realign``, from the landmarks of their boxes (:func:`box_landmarks`)."""
     out = []
-    for item in items:
+    for item, item_points in zip(items, points):
         if "gray" in item:
-            item = {**item, "faces": faces.align_boxes(item["gray"], item["boxes"], size),
+            item = {**item, "faces": [faces.align_face(item["gray"], p, size) for p in item_points],
                     "boxes": [(left, top, right - left, bottom - top) for left, top, right, bottom in item["boxes"]]}
             del item["gray"]
-        if realign and item.get("faces"):
-            item = {**item, "realigned": list(faces.align_whole_images(item["faces"], realign))}
+        out.append(item)
+    return out
+
+
+def faces_of(items: list[dict]) -> list:
+    """Every aligned face of the items, in order."""
+    return [face for item in items for face in item.get("faces", [])]
+
+
+def with_realigned(items: list[dict], size: int, points: list) -> list[dict]:
+    """The items with each face aligned again at ``size`` as :func:`~fer_classic.faces.align_whole_images`
+    does (``"realigned"``), from ``points``: :func:`whole_image_landmarks` of :func:`faces_of` the items."""
+    points = iter(points)
+    out = []
+    for item in items:
+        if item.get("faces"):
+            item = {**item, "realigned": [faces.align_face(to_gray(np.asarray(face)), next(points), size)
+                                          for face in item["faces"]]}
         out.append(item)
     return out
 
@@ -84,12 +129,11 @@ def is_cold_start() -> bool:
 
 def _load_aligner_models() -> None:
     faces.shape_predictor()
-    from skimage.transform import SimilarityTransform, warp  # noqa: F401  (align_face's: 0.4 s to import)
 
 
 def start_aligner():
-    """A second process that starts loading dlib's shape predictor now: submit :func:`align_detected` to
-    it (``executor.submit(align_detected, items, size)``), then ``executor.shutdown(wait=False)``.
+    """A second process that starts loading dlib's shape predictor now: submit :func:`box_landmarks` (or
+    :func:`align_detected`) to it, then ``executor.shutdown(wait=False)``.
 
     From fer-classic's own command it is started by multiprocessing's spawn (a tenth of a second; the
     command's main module is guarded, so the new interpreter re-imports it harmlessly); elsewhere by

@@ -19,8 +19,8 @@ from ..errors import DatasetError
 from ..data import IMAGE_SUFFIXES, read_image
 from ..store import atomic_path
 from ..training.runs import load_run_labeller, member_specs, predictor_path, read_run_metrics
-from .face_finding import (align_detected, detect_in_photo, expand_inputs, find_faces_batch, is_cold_start,
-                           start_aligner)
+from .face_finding import (aligned_items, detect_with_landmarks, expand_inputs, faces_of, find_faces_batch,
+                           is_cold_start, start_aligner, whole_image_landmarks, with_realigned)
 
 log = logging.getLogger(__name__)
 
@@ -31,28 +31,32 @@ COLUMNS = ["file", "face", "x", "y", "width", "height", "detector_score", "label
 
 def _find_and_load_cold(run_dir, paths, options: dict, has_predictor: bool, realign: int | None):
     """The faces of a few photos, and the run's labeller, in a fresh process, where a second process
-    loads dlib's shape predictor meanwhile. With a predictor (numpy, quick to load) this process loads
-    the detector and boxes the faces, and the second one aligns them (and, for a run on aligned faces,
-    aligns them as its descriptors do: ``realign``, their size); without one, the second process finds
-    the faces whole while this one imports scikit-learn and loads the model."""
+    loads dlib's models meanwhile. With a predictor (numpy, quick to load) the second process boxes the
+    faces and finds their landmarks while this one reads the predictor (and imports scikit-image in a
+    thread); this one then aligns them and, for a run on aligned faces, asks for the aligned faces'
+    landmarks and aligns them again as its descriptors do (``realign``, their size). Without one, the
+    second process finds the faces whole while this one imports scikit-learn and loads the model."""
     if has_predictor and not options["detect"]:  # nothing to load: the images are the faces
         return find_faces_batch(paths, realign=realign, **options), load_run_labeller(run_dir)
     try:
         helper = start_aligner()
         if has_predictor:
-            detected = [detect_in_photo(p, **options) for p in paths]
-            finding = helper.submit(align_detected, detected, options["size"], realign)
+            landmarking = helper.submit(detect_with_landmarks, [str(p) for p in paths], **options)
         else:
             finding = helper.submit(find_faces_batch, [str(p) for p in paths], realign=realign, **options)
-        helper.shutdown(wait=False)
+            helper.shutdown(wait=False)
     except Exception as exc:  # no second process here: everything in this one
         log.debug("no second process (%s): finding faces in this one", exc)
-        finding = None
+        return find_faces_batch(paths, realign=realign, **options), load_run_labeller(run_dir)
     loaded = load_run_labeller(run_dir)
-
     try:
-        if finding is not None:
+        if not has_predictor:
             return finding.result(), loaded
+        found = aligned_items(*landmarking.result(), options["size"])
+        if realign:
+            found = with_realigned(found, realign, helper.submit(whole_image_landmarks, faces_of(found)).result())
+        helper.shutdown(wait=False)
+        return found, loaded
     except Exception as exc:  # the second process died: finish in this one
         log.debug("the second process failed (%s): finding faces in this one", exc)
     return find_faces_batch(paths, realign=realign, **options), loaded
@@ -133,7 +137,8 @@ def label_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, thr
     if len(paths) <= CHUNK and n_jobs != 1 and is_cold_start():
         from ..features.compute import start_importing_describers
 
-        start_importing_describers(metrics.get("features") or [])  # while the faces are found
+        # while the faces are found: what the descriptors import, and what aligning the faces does
+        start_importing_describers(metrics.get("features") or [], also=["skimage.transform"])
         has_predictor = predictor_path(Path(run_dir), metrics) is not None
         found, (labeller, metrics) = _find_and_load_cold(run_dir, paths, options, has_predictor, realign)
     else:  # the model loads in a thread while the faces are found (reading and hashing it release the GIL)

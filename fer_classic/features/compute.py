@@ -335,11 +335,11 @@ DESCRIBER_MODULES = {"hog": ("skimage.feature",), "lbp": ("skimage.feature",), "
                      "bovw": ("scipy.ndimage",)}
 
 
-def start_importing_describers(names) -> threading.Thread:
-    """Import, in a thread, what the descriptors ``names`` import the first time they describe (so that
-    a fresh process, e.g. ``predict``'s, does it while it finds faces and reads its model). Python's
-    import lock makes a describer that needs a module meanwhile wait for it."""
-    modules = sorted({m for name in names for m in DESCRIBER_MODULES.get(name, ())} - set(sys.modules))
+def start_importing_describers(names, also=()) -> threading.Thread:
+    """Import, in a thread, what the descriptors ``names`` import the first time they describe, and the
+    modules ``also`` (so that a fresh process, e.g. ``predict``'s, does it while it finds faces and reads
+    its model). Python's import lock makes a describer that needs a module meanwhile wait for it."""
+    modules = sorted({m for name in names for m in DESCRIBER_MODULES.get(name, ())} | set(also) - set(sys.modules))
     thread = threading.Thread(target=_import_all, args=(modules,), name="fer-classic-import-describers",
                               daemon=True)
     thread.start()
