@@ -432,7 +432,8 @@ def read_npz(data: bytes) -> dict[str, np.ndarray]:
             start = info.header_offset + 30 + name_length + extra_length
             header = io.BytesIO(data[start:start + min(info.file_size, 1 << 16)])
             version = np.lib.format.read_magic(header)
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
             shape, fortran, dtype = read_header(header)
             if dtype.hasobject:
                 raise ValueError(f"{info.filename}: an array of Python objects (pickles are not read)")

@@ -20,8 +20,7 @@ import numpy as np
 
 from ..errors import RunError
 from ..store import (atomic_path, compact_form, current_umask, file_sha256, from_compact_form, library_versions,
-                     read_json,
-                     write_json_atomic, write_zip_deflating_where_it_pays)
+                     read_json, write_json_atomic, write_zip_deflating_where_it_pays)
 
 METRICS = "metrics.json"
 MODEL_FILE = "model.skops"
