@@ -20,6 +20,8 @@ from sklearn.svm import SVC
 from sklearn.utils.validation import check_array
 from threadpoolctl import threadpool_limits
 
+from .libsvm_kernel import rbf_gamma
+
 GRAM_LIMIT_BYTES = 6 * 2 ** 30
 _BLOCK = 2048  # rows of the kernel matrix finished at a time (keeps the temporary small)
 
@@ -56,8 +58,7 @@ class GramRBFSVC(SVC):
         if self.kernel != "rbf" or self.probability is True or len(X) ** 2 * 8 > GRAM_LIMIT_BYTES:
             return super().fit(X, y, sample_weight=sample_weight)
         if self.gamma == "scale":
-            variance = X.var()
-            gamma = 1.0 / (X.shape[1] * variance) if variance != 0 else 1.0
+            gamma = rbf_gamma(X)
         elif self.gamma == "auto":
             gamma = 1.0 / X.shape[1]
         else:

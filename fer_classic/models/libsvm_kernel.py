@@ -119,9 +119,9 @@ def rbf_svc_scores(X: np.ndarray, y: np.ndarray, queries: np.ndarray, C: float,
     gamma = rbf_gamma(X)
     train = _nodes(_rbf(X, X, gamma))
     labels = y.astype(np.float64)
-    row_pointers = (ctypes.c_void_p * len(X))(*(train.ctypes.data + i * train.strides[0] for i in range(len(X))))
+    row_pointers = train.ctypes.data + np.arange(len(X), dtype=np.uintp) * train.strides[0]  # each row's nodes
     problem = _Problem(len(X), labels.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
-                       ctypes.cast(row_pointers, ctypes.POINTER(ctypes.c_void_p)))
+                       row_pointers.ctypes.data_as(ctypes.POINTER(ctypes.c_void_p)))
     weighted = sorted((class_weight or {}).items())
     weight_labels = (ctypes.c_int * len(weighted))(*(int(c) for c, _ in weighted))
     weights = (ctypes.c_double * len(weighted))(*(float(w) for _, w in weighted))
