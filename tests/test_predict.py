@@ -131,6 +131,21 @@ def test_a_fresh_command_finds_faces_in_a_second_process_with_the_same_answer(tr
         pd.testing.assert_frame_equal(pd.read_csv(out), expected)
 
 
+def test_the_import_thread_loads_what_aligning_and_the_descriptors_use_not_just_their_packages():
+    """scikit-image's packages load their parts when a name is first asked for: after the thread of a
+    fresh process, aligning a face and describing it with HOG and the bag of words import nothing more."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from fer_classic.features.compute import ALIGNING_IMPORTS, start_importing_describers; "
+             "start_importing_describers(['hog', 'bovw'], also=ALIGNING_IMPORTS).join(); before = set(sys.modules); "
+             "from skimage.transform import SimilarityTransform, warp; from skimage.feature import hog; "
+             "from scipy.ndimage import gaussian_filter; print(sorted(set(sys.modules) - before))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 def test_lfw_faces_are_found_and_non_faces_are_not():
     lfw = (data.lfw_subset() * 255).astype(np.uint8)  # 100 faces, then 100 non-faces, 25x25
     found = np.array([len(faces.detect_faces(im, upsample=2)) > 0 for im in lfw])

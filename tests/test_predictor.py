@@ -237,17 +237,19 @@ def _photo(folder):
 def test_a_fresh_command_labels_photos_with_the_predictor_without_scikit_learn(runs, tmp_path):
     """`fer-classic predict` in a new process, on a run with a predictor: the table is the one the
     scikit-learn model gives, and scikit-learn is never imported (local learning's RBF SVMs included:
-    libsvm's library directly)."""
+    libsvm's library directly). The faces' landmarks come from the second process (the ensemble's aligned
+    members: twice), which did not fail (its debug lines)."""
     photo = _photo(tmp_path / "photos")
     out = tmp_path / "fresh.csv"
     probe = ("import sys; sys.argv = ['fer-classic', *sys.argv[1:]]; from fer_classic.console import main; "
              "import atexit; atexit.register(lambda: print('sklearn imported:', 'sklearn' in sys.modules, "
              "file=sys.stderr)); main()")
     for name in ("svm", "ensemble", "local-int8"):
-        done = subprocess.run([sys.executable, "-c", probe, "predict", str(runs / name), str(photo), "-o", str(out)],
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run([sys.executable, "-c", probe, "predict", str(runs / name), str(photo), "-o", str(out),
+                               "-v"], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert "sklearn imported: False" in done.stderr
+        assert "second process" not in done.stderr, done.stderr
         fresh = pd.read_csv(out)
         # the same photo through the run's scikit-learn model: a copy of the run without its predictor
         copy = tmp_path / f"{name}-model-only"

@@ -4,10 +4,10 @@ faces while a second process loads what it needs.
 Finding a photo's faces is two steps: :func:`detect_in_photo` (read it, dlib's detector boxes the faces)
 and :func:`align_detected` (dlib's 68 landmarks in each box, the face aligned to FER2013's framing).
 A fresh ``fer-classic predict`` spends most of its first second loading dlib's two models (the detector
-about 0.2 s, the 100 MB shape predictor about 0.5 s) and importing scikit-image's transforms (0.3 s):
-:func:`start_aligner` starts a second process that loads dlib's models, finds the faces' boxes and
-their landmarks (:func:`detect_with_landmarks`), while this one reads the run's predictor and imports
-scikit-image, then aligns the faces.
+about 0.2 s, the 100 MB shape predictor about 0.5 s) and importing scikit-image's transforms and
+scipy.ndimage (0.4 s): :func:`start_aligner` starts a second process that loads the shape predictor
+while this one boxes the faces, reads the run's predictor and imports scikit-image; the second process
+then finds the boxes' landmarks (:func:`box_landmarks`) and this one aligns the faces.
 """
 
 from __future__ import annotations
@@ -67,12 +67,6 @@ def box_landmarks(items: list[dict]) -> list[list | None]:
     """The 68 landmarks of each box of each :func:`detect_in_photo` item (None for an item without one)."""
     return [[faces.landmarks(item["gray"], box) for box in item["boxes"]] if "gray" in item else None
             for item in items]
-
-
-def detect_with_landmarks(paths, **options) -> tuple[list[dict], list[list | None]]:
-    """:func:`detect_in_photo` of each photo, and :func:`box_landmarks` of what it found."""
-    items = [detect_in_photo(path, **options) for path in paths]
-    return items, box_landmarks(items)
 
 
 def whole_image_landmarks(images) -> list:
@@ -135,15 +129,19 @@ def start_aligner():
     """A second process that starts loading dlib's shape predictor now: submit :func:`box_landmarks` (or
     :func:`align_detected`) to it, then ``executor.shutdown(wait=False)``.
 
-    From fer-classic's own command it is started by multiprocessing's spawn (a tenth of a second; the
-    command's main module is guarded, so the new interpreter re-imports it harmlessly); elsewhere by
-    joblib's loky (half a second more, but it never re-runs a caller's main script, which may not be
-    guarded)."""
+    From fer-classic's own command on Linux it is a fork of this process (a few milliseconds, and
+    nothing to import again: call it before starting threads of one's own, e.g. imports in a thread,
+    which a fork could catch half-way); from the command elsewhere, multiprocessing's spawn (0.2 s more:
+    a new interpreter imports numpy and fer-classic again; the command's main module is guarded, so it
+    re-imports it harmlessly); from other programs, joblib's loky (half a second more than a fork, but it
+    never re-runs a caller's main script, which may not be guarded, and it forks no process whose
+    threads it does not know)."""
     if _main_is_fer_classic():
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(method))
     else:
         from joblib.externals.loky import ProcessPoolExecutor
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +19,8 @@ from ..errors import DatasetError
 from ..data import IMAGE_SUFFIXES, read_image
 from ..store import atomic_path
 from ..training.runs import load_run_labeller, member_specs, predictor_path, read_run_metrics
-from .face_finding import (aligned_items, detect_with_landmarks, expand_inputs, faces_of, find_faces_batch,
-                           is_cold_start, start_aligner, whole_image_landmarks, with_realigned)
+from .face_finding import (align_detected, aligned_items, box_landmarks, detect_in_photo, expand_inputs, faces_of,
+                           find_faces_batch, is_cold_start, start_aligner, whole_image_landmarks, with_realigned)
 
 log = logging.getLogger(__name__)
 
@@ -29,37 +29,60 @@ CHUNK = 8  # photos per face-finding task
 COLUMNS = ["file", "face", "x", "y", "width", "height", "detector_score", "label", "status"]
 
 
-def _find_and_load_cold(run_dir, paths, options: dict, has_predictor: bool, realign: int | None):
+def _find_and_load_cold(run_dir, paths, options: dict, has_predictor: bool, realign: int | None, describers):
     """The faces of a few photos, and the run's labeller, in a fresh process, where a second process
-    loads dlib's models meanwhile. With a predictor (numpy, quick to load) the second process boxes the
-    faces and finds their landmarks while this one reads the predictor (and imports scikit-image in a
-    thread); this one then aligns them and, for a run on aligned faces, asks for the aligned faces'
-    landmarks and aligns them again as its descriptors do (``realign``, their size). Without one, the
-    second process finds the faces whole while this one imports scikit-learn and loads the model."""
-    if has_predictor and not options["detect"]:  # nothing to load: the images are the faces
+    loads dlib's shape predictor meanwhile (half a second, holding its interpreter's lock) and a thread
+    imports what aligning and the run's ``describers`` need. With a predictor (numpy, quick to load) this
+    process boxes the faces (dlib's detector), hands the boxes to the second process for their landmarks
+    and reads the predictor, then aligns the faces; for a run on aligned faces it asks for the aligned
+    faces' landmarks and aligns them again as its descriptors do (``realign``, their size). Without one,
+    the second process finds the faces whole while this one imports scikit-learn and loads the model.
+    Where the second process cannot start or dies, this one finishes alone."""
+    from ..features.compute import ALIGNING_IMPORTS, start_importing_describers
+
+    if has_predictor and not options["detect"]:  # no detector: the images are the faces
+        start_importing_describers(describers, also=ALIGNING_IMPORTS if realign else ())
         return find_faces_batch(paths, realign=realign, **options), load_run_labeller(run_dir)
     try:
         helper = start_aligner()
-        if has_predictor:
-            landmarking = helper.submit(detect_with_landmarks, [str(p) for p in paths], **options)
-        else:
-            finding = helper.submit(find_faces_batch, [str(p) for p in paths], realign=realign, **options)
-            helper.shutdown(wait=False)
-    except Exception as exc:  # no second process here: everything in this one
+    except Exception as exc:
         log.debug("no second process (%s): finding faces in this one", exc)
         return find_faces_batch(paths, realign=realign, **options), load_run_labeller(run_dir)
-    loaded = load_run_labeller(run_dir)
+    start_importing_describers(describers, also=ALIGNING_IMPORTS)  # after the fork: see start_aligner
     try:
         if not has_predictor:
-            return finding.result(), loaded
-        found = aligned_items(*landmarking.result(), options["size"])
-        if realign:
-            found = with_realigned(found, realign, helper.submit(whole_image_landmarks, faces_of(found)).result())
+            finding = _submitted(helper, find_faces_batch, [str(p) for p in paths], realign=realign, **options)
+            loaded = load_run_labeller(run_dir)
+            try:
+                return finding.result(), loaded
+            except Exception as exc:
+                log.debug("the second process failed (%s): finding faces in this one", exc)
+                return find_faces_batch(paths, realign=realign, **options), loaded
+        detected = [detect_in_photo(path, **options) for path in paths]
+        landmarking = _submitted(helper, box_landmarks, detected)
+        loaded = load_run_labeller(run_dir)
+        try:
+            found = aligned_items(detected, landmarking.result(), options["size"])
+            if realign:
+                found = with_realigned(found, realign,
+                                       _submitted(helper, whole_image_landmarks, faces_of(found)).result())
+            return found, loaded
+        except Exception as exc:
+            log.debug("the second process failed (%s): finding faces in this one", exc)
+            return align_detected(detected, options["size"], realign), loaded
+    finally:
         helper.shutdown(wait=False)
-        return found, loaded
-    except Exception as exc:  # the second process died: finish in this one
-        log.debug("the second process failed (%s): finding faces in this one", exc)
-    return find_faces_batch(paths, realign=realign, **options), loaded
+
+
+def _submitted(executor, func, *args, **kwargs) -> Future:
+    """``executor.submit(func, ...)``, or a future that failed with the reason it could not be submitted
+    (the second process died)."""
+    try:
+        return executor.submit(func, *args, **kwargs)
+    except Exception as exc:
+        failed = Future()
+        failed.set_exception(exc)
+        return failed
 
 
 def aligns_faces(metrics: dict) -> bool:
@@ -135,12 +158,9 @@ def label_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, thr
     # faces as a run on aligned faces aligns them, made where they are found (a second process, workers)
     realign = options["size"] if aligns_faces(metrics) else None
     if len(paths) <= CHUNK and n_jobs != 1 and is_cold_start():
-        from ..features.compute import start_importing_describers
-
-        # while the faces are found: what the descriptors import, and what aligning the faces does
-        start_importing_describers(metrics.get("features") or [], also=["skimage.transform"])
         has_predictor = predictor_path(Path(run_dir), metrics) is not None
-        found, (labeller, metrics) = _find_and_load_cold(run_dir, paths, options, has_predictor, realign)
+        found, (labeller, metrics) = _find_and_load_cold(run_dir, paths, options, has_predictor, realign,
+                                                         metrics.get("features") or [])
     else:  # the model loads in a thread while the faces are found (reading and hashing it release the GIL)
         from ..parallel import map_in_chunks
 

@@ -330,27 +330,33 @@ def bovw_rows(d, images) -> np.ndarray:
 
 # The descriptors by their command-line names (fer_classic.features.DESCRIPTORS names the classes).
 # What each descriptor imports the first time it describes (scipy.ndimage alone takes a quarter of a
-# second here): a caller about to describe faces imports them in a thread meanwhile.
-DESCRIBER_MODULES = {"hog": ("skimage.feature",), "lbp": ("skimage.feature",), "landmarks": ("skimage.feature",),
-                     "bovw": ("scipy.ndimage",)}
+# second here), as "module:name": scikit-image's packages load their parts when a name is first asked
+# for, so importing ``skimage.feature`` alone loads nothing. A caller about to describe faces imports
+# them in a thread meanwhile.
+DESCRIBER_IMPORTS = {"hog": ("skimage.feature:hog",), "lbp": ("skimage.feature:local_binary_pattern",),
+                     "landmarks": ("skimage.feature:hog", "skimage.feature:local_binary_pattern"),
+                     "bovw": ("scipy.ndimage:gaussian_filter",)}
+ALIGNING_IMPORTS = ("skimage.transform:SimilarityTransform", "skimage.transform:warp")  # faces.align_face
 
 
 def start_importing_describers(names, also=()) -> threading.Thread:
     """Import, in a thread, what the descriptors ``names`` import the first time they describe, and the
-    modules ``also`` (so that a fresh process, e.g. ``predict``'s, does it while it finds faces and reads
-    its model). Python's import lock makes a describer that needs a module meanwhile wait for it."""
-    modules = sorted({m for name in names for m in DESCRIBER_MODULES.get(name, ())} | set(also) - set(sys.modules))
-    thread = threading.Thread(target=_import_all, args=(modules,), name="fer-classic-import-describers",
+    names ``also`` ("module:name", e.g. :data:`ALIGNING_IMPORTS`), so that a fresh process (``predict``'s)
+    does it while it finds faces and reads its model. Python's import lock makes a describer that needs
+    a module meanwhile wait for it."""
+    wanted = sorted({spec for name in names for spec in DESCRIBER_IMPORTS.get(name, ())} | set(also))
+    thread = threading.Thread(target=_import_all, args=(wanted,), name="fer-classic-import-describers",
                               daemon=True)
     thread.start()
     return thread
 
 
-def _import_all(modules) -> None:
-    for module in modules:
+def _import_all(wanted) -> None:
+    for spec in wanted:
+        module, _, name = spec.partition(":")
         try:
-            importlib.import_module(module)
-        except ImportError:  # reported where the descriptor needs it
+            getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):  # reported where the descriptor needs it
             pass
 
 
