@@ -232,7 +232,7 @@ def int8_columns(X: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 def from_int8_columns(whole: np.ndarray, steps: np.ndarray, dtype=None) -> np.ndarray:
     """The values :func:`int8_columns` took apart, computed in the steps' dtype, in ``dtype`` (default:
     the steps')."""
-    values = whole.astype(steps.dtype) * steps
+    values = np.multiply(whole, steps, dtype=steps.dtype)  # each int8 cast as it is multiplied: no widened copy
     return values if dtype is None or values.dtype == dtype else values.astype(dtype)
 
 
