@@ -64,6 +64,24 @@ def test_same_answers_on_any_core_count(hog_rows):
     assert np.array_equal(one, two)
 
 
+def test_rbf_local_scores_do_not_depend_on_the_blas_threads_around_them():
+    """Neighbourhoods of 300 rows of 1,764 values (HOG's length): their kernel matrices computed on two
+    BLAS threads differ in the last bits from those computed on one, and so would the scores (by about
+    2e-15 here); local learning computes them on one thread whatever the limit around it."""
+    from threadpoolctl import threadpool_limits
+
+    from fer_classic.models.local_scores import local_scores
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((1000, 1764)), rng.integers(0, 3, 1000)
+    Q, neighbours = rng.random((6, 1764)), np.stack([rng.permutation(1000)[:300] for _ in range(6)])
+    scores = []
+    for threads in (1, 2):
+        with threadpool_limits(threads, user_api="blas"):
+            scores.append(local_scores(X, y, 3, Q, neighbours, {"kernel": "rbf", "C": 10.0, "class_weight": "balanced"}))
+    assert np.array_equal(*scores)
+
+
 def test_local_learning_is_a_model_kind_with_mirrors_and_in_ensembles(sample, tmp_path):
     from fer_classic.features.extraction import extract_features
 

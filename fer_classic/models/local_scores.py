@@ -81,7 +81,15 @@ def local_scores(fit_X: np.ndarray, y: np.ndarray, n_classes: int, X: np.ndarray
     """Each query's local model's one-vs-rest scores, ``(n, n_classes)``: ``y`` the training rows' class
     numbers, ``model`` :func:`local_model`'s arguments and ``kernel`` ("linear" or "rbf"). Classes absent
     from a neighbourhood score below every present one; a one-class neighbourhood scores +1 for its
-    class and -1 for the others."""
+    class and -1 for the others. BLAS runs on one thread meanwhile: a neighbourhood's kernel matrix
+    computed on two threads can differ in its last bits, and so the scores, from one computed on one."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        return _local_scores(fit_X, y, n_classes, X, neighbours, model)
+
+
+def _local_scores(fit_X, y, n_classes, X, neighbours, model) -> np.ndarray:
     out = np.empty((len(X), n_classes))
     for i, (x, nb) in enumerate(zip(X, neighbours)):
         labels = y[nb]
