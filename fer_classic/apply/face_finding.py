@@ -13,6 +13,7 @@ then finds the boxes' landmarks (:func:`box_landmarks`) and this one aligns the 
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -146,7 +147,11 @@ def start_aligner():
         from joblib.externals.loky import ProcessPoolExecutor
 
         executor = ProcessPoolExecutor(1)
-    executor.submit(_load_aligner_models)
+    with warnings.catch_warnings():
+        # Python 3.12+ warns of any fork beside other threads; the command's one (console.py's signal
+        # watcher) waits for signals and holds no lock the child could need
+        warnings.filterwarnings("ignore", r"This process .* is multi-threaded", DeprecationWarning)
+        executor.submit(_load_aligner_models)  # the process starts here
     return executor
 
 
