@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import math
-import sys
 import threading
 
 import numpy as np
