@@ -48,7 +48,8 @@ def _find_and_load_cold(run_dir, paths, options: dict, has_predictor: bool, real
     except Exception as exc:
         log.debug("no second process (%s): finding faces in this one", exc)
         return find_faces_batch(paths, realign=realign, **options), load_run_labeller(run_dir)
-    start_importing_describers(describers, also=ALIGNING_IMPORTS)  # after the fork: see start_aligner
+    # after the fork (see start_aligner); this process aligns only where it reads a predictor
+    start_importing_describers(describers, also=ALIGNING_IMPORTS if has_predictor else ())
     try:
         if not has_predictor:
             finding = _submitted(helper, find_faces_batch, [str(p) for p in paths], realign=realign, **options)
