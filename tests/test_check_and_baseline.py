@@ -187,5 +187,5 @@ def test_the_suite_removes_the_model_file_of_a_run_with_a_predictor_only_when_as
     assert (run_dir / "predictor.npz").is_file() and not (run_dir / "model.skops").exists()
     with pytest.raises(RunError, match="unless --keep-models"):
         load_run(run_dir)
-    labeller, _ = load_run_labeller(run_dir, prefer_model=True)  # the predictor, the model being gone
+    labeller, _ = load_run_labeller(run_dir)  # the predictor, the model being gone
     assert type(labeller).__name__ == "Predictor"

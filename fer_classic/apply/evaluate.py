@@ -62,7 +62,7 @@ def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: i
     from .conditions import parse_conditions
 
     conditions = parse_conditions(conditions) if conditions else []
-    labeller, run_metrics = load_run_labeller(run_dir, prefer_model=True)  # the predictor where baseline removed it
+    labeller, run_metrics = load_run_labeller(run_dir)  # the predictor where the run has one
     ds = load_dataset(data, n_jobs=n_jobs, progress=progress, **(dataset_kwargs or {}))
     if split:
         if not np.isin(ds.usage, [split]).any():

@@ -336,6 +336,9 @@ def _resolve(node, arrays):
 
 # --------------------------------------------------------------------------- the file
 
+CHUNK = 256  # faces a worker process labels at a time (Predictor.set_runtime)
+
+
 class Predictor:
     """A run's model in its numpy form: ``predict(images)`` labels, ``class_scores(images)`` the
     scores ``fer_classic.models.class_scores`` gives (probabilities where the model has them), in
@@ -346,15 +349,26 @@ class Predictor:
         self._model = _part(spec["model"], arrays)
         self.classes_ = self._model.classes
         self.score_kind = spec["score_kind"]
-
-    def predict(self, images) -> np.ndarray:
-        return self._model.labels(images)
+        self._n_jobs, self._progress = 1, False
 
     def set_runtime(self, n_jobs: int | None, progress: bool) -> None:
-        """Nothing to set: the predictor describes faces in this process (ModelLabeller's counterpart)."""
+        """Label ``predict``'s and ``class_scores``' images in ``n_jobs`` worker processes (chunks of
+        :data:`CHUNK` faces, whatever the number of workers, so the numbers do not depend on it)."""
+        self._n_jobs, self._progress = n_jobs, progress
+
+    def predict(self, images) -> np.ndarray:
+        return self._in_chunks(self._model.labels, images)
 
     def class_scores(self, images) -> np.ndarray:
-        return _score_columns(self._model.scores(images))
+        return _score_columns(self._in_chunks(self._model.scores, images))
+
+    def _in_chunks(self, method, images):
+        if self._n_jobs == 1 or len(images) <= CHUNK:
+            return method(images)
+        from ..parallel import map_in_chunks
+
+        return map_in_chunks(method, check_images(images), n_jobs=self._n_jobs, progress=self._progress,
+                             desc="labelling", chunk_size=CHUNK)
 
     def labels_and_scores(self, images, aligned: dict[int, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``predict(images)`` and ``class_scores(images)``, the faces described once. ``aligned``: the
@@ -464,4 +478,7 @@ def load_predictor(path, sha256: str | None) -> Predictor:
         raise RunError(f"{path}: not a readable predictor file ({exc})") from None
     if spec.get("format") != PREDICTOR_FORMAT:
         raise RunError(f"{path}: format {spec.get('format')!r}, expected {PREDICTOR_FORMAT!r}")
-    return Predictor(spec, arrays)
+    try:
+        return Predictor(spec, arrays)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:  # parts the format does not have
+        raise RunError(f"{path}: not a readable predictor file ({type(exc).__name__}: {exc})") from None

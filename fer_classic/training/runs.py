@@ -1,15 +1,15 @@
 """Run directories: written whole or not at all, and model files that cannot run code when loaded.
 
-Models are saved with ``skops.io``, which rebuilds objects from an allow-list of types instead of
-unpickling; the toolkit trusts its own types and a fixed list of scikit-learn internals, and refuses
-a file whose SHA-256 differs from the one recorded beside it.
+Models are saved with ``skops.io``, which rebuilds objects from a tree of named nodes instead of
+unpickling. Before anything is built, the tree is audited against an explicit list of classes
+(:mod:`~fer_classic.training.trusted_classes`); a file whose SHA-256 differs from the one recorded
+beside it is refused too (which guards against damage, not against whoever wrote the folder).
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
-import inspect
+import json
 import os
 import shutil
 import sys
@@ -26,53 +26,11 @@ METRICS = "metrics.json"
 MODEL_FILE = "model.skops"
 RUN_FORMAT = "fer-classic-run/1"
 
-# scikit-learn internals that fitted estimators hold; everything else must be a fer_classic type.
-TRUSTED_SKLEARN_TYPES = frozenset({
-    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
-    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
-    "sklearn.tree._tree.Tree",
-    "sklearn.neighbors._kd_tree.KDTree",
-    "sklearn.neighbors._ball_tree.BallTree",
-    "sklearn.metrics._dist_metrics.EuclideanDistance64",
-    "sklearn.metrics._dist_metrics.ManhattanDistance64",
-    "sklearn.metrics._dist_metrics.MinkowskiDistance64",
-    "sklearn.metrics._dist_metrics.EuclideanDistance32",
-    "sklearn.metrics._dist_metrics.ManhattanDistance32",
-    "sklearn.metrics._dist_metrics.MinkowskiDistance32",
-})
-
-
-
-def is_trusted_type(name: str) -> bool:
-    """fer-classic's own types, the scikit-learn internals above, and scikit-learn's public estimators."""
-    return name.startswith("fer_classic.") or name in TRUSTED_SKLEARN_TYPES or _is_sklearn_estimator(name)
-
-
-def _is_sklearn_estimator(name: str) -> bool:
-    """A concrete scikit-learn estimator class that a public scikit-learn module exports: what skops
-    trusts by default (its list is scikit-learn's ``all_estimators()``; see :func:`skops_io`)."""
-    module_name, _, class_name = name.rpartition(".")
-    parts = module_name.split(".")
-    if parts[0] != "sklearn" or class_name.startswith("_") or class_name == "BaseEstimator" \
-            or {"tests", "externals", "experimental", "estimator_checks"} & set(parts):
-        return False
-    public = ".".join(parts[:next((i for i, p in enumerate(parts) if p.startswith("_")), len(parts))])
-    try:
-        cls = getattr(importlib.import_module(module_name), class_name, None)
-        exported = getattr(importlib.import_module(public), class_name, None)
-    except ImportError:
-        return False
-    from sklearn.base import BaseEstimator
-
-    return (isinstance(cls, type) and cls is exported and cls.__module__ == module_name
-            and issubclass(cls, BaseEstimator) and not inspect.isabstract(cls))
-
-
 def skops_io():
     """``skops.io``, imported without building its default allow-list of scikit-learn estimators: that
     list comes from ``sklearn.utils.all_estimators()``, which imports every scikit-learn module (and
-    pytest where it is installed) — about 0.7 s of a command's start. fer-classic checks every type in
-    a file itself (:func:`is_trusted_type`, which accepts those estimators too), so the list is not
+    pytest where it is installed) — about 0.7 s of a command's start. fer-classic audits every node of
+    a file itself (:func:`~fer_classic.training.trusted_classes.untrusted_parts`), so the list is not
     needed; when skops was imported already, it is used as it is."""
     if "skops.io" not in sys.modules:
         import sklearn.utils
@@ -185,7 +143,8 @@ def save_model(pipeline, path: Path) -> str:
     """Write ``pipeline`` with skops (atomically), large float arrays in the smallest dtype that holds
     them exactly (:func:`compact_arrays`; restored on loading), each part of the file deflated only where
     that saves a fifth or more (the schema, smooth pixel rows; not support vectors, whose inflating would
-    take most of the loading time for 6% of the size); returns the file's SHA-256."""
+    take most of the loading time for 6% of the size); returns the file's SHA-256. The same model gives
+    the same bytes (:func:`_renumbered`)."""
     import io
 
     sio = skops_io()
@@ -196,8 +155,45 @@ def save_model(pipeline, path: Path) -> str:
     finally:
         restore_arrays(pipeline, entries)
     with atomic_path(path) as tmp:
-        write_zip_deflating_where_it_pays(plain, tmp)
+        write_zip_deflating_where_it_pays(_renumbered(plain), tmp)
     return file_sha256(path)
+
+
+def _renumbered(skops_file):
+    """The skops archive ``skops_file`` with its object ids and member names numbered in the order the
+    schema mentions them: skops takes both from ``id()``, which differs from process to process."""
+    import io
+    from zipfile import ZipFile
+
+    ids: dict[int, int] = {}
+    files: dict[str, str] = {}
+
+    def renumber(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "__id__" and isinstance(value, int):
+                    node[key] = ids.setdefault(value, len(ids) + 1)
+                elif key == "file" and isinstance(value, str):
+                    stem, dot, suffix = value.rpartition(".")
+                    node[key] = files.setdefault(value, f"{len(files) + 1}{dot}{suffix if dot else ''}")
+                else:
+                    renumber(value)
+        elif isinstance(node, list):
+            for value in node:
+                renumber(value)
+
+    out = io.BytesIO()
+    with ZipFile(skops_file) as zin, ZipFile(out, "w") as zout:
+        schema = json.loads(zin.read("schema.json"))
+        renumber(schema)
+        for info in zin.infolist():
+            name = "schema.json" if info.filename == "schema.json" else files.get(info.filename)
+            if name is None:
+                raise ValueError(f"skops wrote a member the schema does not name: {info.filename}")
+            data = json.dumps(schema, indent=2).encode() if name == "schema.json" else zin.read(info)
+            zout.writestr(name, data)
+    out.seek(0)
+    return out
 
 
 def _check_versions(recorded: dict, run_dir: Path) -> None:
@@ -235,18 +231,17 @@ def member_specs(metrics: dict) -> list[dict]:
     return spec.get("members") or [spec]
 
 
-def load_run_labeller(run_dir: str | os.PathLike, *, prefer_model: bool = False):
+def load_run_labeller(run_dir: str | os.PathLike):
     """What labels faces for a run, and its metrics: the run's predictor (numpy alone, no scikit-learn
-    imported; :mod:`fer_classic.apply.predictor`) where it has one, else its model (:func:`load_run`)
-    behind the same interface (:class:`~fer_classic.apply.predictor.ModelLabeller`). With
-    ``prefer_model``, the model where its file is there (its descriptors run in worker processes: faster
-    on large image sets), else the predictor."""
+    imported, model.skops not opened; :mod:`fer_classic.apply.predictor`) where it has one, else its
+    model (:func:`load_run`) behind the same interface
+    (:class:`~fer_classic.apply.predictor.ModelLabeller`)."""
     from ..apply.predictor import ModelLabeller, load_predictor
 
     run_dir = Path(run_dir)
     metrics = read_run_metrics(run_dir)
     path = predictor_path(run_dir, metrics)
-    if path is not None and not (prefer_model and (run_dir / metrics.get("model_file", MODEL_FILE)).is_file()):
+    if path is not None:
         return load_predictor(path, metrics["predictor"].get("sha256")), metrics
     model, metrics = load_run(run_dir)
     return ModelLabeller(model), metrics
@@ -315,41 +310,40 @@ def _check_digest(model_path: Path, digest: str, recorded: str | None) -> None:
 
 def _load_trusted(model_path: Path, sha256: str | None):
     """The object in a skops file, read once: its SHA-256 is computed (in a thread) while skops reads the
-    file's structure and arrays, and nothing is constructed before the hash matches ``sha256`` and every
-    type in the file is one fer-classic trusts."""
+    file's structure and arrays, and nothing is imported or built before the hash matches ``sha256`` and
+    every node of the file passes :func:`~fer_classic.training.trusted_classes.untrusted_parts`."""
     from concurrent.futures import ThreadPoolExecutor
     from zipfile import ZipFile
 
-    sio = skops_io()
+    from .trusted_classes import check_forest_trees, untrusted_parts
 
-    try:  # skops's own steps, so the file is parsed once (get_untrusted_types + load would parse it twice)
+    skops_io()
+    try:  # skops's own steps: parse the file into a tree of nodes without building anything
         from skops.io._audit import audit_tree, get_tree
         from skops.io._utils import read_schema
-    except ImportError:  # a skops that moved them: the public, two-pass way
-        get_tree = None
+    except ImportError:  # a skops whose internals moved: no way to audit the file, so no loading
+        raise RunError(f"{model_path}: this version of skops cannot be audited by fer-classic; "
+                       f"install skops 0.10 to 0.16") from None
     with ThreadPoolExecutor(1) as pool:
         digest = pool.submit(file_sha256, model_path)
         try:
             with ZipFile(model_path, "r") as zip_file:
-                if get_tree is None:
-                    untrusted = sio.get_untrusted_types(file=model_path)
-                else:
-                    schema, load_context = read_schema(zip_file)
-                    tree = get_tree(schema, load_context, trusted=None)
-                    untrusted = sorted(tree.get_unsafe_set())
+                schema, load_context = read_schema(zip_file)
+                tree = get_tree(schema, load_context, trusted=None)
                 _check_digest(model_path, digest.result(), sha256)
-                refused = [t for t in untrusted if not is_trusted_type(t)]
+                refused = untrusted_parts(tree)
                 if refused:
-                    raise RunError(f"{model_path}: holds types fer-classic does not trust: {', '.join(refused)}")
-                if get_tree is None:
-                    return sio.load(model_path, trusted=untrusted)
-                audit_tree(tree, trusted=untrusted)
-                return tree.construct()
+                    raise RunError(f"{model_path}: not trusted, nothing in it was loaded: it would build "
+                                   f"{'; '.join(refused)}")
+                audit_tree(tree, trusted=sorted(tree.get_unsafe_set()))
+                model = tree.construct()
         except RunError:
             raise
         except Exception as exc:  # skops and zipfile raise various errors for files they cannot parse
             _check_digest(model_path, digest.result(), sha256)
             raise RunError(f"{model_path}: not a readable skops model file ({exc})") from None
+    check_forest_trees(model, model_path)
+    return model
 
 
 def write_metrics(run_dir: Path, metrics: dict) -> None:
