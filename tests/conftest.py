@@ -136,15 +136,16 @@ def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
-def make_video(path, seconds: float = 2.0, fps: int = 10, size=(640, 480), codec: str = "libx264"):
-    """A video of a real face (scikit-image's astronaut) moving left to right across a grey frame."""
+def make_video(path, seconds: float = 2.0, fps: int = 10, size=(640, 480), codec: str = "libx264", options=None):
+    """A video of a real face (scikit-image's astronaut) moving left to right across a grey frame;
+    ``options`` are the container's (``{"movflags": "faststart"}``: the index first, as streamed files)."""
     import av
     from skimage import data
 
     face = np.asarray(Image.fromarray(data.astronaut()[20:240, 110:330]).resize((300, 300)))
     w, h = size
     n = int(seconds * fps)
-    with av.open(str(path), mode="w") as container:
+    with av.open(str(path), mode="w", options=options or {}) as container:
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         for i in range(n):

@@ -275,7 +275,7 @@ def test_untrusted_types_are_refused(knn_run, tmp_path):
     metrics = json.loads((copy / "metrics.json").read_text())
     metrics["model_sha256"] = file_sha256(copy / "model.skops")
     (copy / "metrics.json").write_text(json.dumps(metrics))
-    with pytest.raises(RunError, match="does not trust: tests.test_cli_train.Untrusted"):
+    with pytest.raises(RunError, match="not trusted.*tests.test_cli_train.Untrusted"):
         load_run(copy)
     assert Untrusted.constructed == 0  # refused before anything in the file was built
 
@@ -305,22 +305,12 @@ def test_a_killed_training_run_cleans_up(sample_features, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_trusted_types_are_skops_defaults_and_loading_skips_its_estimator_scan(knn_run):
-    """is_trusted_type accepts exactly the scikit-learn estimators skops trusts by default, and a fresh
-    process loads a run without skops's scan of every scikit-learn module (which imports
+def test_loading_skips_skops_estimator_scan(knn_run):
+    """A fresh process loads a run without skops's scan of every scikit-learn module (which imports
     sklearn.utils._testing, and pytest with it)."""
     import subprocess
     import sys
 
-    from sklearn.utils import all_estimators
-    from skops.io._utils import get_type_name
-
-    from fer_classic.training.runs import is_trusted_type
-
-    assert all(is_trusted_type(get_type_name(cls)) for _, cls in all_estimators())
-    for name in ["sklearn.base.BaseEstimator", "sklearn.svm._base.BaseLibSVM", "sklearn.utils._bunch.Bunch",
-                 "sklearn.svm._classes.NoSuchClass", "sklearn.no_such_module.SVC", "builtins.eval", "os.system"]:
-        assert not is_trusted_type(name), name
     probe = ("import sys; from fer_classic.training.runs import load_run; load_run(sys.argv[1]); "
              "print('sklearn.utils._testing' in sys.modules, 'sklearn.svm' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", probe, str(knn_run)], capture_output=True, text=True, timeout=120)

@@ -87,14 +87,7 @@ def test_bad_videos_get_clear_answers(video_run, video, tmp_path):
     result = run("predict", video_run, fake, "--out", tmp_path / "x.csv")
     assert result.exit_code == 1 and "notes.mp4" in result.stderr and "not a readable video" in result.stderr
     assert "Traceback" not in result.output and not (tmp_path / "x.csv").exists()
-    truncated = tmp_path / "cut.mp4"
-    truncated.write_bytes(video.read_bytes()[: len(video.read_bytes()) // 2])
-    result = run("predict", video_run, truncated, "--out", tmp_path / "cut.csv")
-    assert "Traceback" not in result.output
-    if result.exit_code == 0:  # some frames decode: they are kept, and the break is reported
-        assert len(pd.read_csv(tmp_path / "cut.csv")) < 20
-    else:
-        assert "cut.mp4" in result.stderr
+    assert not list(tmp_path.glob("x.csv*"))  # no header-only x.csv.partial either
     result = run("predict", video_run, video, tmp_path / "notes.mp4")
     assert result.exit_code == 1  # both are videos by name; the fake one is reported
     photo = tmp_path / "p.png"
@@ -119,3 +112,30 @@ def test_photos_get_detector_scores_min_score_and_keep_their_format(video_run, t
     assert len(json.loads(result.stdout)) == 1
     result = run("predict", video_run, tmp_path / "astronaut.jpg", "--min-score", "100", "--format", "json")
     assert json.loads(result.stdout)[0]["status"] == "no face found"
+
+
+def test_a_truncated_video_stops_unless_partial_labelling_is_allowed(video_run, tmp_path):
+    whole = make_video(tmp_path / "whole.mp4", seconds=2.0, fps=10, options={"movflags": "faststart"})
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: len(whole.read_bytes()) * 9 // 10])  # the index is first: it opens
+    out = tmp_path / "cut.csv"
+    result = run("predict", video_run, cut, "--out", out, "-j", "1")
+    assert result.exit_code == 1, result.output
+    assert "cut.mp4" in result.stderr and "of the 20 frames its container claims" in result.stderr
+    assert "--allow-partial" in result.stderr and "Traceback" not in result.output
+    partial = tmp_path / "cut.csv.partial"
+    assert not out.exists() and 0 < len(pd.read_csv(partial)) < 20 and str(partial) in result.stderr
+    result = run("predict", video_run, cut, "--out", out, "--allow-partial", "-j", "1")
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.stderr and "of the 20 frames" in result.stderr
+    assert 0 < len(pd.read_csv(out)) < 20
+    assert run("predict", video_run, whole, "--out", tmp_path / "whole.csv", "-j", "1").exit_code == 0
+
+
+def test_contradictory_sampling_options_are_usage_errors(video_run, video, tmp_path):
+    result = run("predict", video_run, video, "--every", "3", "--fps", "2")
+    assert result.exit_code == 2 and "--every and --fps" in result.output
+    result = run("predict", video_run, video, "--start", "8", "--end", "2")
+    assert result.exit_code == 2 and "--end" in result.output
+    with pytest.raises(Exception, match="end .* must come after start"):
+        list(label_video(video_run, video, start=8, end=2))

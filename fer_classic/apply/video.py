@@ -18,7 +18,7 @@ from typing import Iterator
 import numpy as np
 
 from .. import faces
-from ..errors import DatasetError
+from ..errors import ConfigurationError, DatasetError
 from ..faces.tracking import IoUTracker, ScoreSmoother
 
 log = logging.getLogger(__name__)
@@ -44,20 +44,29 @@ def open_source(source):
         raise DatasetError(f"{source}: not a readable video or stream ({exc})") from None
 
 
+class PartialVideoError(DatasetError):
+    """A video whose frames could not all be read (a truncated or damaged file)."""
+
+
 def sampled_frames(source, *, every: int = 1, fps: float | None = None, start: float = 0.0,
-                   end: float | None = None) -> Iterator[tuple[int, float, np.ndarray]]:
+                   end: float | None = None, allow_partial: bool = False) -> Iterator[tuple[int, float, np.ndarray]]:
     """``(frame index, time in seconds, RGB uint8 image)`` of the sampled frames, decoded one at a time.
-    A stream that breaks off (a truncated file) ends the iteration with a warning naming the frame."""
+
+    A file whose decoding stops before the frames its container claims (a truncated or damaged file)
+    raises :class:`PartialVideoError` after its last readable frame, saying how many frames were read of
+    how many; with ``allow_partial`` it is a warning instead."""
     import av
 
+    check_sampling(every, fps, start, end)
     container = open_source(source)
     try:
         if not container.streams.video:
             raise DatasetError(f"{source}: holds no video stream")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        claimed = _claimed_frames(container, stream)
         next_time = start
-        index = -1
+        index, stopped_at_end, broken = -1, False, None
         try:
             for frame in container.decode(stream):
                 index += 1
@@ -65,6 +74,7 @@ def sampled_frames(source, *, every: int = 1, fps: float | None = None, start: f
                 if t < start:
                     continue
                 if end is not None and t > end:
+                    stopped_at_end = True
                     break
                 if fps:
                     if t + 1e-9 < next_time:
@@ -76,25 +86,54 @@ def sampled_frames(source, *, every: int = 1, fps: float | None = None, start: f
         except av.error.FFmpegError as exc:
             if index < 0:
                 raise DatasetError(f"{source}: not a readable video ({exc})") from None
-            log.warning("%s: decoding stopped after frame %d (%s); the frames before it are kept", source, index, exc)
+            broken = exc
+        read = index + 1
+        short = claimed and read < claimed - (0 if stream.frames else 1)  # a duration's frames are an estimate
+        if not stopped_at_end and (broken is not None or short):
+            message = (f"{source}: {read} of the {claimed or 'unknown number of'} frames its container claims "
+                       f"could be read" + (f" (decoding stopped: {broken})" if broken is not None else "")
+                       + "; the file is truncated or damaged")
+            if not allow_partial:
+                raise PartialVideoError(message + " (--allow-partial labels the frames that can be read)")
+            log.warning("%s; the frames read were labelled (--allow-partial)", message)
     finally:
         container.close()
+
+
+def check_sampling(every: int, fps: float | None, start: float, end: float | None) -> None:
+    """Raise ConfigurationError for sampling settings that cannot be honoured."""
+    if every < 1 or (fps is not None and fps <= 0) or start < 0:
+        raise ConfigurationError("every is at least 1, fps positive, start not negative")
+    if end is not None and end <= start:
+        raise ConfigurationError(f"end ({end} s) must come after start ({start} s)")
+
+
+def _claimed_frames(container, stream) -> int:
+    """The number of frames the container says the stream has (0 where it does not say: cameras,
+    streams, some formats), from its frame count or else its duration and frame rate."""
+    if stream.frames:
+        return int(stream.frames)
+    if stream.duration and stream.time_base and stream.average_rate:
+        return int(round(float(stream.duration * stream.time_base * stream.average_rate)))
+    return 0
 
 
 def label_video(run_dir, source, *, every: int = 1, fps: float | None = None, start: float = 0.0,
                 end: float | None = None, smooth: int = 1, detect_width: int = 640, upsample: int = 0,
                 threshold: float = 0.0, min_score: float | None = None, annotate=None, n_jobs: int | None = None,
-                progress: bool = False) -> Iterator[dict]:
+                progress: bool = False, allow_partial: bool = False) -> Iterator[dict]:
     """One row per face per sampled frame of ``source`` (a video file, ``camera:N`` or a stream URL):
     file, frame, time (s), face id (stable along a track), box, detector score, label and a score per
     class (smoothed over the face's last ``smooth`` sampled frames). A generator: rows come as frames
     are decoded. ``annotate`` writes a copy of the sampled frames with boxes and labels (an .mp4 file).
     Face finding (detection, landmarks, alignment) runs in ``n_jobs`` worker processes on short batches
-    of frames, in order; tracking, smoothing and the model run here, so results do not depend on it."""
+    of frames, in order; tracking, smoothing and the model run here, so results do not depend on it.
+    A truncated file raises :class:`PartialVideoError` after its last rows unless ``allow_partial``."""
     from ..training.runs import load_run_labeller
 
-    if every < 1 or (fps is not None and fps <= 0) or smooth < 1:
-        raise ValueError("every and smooth are at least 1, fps positive")
+    check_sampling(every, fps, start, end)
+    if smooth < 1:
+        raise ConfigurationError("smooth is at least 1")
     labeller, metrics = load_run_labeller(run_dir)  # the run's predictor where it has one
     labeller.set_runtime(1, False)
     names = list(metrics["class_names"])
@@ -107,7 +146,7 @@ def label_video(run_dir, source, *, every: int = 1, fps: float | None = None, st
     options = {"detect_width": detect_width, "upsample": upsample, "threshold": threshold, "size": size}
     try:
         for index, t, rgb, found in _frames_with_faces(source, options, n_jobs, every=every, fps=fps, start=start,
-                                                       end=end):
+                                                       end=end, allow_partial=allow_partial):
             found = [f for f in found if min_score is None or f["score"] >= min_score]
             ids = tracker.update([f["box"] for f in found])
             smoother.forget(tracker.tracks)
@@ -173,31 +212,46 @@ def score_columns(run_dir) -> list[str]:
 
 
 class RowWriter:
-    """CSV rows written as they come, to ``<out>.partial`` (a valid CSV after every row), renamed to
-    ``out`` when complete; after an interruption the partial file keeps the rows written so far."""
+    """CSV rows written as they come, to ``<out>.partial`` (a valid CSV after every row; created with the
+    first row), renamed to ``out`` when complete; after an interruption or an error the partial file keeps
+    the rows written so far (:meth:`keep_partial`), and a file with no row is not left behind."""
 
     def __init__(self, out, columns: list[str]):
         self.out = Path(out)
         self.partial = self.out.with_name(self.out.name + ".partial")
-        self.partial.parent.mkdir(parents=True, exist_ok=True)
-        self.fh = open(self.partial, "w", newline="", encoding="utf-8")
-        self.writer = csv.DictWriter(self.fh, fieldnames=columns)
-        self.writer.writeheader()
+        self.columns = columns
+        self.fh = self.writer = None
         self.rows = 0
 
+    def _open(self) -> None:
+        self.partial.parent.mkdir(parents=True, exist_ok=True)
+        self.fh = open(self.partial, "w", newline="", encoding="utf-8")
+        self.writer = csv.DictWriter(self.fh, fieldnames=self.columns)
+        self.writer.writeheader()
+
     def write(self, row: dict) -> None:
+        if self.fh is None:
+            self._open()
         self.writer.writerow(row)
         self.rows += 1
         if self.rows % 50 == 0:
             self.fh.flush()
 
     def finish(self) -> Path:
+        if self.fh is None:
+            self._open()  # no face in any frame: the table is its header
         self.fh.close()
         self.partial.replace(self.out)
         return self.out
 
-    def keep_partial(self) -> Path:
+    def keep_partial(self) -> Path | None:
+        """Close the partial file and return it, or remove it and return None when it holds no row."""
+        if self.fh is None:
+            return None
         self.fh.close()
+        if self.rows == 0:
+            self.partial.unlink(missing_ok=True)
+            return None
         return self.partial
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from ..apply.photos import NO_FACE, annotate_photos, label_photos
+from ..errors import FerClassicError
 from ..store import write_text_atomic
 from . import main
 from .options import Choice, runtime_options
@@ -48,9 +49,13 @@ log = logging.getLogger(__name__)
               help="Videos: find faces on a copy this many pixels wide (faster; landmarks use the full frame).")
 @click.option("--timeline", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Videos: write a plot of each face's class scores over time into this folder.")
+@click.option("--allow-partial", is_flag=True,
+              help="Videos: label the readable frames of a truncated or damaged file with a warning, instead "
+                   "of stopping with exit status 1.")
 @runtime_options
-def predict(run_dir, inputs, out, fmt, annotate, detect, upsample, threshold, min_score, camera, every, fps, start,
-            end, smooth, detect_width, timeline, jobs, progress):
+@click.pass_context
+def predict(ctx, run_dir, inputs, out, fmt, annotate, detect, upsample, threshold, min_score, camera, every, fps,
+            start, end, smooth, detect_width, timeline, allow_partial, jobs, progress):
     """Label the expression of every face in the photos or videos INPUTS (files or folders), or in a
     live camera (--camera N), with RUN_DIR's model.
 
@@ -60,7 +65,9 @@ def predict(run_dir, inputs, out, fmt, annotate, detect, upsample, threshold, mi
     files are reported and skipped (exit status 1 only if no file could be read). Videos (mp4, avi,
     mov, mkv, webm...): one row per face per sampled frame, with time, a face id that follows the face
     across frames, and class scores smoothed over its last frames; rows stream out as frames are
-    decoded, and Ctrl-C keeps the rows written so far in OUT.partial.
+    decoded, and Ctrl-C keeps the rows written so far in OUT.partial. A video that cannot be read to
+    its end stops the command (exit status 1, the rows so far kept in OUT.partial) unless
+    --allow-partial.
 
     \b
     Example:
@@ -76,8 +83,14 @@ def predict(run_dir, inputs, out, fmt, annotate, detect, upsample, threshold, mi
     if videos and len(videos) != len(inputs) + (camera is not None):
         raise click.UsageError("label photos and videos in separate calls (their tables have different columns)")
     if videos:
+        from click.core import ParameterSource
+
+        if fps is not None and ctx.get_parameter_source("every") is not ParameterSource.DEFAULT:
+            raise click.UsageError("--every and --fps both choose the frames to label: give one of them")
+        if end is not None and end <= start:
+            raise click.BadParameter(f"{end} s is not after --start ({start} s)", param_hint="--end")
         return _predict_videos(run_dir, videos, out, fmt, annotate, threshold, upsample, min_score, every, fps,
-                               start, end, smooth, detect_width, timeline, jobs, progress)
+                               start, end, smooth, detect_width, timeline, jobs, progress, allow_partial)
     # Rows as plain dicts (no pandas: with a run's predictor the first answer comes without importing it).
     columns, rows = label_photos(run_dir, inputs, detect=detect, upsample=upsample, threshold=threshold,
                                  n_jobs=jobs, progress=progress, min_score=min_score)
@@ -109,7 +122,7 @@ def _emit_rows(columns, rows, out, fmt) -> None:
 
 
 def _predict_videos(run_dir, videos, out, fmt, annotate, threshold, upsample, min_score, every, fps, start, end,
-                    smooth, detect_width, timeline, jobs, progress):
+                    smooth, detect_width, timeline, jobs, progress, allow_partial):
     from ..apply.video import BASE_COLUMNS, RowWriter, label_video, score_columns
 
     columns = BASE_COLUMNS + score_columns(run_dir)
@@ -124,7 +137,8 @@ def _predict_videos(run_dir, videos, out, fmt, annotate, threshold, upsample, mi
             target = Path(annotate) / (Path(str(video)).stem.replace(":", "") + ".annotated.mp4") if annotate else None
             for row in label_video(run_dir, video, every=every, fps=fps, start=start, end=end, smooth=smooth,
                                    detect_width=detect_width, upsample=upsample, threshold=threshold,
-                                   min_score=min_score, annotate=target, n_jobs=jobs, progress=progress):
+                                   min_score=min_score, annotate=target, n_jobs=jobs, progress=progress,
+                                   allow_partial=allow_partial):
                 faces.add((row["file"], row["face_id"]))
                 if writer:
                     writer.write(row)
@@ -135,7 +149,13 @@ def _predict_videos(run_dir, videos, out, fmt, annotate, threshold, upsample, mi
     except KeyboardInterrupt:
         if writer:
             path = writer.keep_partial()
-            click.echo(f"fer-classic: interrupted; the {writer.rows} rows written so far are in {path}", err=True)
+            if path:
+                click.echo(f"fer-classic: interrupted; the {writer.rows} rows written so far are in {path}", err=True)
+        raise
+    except FerClassicError as exc:
+        path = writer.keep_partial() if writer else None
+        if path:
+            raise click.ClickException(f"{exc}\nthe {writer.rows} rows written before it are in {path}") from exc
         raise
     if writer:
         writer.finish()
