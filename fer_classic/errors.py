@@ -39,3 +39,26 @@ class ModelFileError(FerClassicError, RuntimeError):
 
 class ClusterError(FerClassicError, RuntimeError):
     """Dask is missing, or the scheduler does not answer."""
+
+
+class OutputError(FerClassicError, OSError):
+    """An output that cannot be written where the user asked (no such folder, a file in the way, no
+    space left, no permission): says which path, never a temporary name."""
+
+
+def describe_os_error(exc: OSError, path=None, *, writing: bool = False) -> str:
+    """A one-line account of ``exc`` about ``path`` (default: the error's own file name), ``writing`` it."""
+    import errno
+    from pathlib import Path
+
+    where = path if path is not None else exc.filename
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        folder = Path(where).parent if where is not None else "the output's disk"
+        return f"no space left on {folder} (writing {where}); nothing half-written was kept"
+    if where is not None and exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        blocking = next((p for p in [Path(where), *Path(where).parents] if p.is_file()), None)
+        if blocking is not None and blocking != Path(where):
+            return f"{where}: cannot be created, {blocking} is a file, not a folder"
+    if where is None:
+        return str(exc.strerror or exc)
+    return f"{where}: " + (f"cannot be written ({exc.strerror or exc})" if writing else f"{exc.strerror or exc}")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import FeatureStoreError
+from .errors import FeatureStoreError, OutputError, describe_os_error
 
 MANIFEST = "manifest.json"
 FEATURES_FORMAT = "fer-classic-features/1"
@@ -29,19 +29,34 @@ FEATURES_FORMAT = "fer-classic-features/1"
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
-    """Yield a temporary path beside ``path``; on success it is renamed to ``path``, otherwise removed."""
+    """Yield a temporary path beside ``path``; on success it is renamed to ``path``, otherwise removed.
+    Failing to write there (no such folder, a file in the way, no space left) raises OutputError naming
+    ``path``, not the temporary name."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it private; a finished file follows the umask
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it private; a finished file follows the umask
+    except OSError as exc:
+        raise OutputError(describe_os_error(exc, path, writing=True)) from None
     try:
         yield Path(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if is_output_failure(exc, tmp):
+            raise OutputError(describe_os_error(exc, path, writing=True)) from None
         raise
+
+
+def is_output_failure(exc: BaseException, *temporary) -> bool:
+    """Whether ``exc`` is a failure to write one of the ``temporary`` paths (or a full disk)."""
+    import errno
+
+    return isinstance(exc, OSError) and not isinstance(exc, OutputError) and (
+        exc.errno in (errno.ENOSPC, errno.EDQUOT) or (exc.filename is not None and str(exc.filename) in map(str, temporary)))
 
 
 def current_umask() -> int:
@@ -51,8 +66,9 @@ def current_umask() -> int:
 
 
 def write_text_atomic(path, text: str) -> None:
+    """``text`` as UTF-8 (file names that were not valid UTF-8 written back as the bytes they were)."""
     with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8", errors="surrogateescape")
 
 
 def write_json_atomic(path, obj) -> None:
@@ -80,13 +96,17 @@ def file_sha256(path) -> str:
 
 
 def read_json(path, what: str) -> dict:
+    """The JSON object in ``path`` (FeatureStoreError, naming ``what`` was expected, if there is none)."""
     try:
         with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
+            doc = json.load(fh)
     except FileNotFoundError:
         raise FeatureStoreError(f"{path}: no {what} here") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise FeatureStoreError(f"{path}: not a valid {what} ({exc})") from None
+    if not isinstance(doc, dict):
+        raise FeatureStoreError(f"{path}: not a valid {what} (a JSON {type(doc).__name__}, expected an object)")
+    return doc
 
 
 # --------------------------------------------------------------------------- provenance

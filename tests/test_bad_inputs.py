@@ -3,6 +3,7 @@ Ctrl-C, no traceback, nothing half-written."""
 
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -180,3 +181,155 @@ def test_huge_photos_get_a_clean_warning(tmp_path, monkeypatch, caplog):
             warnings.simplefilter("error")  # Pillow's own warning must not escape
             assert read_image(tmp_path / "big.png").shape == (400, 400)
     assert "big.png: a very large image (400x400)" in caplog.text
+
+
+# --------------------------------------------------------------------------- outputs that cannot be written
+
+@pytest.fixture
+def small_run(sample_features, tmp_path_factory):
+    out = tmp_path_factory.mktemp("small-run") / "run"
+    assert run("train", sample_features, "-f", "hist", "-m", "knn", "-o", out, "-q").exit_code == 0
+    return out
+
+
+def test_an_out_whose_parent_is_a_file_is_named_without_traceback(small_run, sample_features, sample_path, tmp_path):
+    blocker = tmp_path / "afile"
+    blocker.write_text("in the way")
+    photos = sample_path / "test" / "happy"
+    cases = {
+        "extract": ["extract", "-f", "hist", "-o", blocker / "feats", "-j", "1"],
+        "train": ["train", sample_features, "-f", "hist", "-m", "knn", "-o", blocker / "run"],
+        "predict --out": ["predict", small_run, photos, "--no-detect", "-o", blocker / "x.csv"],
+        "predict --annotate": ["predict", small_run, photos, "--no-detect", "--annotate", blocker / "ann"],
+        "evaluate": ["evaluate", small_run, sample_path, "-o", blocker / "e.json"],
+        "report": ["report", small_run, "-o", blocker / "report.md"],
+    }
+    for what, args in cases.items():
+        result = run(*args, "-q") if what != "report" else run(*args)
+        assert result.exit_code == 1, (what, result.output)
+        assert f"{blocker} is a file, not a folder" in result.stderr, (what, result.stderr)
+        assert no_traceback(result), what
+    assert blocker.read_text() == "in the way" and [p.name for p in tmp_path.iterdir()] == ["afile"]
+
+
+def test_an_out_that_cannot_be_written_names_the_users_path(small_run, sample_path):
+    result = run("predict", small_run, sample_path / "test" / "happy", "--no-detect", "-o", "/proc/x.csv", "-q")
+    assert result.exit_code == 1 and "/proc/x.csv: cannot be written" in result.stderr
+    assert ".tmp" not in result.stderr and no_traceback(result)
+
+
+def test_a_full_disk_is_named_and_nothing_half_written_is_left(sample_features, sample, tmp_path, monkeypatch):
+    import errno
+
+    import fer_classic.store as store
+    import fer_classic.training.runs as runs
+
+    def full(*args, **kwargs):  # what a write on a full disk raises (no file name)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store.np, "savez", full)
+    result = run("extract", "-f", "hist", "-o", tmp_path / "feats", "-j", "1", "-q")
+    assert result.exit_code == 1 and f"no space left on {tmp_path / 'feats'}" in result.stderr, result.output
+    assert no_traceback(result) and not list((tmp_path / "feats").iterdir())
+    monkeypatch.undo()
+    monkeypatch.setattr(runs, "write_zip_deflating_where_it_pays", full)
+    result = run("train", sample_features, "-f", "hist", "-m", "knn", "-o", tmp_path / "run", "-q")
+    assert result.exit_code == 1 and f"no space left on {tmp_path}" in result.stderr, result.output
+    assert no_traceback(result) and [p.name for p in tmp_path.iterdir()] == ["feats"]
+
+
+def test_non_utf8_output_names_for_train_and_predict(sample_features, small_run, sample_path, tmp_path):
+    out = os.fsdecode(os.fsencode(tmp_path) + b"/run-\xff")
+    result = run("train", sample_features, "-f", "hist", "-m", "knn", "-o", out, "-q")
+    assert result.exit_code == 0 and no_traceback(result), result.output
+    assert os.path.isfile(os.path.join(out, "metrics.json"))
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = sorted((sample_path / "test" / "happy").glob("*.png"))[0]
+    (folder / os.fsdecode(b"caf\xe9.png")).write_bytes(photo.read_bytes())
+    table = os.fsdecode(os.fsencode(tmp_path) + b"/x-\xff.csv")
+    result = run("predict", small_run, folder, "--no-detect", "-o", table, "-q")
+    assert result.exit_code == 0 and no_traceback(result), result.output
+    assert b"caf\xe9.png,0" in open(table, "rb").read()
+
+
+# --------------------------------------------------------------------------- inputs
+
+def test_unknown_csv_columns_are_named_with_a_suggestion(tmp_path, faces):
+    path = tmp_path / "fer.csv"
+    pixels = " ".join(map(str, faces[0].ravel()))
+    path.write_text(f"emotion,pixels,Usgae\n3,{pixels},Training\n4,{pixels},PublicTest\n")
+    result = run("extract", path, "-f", "hist", "-o", tmp_path / "f", "-q")
+    assert result.exit_code == 1 and "unknown column 'Usgae'" in result.stderr
+    assert "did you mean 'Usage'?" in result.stderr and "line 1" in result.stderr and no_traceback(result)
+
+
+def test_a_damaged_manifest_is_refused_listing_the_folder_then_rebuilt_with_force(tmp_path):
+    out = tmp_path / "f"
+    assert run("extract", "-f", "hist,lbp", "-o", out, "-q", "-j", "1").exit_code == 0
+    manifest = out / "manifest.json"
+    manifest.write_text(manifest.read_text()[:150])  # cut short
+    result = run("extract", "-f", "hist", "-o", out, "-q", "-j", "1")
+    assert result.exit_code == 1 and "not a valid features manifest" in result.stderr
+    assert "hist.npz, lbp.npz" in result.stderr and "--force" in result.stderr and no_traceback(result)
+    assert manifest.read_text().endswith(manifest.read_text()[-10:]) and len(manifest.read_text()) == 150
+    assert run("extract", "-f", "hist", "-o", out, "-q", "-j", "1", "--force").exit_code == 0
+    assert json.loads(manifest.read_text())["descriptors"].keys() == {"hist"}
+
+
+def test_a_manifest_that_is_a_json_list_is_named(tmp_path):
+    out = tmp_path / "f"
+    out.mkdir()
+    (out / "manifest.json").write_text("[1, 2]")
+    result = run("train", out, "-f", "hist", "-m", "knn", "-o", tmp_path / "run")
+    assert result.exit_code == 1 and "a JSON list, expected an object" in result.stderr and no_traceback(result)
+
+
+def test_align_says_which_images_show_no_face_and_strict_stops(tmp_path, sample):
+    from fer_classic.faces import faces_found_whole
+
+    # Faces the detector finds (it misses about 6% of FER2013's crops: those are listed too).
+    clear = sample.images[:40][faces_found_whole(sample.images[:40])]
+    root = tmp_path / "data"
+    write_images(root / "happy", clear[:4])
+    write_images(root / "sad", clear[4:8])
+    Image.fromarray(np.full((48, 48), 128, np.uint8)).save(root / "happy" / "blank.png")
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (48, 48)).astype(np.uint8)).save(root / "sad" / "noise.png")
+    result = run("extract", root, "-f", "hist", "--align", "-o", tmp_path / "f", "-j", "1")
+    assert result.exit_code == 0 and "no face found in 2 of 10 images" in result.stderr
+    assert "happy/blank.png" in result.stderr and "sad/noise.png" in result.stderr
+    record = json.loads((tmp_path / "f" / "manifest.json").read_text())["align_no_face"]
+    assert record["count"] == 2 and record["ids"] == ["happy/blank.png", "sad/noise.png"]
+    result = run("extract", root, "-f", "hist", "--align", "-o", tmp_path / "g", "-j", "1", "--strict")
+    assert result.exit_code == 1 and "finds no face in 2 of 10 images" in result.stderr and no_traceback(result)
+    assert not (tmp_path / "g").exists()
+
+
+def test_report_names_runs_that_share_a_folder_name_apart(small_run, tmp_path):
+    other = tmp_path / "elsewhere" / small_run.name
+    shutil.copytree(small_run, other)
+    result = run("report", small_run, other, "-o", tmp_path / "r.md", "--format", "json")
+    assert result.exit_code == 0, result.output
+    names = [row["name"] for row in json.loads((tmp_path / "r.json").read_text())["results"]]
+    assert f"elsewhere/{small_run.name}" in names and len(set(names)) == 2
+    assert run("report", small_run, small_run, "-o", tmp_path / "s.md").exit_code == 2
+    predictions = tmp_path / "p.csv"
+    import pandas as pd
+    pd.read_csv(small_run / "predictions.csv")[["id", "predicted"]].to_csv(predictions, index=False)
+    result = run("report", small_run, "-p", f"{small_run.name}={predictions}", "-o", tmp_path / "t.md")
+    assert result.exit_code == 2 and "already the name of a run" in result.output
+
+
+def test_augment_finds_the_images_from_another_working_directory(tmp_path, faces, monkeypatch):
+    root = tmp_path / "data"
+    for c, name in enumerate(("angry", "happy")):
+        write_images(root / "train" / name, faces[4 * c:4 * c + 4].repeat(3, axis=0), prefix="Training")
+        write_images(root / "test" / name, faces[4 * c:4 * c + 2], prefix="PublicTest")
+    monkeypatch.chdir(tmp_path)
+    assert run("extract", "data", "-f", "hist", "-o", "feats", "-q", "-j", "1").exit_code == 0
+    assert json.loads((tmp_path / "feats" / "manifest.json").read_text())["source"] == str(root)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = run("train", tmp_path / "feats", "-f", "hist", "-m", "knn", "--augment", "blur", "-o", "run", "-q")
+    assert result.exit_code == 0, result.output

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import logging
 import signal
+import sys
 import warnings
 
 import click
 
 from .. import __version__
-from ..errors import ConfigurationError, FerClassicError
+from ..errors import ConfigurationError, FerClassicError, describe_os_error
 
 
 # Each command's module, imported when the command runs (or for --help): `fer-classic predict` does not
@@ -36,8 +39,13 @@ class FerClassicGroup(click.Group):
             return super().invoke(ctx)
         except ConfigurationError as exc:
             raise click.UsageError(str(exc)) from exc
-        except (FerClassicError, FileNotFoundError, PermissionError) as exc:
+        except FerClassicError as exc:
             raise click.ClickException(str(exc)) from exc
+        except OSError as exc:  # reading or writing a path the user gave: say which, and why
+            raise click.ClickException(describe_os_error(exc)) from exc
+        except UnicodeError as exc:  # a file name with bytes that are not valid in the file-system encoding
+            raise click.ClickException(f"a file name that cannot be encoded: {exc.object!r} ({exc.reason}); "
+                                       f"rename it or run with a UTF-8 locale (LC_ALL=C.UTF-8)") from exc
         except KeyboardInterrupt:
             # Files are written under temporary names and renamed when complete, so nothing
             # half-written is left; shells expect 130 after Ctrl-C.
@@ -59,6 +67,11 @@ def main():
     fer-classic evaluate runs/svm DATA
     fer-classic predict runs/svm photo.jpg --annotate out/
     """
+    # File names with bytes that are not valid UTF-8 reach Python as surrogates: print them as the bytes
+    # they were, instead of failing on them.
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+            stream.reconfigure(errors="surrogateescape")
     logging.captureWarnings(True)
     # loky restarts a worker whose memory grew by more than 300 MB after a task (each pipeline of the suite
     # loads its own features) and warns that it "stopped while some jobs were given"; they run on the new one.

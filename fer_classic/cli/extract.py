@@ -55,7 +55,7 @@ def extract(data, features, out, mirror, align, force, dataset_kwargs, jobs, pro
     log.info("%d images from %s (%s layout%s)", len(dataset), dataset.source, dataset.layout,
              f", {len(dataset.skipped)} unreadable files skipped" if dataset.skipped else "")
     manifest = extract_features(dataset, out, params, force=force, mirror=mirror, align=align, n_jobs=jobs,
-                                progress=progress)
+                                progress=progress, strict=dataset_kwargs["strict"])
     for name in names:
         entry = manifest["descriptors"][name]
         click.echo(f"{out / entry['file']}\t{entry['dim']}-d\t{entry['seconds']:.1f} s")

@@ -66,7 +66,8 @@ def runtime_options(func):
 def dataset_options(func):
     """How a dataset is read: ``--strict``, ``--classes``, ``--size``."""
 
-    @click.option("--strict", is_flag=True, help="Stop at the first unreadable image instead of skipping it.")
+    @click.option("--strict", is_flag=True, help="Stop at the first unreadable image instead of skipping it (extract --align: also at images "
+                       "with no face).")
     @click.option("--classes", type=str, default=None,
                   help="Keep only these classes, comma-separated (e.g. happy,sad,neutral).")
     @click.option("--size", type=click.IntRange(8, 1024), default=None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import csv
+import difflib
 import gzip
 import hashlib
 import io
@@ -390,6 +391,9 @@ def _open_text(path: Path):
     return open(path, encoding="utf-8", newline="")
 
 
+CSV_COLUMNS = ("emotion", "pixels", "Usage")
+
+
 def _load_csv(path: Path, classes) -> Dataset:
     """The FER2013 CSV: one face per row, 2,304 space-separated pixels (any square count works)."""
     resolver = _ClassResolver(classes)
@@ -403,6 +407,13 @@ def _load_csv(path: Path, classes) -> Dataset:
             if "emotion" not in header or "pixels" not in header:
                 raise DatasetError(f"{path}: line 1: expected the columns emotion,pixels[,Usage], "
                                    f"found {','.join(header) or 'nothing'}")
+            unknown = [h for h in header if h not in CSV_COLUMNS]
+            if unknown:
+                hints = "".join(f"; {h!r}: did you mean {close[0]!r}?" for h in unknown
+                                for close in [difflib.get_close_matches(h, CSV_COLUMNS, n=1, cutoff=0.6)] if close)
+                raise DatasetError(f"{path}: line 1: unknown column{'s' * (len(unknown) > 1)} "
+                                   f"{', '.join(map(repr, unknown))} (the columns are emotion, pixels and "
+                                   f"optionally Usage){hints}")
             reader.fieldnames = header
             for row in reader:
                 line = reader.line_num

@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Iterable
 
 import numpy as np
@@ -45,7 +46,7 @@ def manifest_describes(out_dir, fingerprint: str, descriptors: dict[str, dict], 
 
 def extract_features(dataset: Dataset, out_dir, descriptors: dict[str, dict], *, force: bool = False,
                      mirror: bool | Iterable[str] = False, align: bool = False, n_jobs: int | None = None,
-                     progress: bool = False, fingerprint: str | None = None) -> dict:
+                     progress: bool = False, fingerprint: str | None = None, strict: bool = False) -> dict:
     """Describe every image of a dataset with each descriptor, into feature files and a manifest.
 
     A descriptor already in ``out_dir`` for the same data (same fingerprint) and the same parameters
@@ -68,7 +69,11 @@ def extract_features(dataset: Dataset, out_dir, descriptors: dict[str, dict], *,
     align : bool
         Align every face by its landmarks first (:class:`~fer_classic.features.alignment.FaceAligner`);
         recorded in the manifest, so that runs trained on these features align their inputs too. A
-        folder holds aligned or unaligned features, never both.
+        folder holds aligned or unaligned features, never both. Images in which dlib's detector finds
+        no face (:func:`~fer_classic.faces.faces_found_whole`) are aligned by the shape predictor's guess,
+        and listed in the manifest (``align_no_face``) and in a warning.
+    strict : bool
+        With ``align``, stop (DatasetError) if any image shows no face, before anything is written.
     n_jobs, progress
         Worker processes and a progress bar on stderr.
     fingerprint : str, optional
@@ -83,12 +88,14 @@ def extract_features(dataset: Dataset, out_dir, descriptors: dict[str, dict], *,
     folder = FeatureDirectory(out_dir)
     fingerprint = fingerprint or dataset.fingerprint()
     previous = folder.manifest_or_none()
+    if previous is None and folder.manifest_path.exists():
+        _refuse_or_rebuild(folder, force)
     same_data = previous and previous.get("fingerprint") == fingerprint and bool(previous.get("align")) == align
     entries = dict(previous["descriptors"]) if same_data else {}
     manifest = {
         "format": FEATURES_FORMAT,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "source": str(dataset.source),
+        "source": str(Path(dataset.source).resolve()),  # absolute: train --augment reads it from anywhere
         "layout": dataset.layout,
         "n_images": len(dataset),
         "image_shape": list(dataset.images.shape[1:]),
@@ -103,6 +110,7 @@ def extract_features(dataset: Dataset, out_dir, descriptors: dict[str, dict], *,
         "descriptors": entries,
     }
     if align and descriptors:
+        manifest["align_no_face"] = _check_faces(dataset, n_jobs, progress, strict)
         start = time.perf_counter()
         dataset = dataclasses.replace(dataset, images=FaceAligner(size=dataset.images.shape[1], n_jobs=n_jobs,
                                                                   progress=progress).transform(dataset.images))
@@ -137,6 +145,44 @@ def extract_features(dataset: Dataset, out_dir, descriptors: dict[str, dict], *,
                      len(X), X.shape[1], seconds, len(X) / max(seconds, 1e-9))
     folder.write_manifest(manifest)
     return manifest
+
+
+def _refuse_or_rebuild(folder: FeatureDirectory, force: bool) -> None:
+    """A features folder whose manifest cannot be read (damaged, or not fer-classic's): refused, or
+    rebuilt with ``force``, saying which files it holds (each descriptor asked for is computed again)."""
+    from ..errors import FeatureStoreError
+
+    try:
+        folder.manifest()
+        return
+    except FeatureStoreError as exc:
+        problem = str(exc)
+    files = sorted(p.name for p in folder.path.iterdir() if p.is_file() and p != folder.manifest_path)
+    listed = ", ".join(files) if files else "no other file"
+    if not force:
+        raise FeatureStoreError(f"{problem}; the folder holds {listed}. fer-classic extract --force rebuilds its "
+                                f"manifest, describing the images again")
+    log.warning("%s; rebuilding it (--force): the folder's %s are computed again or left as they are", problem, listed)
+
+
+def _check_faces(dataset: Dataset, n_jobs, progress: bool, strict: bool) -> dict:
+    """The manifest's record of the images dlib's detector finds no face in (see ``extract_features``)."""
+    from ..errors import DatasetError
+    from ..faces.dlib_faces import FACE_CHECK_SCORE, faces_found_whole
+    from ..parallel import map_in_chunks
+
+    found = map_in_chunks(faces_found_whole, dataset.images, n_jobs=n_jobs, progress=progress, desc="face check")
+    missing = [str(dataset.ids[i]) for i in np.flatnonzero(~np.asarray(found, bool))]
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        if strict:
+            raise DatasetError(f"{dataset.source}: dlib's detector finds no face in {len(missing)} of {len(dataset)} "
+                               f"images ({shown}); without --strict they are aligned by the shape predictor's "
+                               f"guess and listed in the manifest")
+        log.warning("no face found in %d of %d images (%s): aligned by the shape predictor's guess, listed in "
+                    "the manifest under align_no_face", len(missing), len(dataset), shown)
+    return {"count": len(missing), "ids": missing,
+            "rule": f"dlib's frontal face detector, whole image scaled to at least 96 px, score > {FACE_CHECK_SCORE}"}
 
 
 def _prepare(name: str, descriptor, dataset: Dataset, folder: FeatureDirectory, entry: dict | None) -> dict:

@@ -225,6 +225,24 @@ def _environment():
     return env
 
 
+def _distinctly_named(results: list[Result]) -> list[Result]:
+    """Runs named by their folder, or where two folders share a name by as much of their paths as tells
+    them apart (``a/runs/svm``, ``b/runs/svm``); the same folder given twice is an error."""
+    import dataclasses
+
+    paths = [Path(r.folder).resolve() for r in results]
+    twice = sorted({str(p) for p in paths if paths.count(p) > 1})
+    if twice:
+        raise ConfigurationError(f"the same run is given twice: {', '.join(twice)}")
+    named = []
+    for r, path in zip(results, paths):
+        depth = 1
+        while depth < len(path.parts) and sum(p.parts[-depth:] == path.parts[-depth:] for p in paths) > 1:
+            depth += 1
+        named.append(dataclasses.replace(r, name="/".join(path.parts[-depth:])) if depth > 1 else r)
+    return named
+
+
 def write_report(run_dirs, out, *, title: str = "fer-classic: classical FER baselines", wall_seconds: float | None = None,
                  predictions: dict[str, str] | None = None, evaluations=(), formats=("md", "html")) -> list[Path]:
     """Write a comparison report of ``run_dirs`` (and of external models' ``predictions``).
@@ -252,10 +270,13 @@ def write_report(run_dirs, out, *, title: str = "fer-classic: classical FER base
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
         raise ConfigurationError(f"unknown report format {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)}")
-    results = [load_result(d) for d in run_dirs]
+    results = _distinctly_named([load_result(d) for d in run_dirs])
     if not results:
         raise RunError("no runs to report")
     for name, path in (predictions or {}).items():
+        if any(r.name == name for r in results):
+            raise ConfigurationError(f"--predictions {name}=...: {name!r} is already the name of a run in the "
+                                     f"report; give your model another name")
         reference = next((r for r in results if r.predictions is not None), results[0])
         results.append(read_external_predictions(name, path, reference))
     out = Path(out)

@@ -22,14 +22,23 @@ from ..store import FeatureSet
 log = logging.getLogger(__name__)
 
 
-def _source_images(data: FeatureSet, rows: np.ndarray, n_jobs) -> np.ndarray:
-    """The images of feature rows ``rows``, read from the features' source and checked to be the same data."""
+def _source_images(data: FeatureSet, rows: np.ndarray, n_jobs, features_dir) -> np.ndarray:
+    """The images of feature rows ``rows``, read from the features' source and checked to be the same data.
+    A relative source (older manifests stored the path as typed) is looked for from the
+    working directory, then beside the features folder."""
+    from pathlib import Path
+
     from ..data import load_dataset
 
     manifest = data.manifest
     source = manifest.get("source")
+    if source and not Path(source).is_absolute() and not Path(source).exists():
+        beside = Path(features_dir).resolve().parent / source
+        source = str(beside) if beside.exists() else source
     try:
-        dataset = load_dataset(source, classes=manifest.get("class_names"), n_jobs=n_jobs,
+        counts = manifest.get("class_counts") or {}
+        present = [c for c in manifest.get("class_names") or [] if counts.get(c, 1)]  # as extracted (--classes)
+        dataset = load_dataset(source, classes=present or None, n_jobs=n_jobs,
                                size=tuple(manifest["image_shape"]) if manifest.get("image_shape") else None)
     except Exception as exc:
         raise FeatureStoreError(f"--augment needs the images the features were extracted from, and {source} "
@@ -52,7 +61,7 @@ def augmented_rows(features_dir, data: FeatureSet, conditions, rows: np.ndarray,
         raise ValueError("augmentation needs the features folder, not only a FeatureSet")
     conditions = parse_conditions(conditions)
     start = time.perf_counter()
-    images = _source_images(data, rows, n_jobs)
+    images = _source_images(data, rows, n_jobs, features_dir)
     describe = fitted_descriptors(features_dir, list(data.names), data.manifest)
     set_runtime(describe, n_jobs, False)
     rng = np.random.default_rng([seed, len(rows)])

@@ -9,6 +9,7 @@ beside it is refused too (which guards against damage, not against whoever wrote
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import RunError
+from ..errors import OutputError, RunError, describe_os_error
 from ..store import (atomic_path, compact_form, current_umask, file_sha256, from_compact_form, library_versions,
                      read_json, write_json_atomic, write_zip_deflating_where_it_pays)
 
@@ -55,9 +56,12 @@ def new_run_directory(path: str | os.PathLike, force: bool = False):
     occupied = any(path.iterdir()) if path.is_dir() else path.exists()
     if occupied and not force:
         raise RunError(f"{path} already exists (use --force to replace it)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
-    os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private; a finished run follows the umask
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private; a finished run follows the umask
+    except OSError as exc:
+        raise OutputError(describe_os_error(exc, path, writing=True)) from None
     try:
         yield tmp
         if path.exists():
@@ -68,8 +72,13 @@ def new_run_directory(path: str | os.PathLike, force: bool = False):
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OutputError):  # a file inside the run: named as it would have been
+            raise OutputError(str(exc).replace(str(tmp), str(path))) from None
+        if isinstance(exc, OSError) and (
+                exc.errno in (errno.ENOSPC, errno.EDQUOT) or str(exc.filename or "").startswith(str(tmp))):
+            raise OutputError(describe_os_error(exc, path, writing=True)) from None
         raise
 
 
