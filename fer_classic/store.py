@@ -95,8 +95,9 @@ def file_sha256(path) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def read_json(path, what: str) -> dict:
-    """The JSON object in ``path`` (FeatureStoreError, naming ``what`` was expected, if there is none)."""
+def read_json(path, what: str, kinds: tuple[type, ...] = (dict,)):
+    """The JSON document in ``path``, an object unless other ``kinds`` are allowed (FeatureStoreError,
+    naming ``what`` was expected, if there is none)."""
     try:
         with open(path, encoding="utf-8") as fh:
             doc = json.load(fh)
@@ -104,8 +105,9 @@ def read_json(path, what: str) -> dict:
         raise FeatureStoreError(f"{path}: no {what} here") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise FeatureStoreError(f"{path}: not a valid {what} ({exc})") from None
-    if not isinstance(doc, dict):
-        raise FeatureStoreError(f"{path}: not a valid {what} (a JSON {type(doc).__name__}, expected an object)")
+    if not isinstance(doc, kinds):
+        raise FeatureStoreError(f"{path}: not a valid {what} (a JSON {type(doc).__name__}, expected "
+                                f"{' or '.join('an object' if k is dict else 'a list' for k in kinds)})")
     return doc
 
 

@@ -14,7 +14,7 @@ from .conftest import run
 def test_images_read_again_give_the_stored_features(sample_features):
     data = FeatureDirectory(sample_features).load_fused(["hog", "lbp"])
     rows = np.arange(0, len(data.labels), 97)
-    images = _source_images(data, rows, n_jobs=1)
+    images = _source_images(data, rows, n_jobs=1, features_dir=sample_features)
     described = fitted_descriptors(sample_features, ["hog", "lbp"], data.manifest).transform(images)
     assert np.allclose(described, data.X[rows], atol=1e-6)  # the columns line up with the feature files
 

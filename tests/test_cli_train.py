@@ -243,11 +243,14 @@ def test_model_files_are_checked_before_loading(knn_run, tmp_path, sample_path):
     data = bytearray(model.read_bytes())
     data[-10] ^= 0xFF
     model.write_bytes(bytes(data))
+    (copy / "predictor.npz").unlink()  # evaluate would use the predictor, never opening model.skops
+    metrics = json.loads((copy / "metrics.json").read_text())
+    del metrics["predictor"]
+    (copy / "metrics.json").write_text(json.dumps(metrics))
     result = run("evaluate", copy, sample_path)
     assert result.exit_code == 1 and "SHA-256 does not match" in result.stderr
 
     shutil.copy(knn_run / "model.skops", model)
-    metrics = json.loads((copy / "metrics.json").read_text())
     metrics["versions"]["scikit-learn"] = "0.19.0"
     (copy / "metrics.json").write_text(json.dumps(metrics))
     result = run("evaluate", copy, sample_path)

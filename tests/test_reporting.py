@@ -150,7 +150,8 @@ def test_cross_dataset_table_from_evaluations(runs, class_folders, sample_path, 
     evaluations = json.loads((tmp_path / "e.json").read_text())
     assert len(evaluations) == 2 and all("intervals" in e for e in evaluations)
     assert "unseen_classes" in evaluations[0] and evaluations[0]["unseen_classes"]  # contempt
-    run("report", runs / "knn", runs / "mlp", "-e", tmp_path / "e.json", "-o", tmp_path / "r.md")
+    result = run("report", runs / "knn", runs / "mlp", "-e", tmp_path / "e.json", "-o", tmp_path / "r.md")
+    assert result.exit_code == 0, result.output
     md = (tmp_path / "r.md").read_text()
     section = md.split("## Across datasets")[1].split("## Published")[0]
     assert "| knn |" in section and str(class_folders) in section and "unseen: contempt" in section

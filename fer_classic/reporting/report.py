@@ -95,7 +95,7 @@ def read_evaluations(paths) -> list[dict]:
     """The JSON ``evaluate`` wrote (one evaluation, or a list), from each path."""
     out = []
     for path in paths:
-        doc = read_json(path, "evaluation (from fer-classic evaluate --out)")
+        doc = read_json(path, "evaluation (from fer-classic evaluate --out)", (dict, list))
         for e in doc if isinstance(doc, list) else [doc]:
             if not isinstance(e, dict) or not {"run", "data", "accuracy", "n"} <= set(e):
                 raise DatasetError(f"{path}: not the output of fer-classic evaluate")
