@@ -319,3 +319,13 @@ def test_loading_skips_skops_estimator_scan(knn_run):
     done = subprocess.run([sys.executable, "-c", probe, str(knn_run)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "True"]
+
+
+def test_evaluate_scores_the_runs_test_split_unless_told_otherwise(knn_run, sample_path, tmp_path):
+    default, everything = tmp_path / "default.json", tmp_path / "all.json"
+    assert run("evaluate", knn_run, sample_path, "-o", default, "-q").exit_code == 0
+    assert run("evaluate", knn_run, sample_path, "--split", "all", "-o", everything, "-q").exit_code == 0
+    default, everything = json.loads(default.read_text()), json.loads(everything.read_text())
+    assert (default["split"], default["n"]) == ("PublicTest", 361)
+    assert (everything["split"], everything["n"]) == ("all images", 3233)
+    assert default["confusion_matrix"] == json.loads((knn_run / "metrics.json").read_text())["confusion_matrix"]

@@ -150,3 +150,30 @@ def test_lfw_faces_are_found_and_non_faces_are_not():
     lfw = (data.lfw_subset() * 255).astype(np.uint8)  # 100 faces, then 100 non-faces, 25x25
     found = np.array([len(faces.detect_faces(im, upsample=2)) > 0 for im in lfw])
     assert found[:100].mean() > 0.8 and found[100:].mean() < 0.05
+
+
+def test_labels_stay_inside_the_image_and_show_the_detector_score():
+    from fer_classic.apply.labels_drawing import BOX_COLOUR, draw_labels, top_score_text
+
+    row = {"label": "happy", "probability_happy": 0.684, "detector_score": 1.234}
+    assert top_score_text(row) == "68% det 1.23"
+    image = np.zeros((120, 200, 3), np.uint8)
+    drawn = draw_labels(image, [(150, 50, 48, 48, "0: happy", top_score_text(row))])  # the box at the right edge
+    filled = np.all(drawn == BOX_COLOUR, axis=-1)
+    label_rows = np.flatnonzero(filled[:50].sum(axis=1) > 60)  # the label's background, above the box
+    assert label_rows.size and filled[label_rows[0]].sum() > 60
+    columns = np.flatnonzero(filled[label_rows[0]])
+    assert columns.max() <= 199 and columns.min() < 150  # moved left to fit, not cut at the edge
+    text = (np.abs(drawn[:50].astype(int) - 255).sum(axis=-1) == 0)  # white text pixels
+    assert text[:, -1].sum() == 0 or filled[:, -1].any()  # nothing of the text touches the cut
+
+
+def test_a_baseline_folder_given_as_a_run_names_its_runs(tmp_path, sample_path):
+    from .conftest import run
+
+    (tmp_path / "out" / "runs" / "svm-hog").mkdir(parents=True)
+    (tmp_path / "out" / "runs" / "svm-hog" / "metrics.json").write_text("{}")
+    photo = sorted((sample_path / "test" / "happy").glob("*.png"))[0]
+    result = run("predict", tmp_path / "out", photo, "--no-detect")
+    assert result.exit_code == 1 and "is not a run but holds runs" in result.stderr
+    assert f"{tmp_path / 'out'}/runs/<name>" in result.stderr and "svm-hog" in result.stderr

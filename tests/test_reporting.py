@@ -2,6 +2,7 @@ import json
 import re
 import shutil
 import subprocess
+import unicodedata
 
 import numpy as np
 import pytest
@@ -155,3 +156,51 @@ def test_cross_dataset_table_from_evaluations(runs, class_folders, sample_path, 
     md = (tmp_path / "r.md").read_text()
     section = md.split("## Across datasets")[1].split("## Published")[0]
     assert "| knn |" in section and str(class_folders) in section and "unseen: contempt" in section
+
+
+@pytest.mark.skipif(not _chromium(), reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_printed_report_breaks_no_run_name_inside_a_word(runs, tmp_path):
+    pypdf = pytest.importorskip("pypdf")
+    long_name = tmp_path / "svm-hog+lbp+landmarks+filterbank"  # the kind of name that broke mid-word in print
+    shutil.copytree(runs / "knn", long_name)
+    out = tmp_path / "report.md"
+    assert run("report", long_name, runs / "mlp", runs / "svm-stratified", "-o", out).exit_code == 0
+    pdf = tmp_path / "report.pdf"
+    subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                    f"--user-data-dir={tmp_path / 'profile'}", f"--print-to-pdf={pdf}", out.with_suffix(".html").as_uri()],
+                   capture_output=True, timeout=120)
+    pages = pypdf.PdfReader(pdf).pages
+    text = unicodedata.normalize("NFKC", "\n".join(page.extract_text() for page in pages))  # "ﬁ" ligatures
+    # A name may wrap only after "+", "-" or "/": joined there again, every name must be whole.
+    joined = re.sub(r"(?<=[+\-/])\s*\n", "", text)
+    for name in (long_name.name, "mlp", "svm-stratified"):
+        assert name in joined, name
+    assert "fit time (s)" in joined.replace("\n", " ")
+
+
+def test_reports_cite_exact_settings_with_holm_p_values_class_n_and_a_latex_table(runs, tmp_path):
+    out = tmp_path / "r.md"
+    result = run("report", runs / "knn", runs / "mlp", runs / "svm-stratified", "-o", out, "--format", "md,csv,json,tex")
+    assert result.exit_code == 0, result.output
+    for suffix in (".csv", ".json"):
+        assert "…" not in out.with_suffix(suffix).read_text(encoding="utf-8"), suffix
+    doc = json.loads(out.with_suffix(".json").read_text())
+    mlp = next(r for r in doc["results"] if r["name"] == "mlp")
+    assert "learning_rate=0.001" in mlp["best_params"] and "hidden=32" in mlp["best_params"]
+    assert all("p_holm" in t and t["p_holm"] >= t["p_value"] for t in doc["paired_tests"])
+    md = out.read_text()
+    assert "Holm-adjusted" in md and "Holm's method" in md
+    n_disgust = json.loads((runs / "knn" / "metrics.json").read_text())["per_class"]["disgust"]["support"]
+    assert f"disgust (n={n_disgust})" in md
+    tex = out.with_suffix(".tex").read_text()
+    assert "\\toprule" in tex and "\\midrule" in tex and "\\bottomrule" in tex and "\\begin{tabular}" in tex
+    knn_row = next(line for line in tex.splitlines() if " & knn & " in line)
+    assert re.search(r"\d+\.\d\d\\% \[\d+\.\d, \d+\.\d\]", knn_row)  # accuracy with its interval, % escaped
+
+
+def test_holm_adjustment_matches_the_textbook_example():
+    from fer_classic.training.uncertainty import holm
+
+    # Holm (1979) step-down: sorted p 0.01, 0.02, 0.03, 0.04 times 4, 3, 2, 1, kept non-decreasing.
+    assert np.allclose(holm([0.04, 0.01, 0.03, 0.02]), [0.06, 0.04, 0.06, 0.06])
+    assert np.allclose(holm([0.5, 0.9]), [1.0, 1.0]) and len(holm([])) == 0

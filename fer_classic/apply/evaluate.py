@@ -35,7 +35,9 @@ def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: i
     data : path
         Any dataset :func:`~fer_classic.load_dataset` reads.
     split : str, optional
-        Only the images of this FER2013 usage (``PublicTest``, ``PrivateTest``, ``Training``).
+        Only the images of this FER2013 usage (``PublicTest``, ``PrivateTest``, ``Training``); ``"test"``:
+        the run's own test split where ``data`` has images of it, else every image (data without a
+        usage, such as class folders); None or ``"all"``: every image, Training included.
     out : path, optional
         Also write the result as JSON here (atomically).
     n_jobs, progress
@@ -64,6 +66,12 @@ def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: i
     conditions = parse_conditions(conditions) if conditions else []
     labeller, run_metrics = load_run_labeller(run_dir)  # the predictor where the run has one
     ds = load_dataset(data, n_jobs=n_jobs, progress=progress, **(dataset_kwargs or {}))
+    if split == "test":
+        test_split = run_metrics.get("test_split")
+        split = test_split if test_split and np.isin(ds.usage, [test_split]).any() else None
+        log.info("%s: %s", data, f"the run's test split, {split}" if split else "every image (no test split here)")
+    if split == "all":
+        split = None
     if split:
         if not np.isin(ds.usage, [split]).any():
             raise DatasetError(f"{data}: no {split} images (usage here: {ds.usage_counts()})")

@@ -66,6 +66,8 @@ def main():
     fer-classic train feats -f hog -m svm --out runs/svm
     fer-classic evaluate runs/svm DATA
     fer-classic predict runs/svm photo.jpg --annotate out/
+    fer-classic report runs/* --out report.md
+    fer-classic check --baseline reports/baseline.json
     """
     # File names with bytes that are not valid UTF-8 reach Python as surrogates: print them as the bytes
     # they were, instead of failing on them.

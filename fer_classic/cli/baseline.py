@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
                    "for FER2013), to train more models on them; by default only their manifests and learned "
                    "states stay once every run is complete.")
 @click.option("--keep-models", is_flag=True,
-              help="Keep every run's scikit-learn model (model.skops; 108 MB for the embedded sample), for Python "
+              help="Keep every run's scikit-learn model (model.skops; 125 MB in all for the embedded sample), for Python "
                    "use (fer_classic.load_run); by default a run whose predictor.npz labels alike keeps that alone, "
                    "which predict, evaluate and video labelling use.")
 @click.option("--skip", default="", metavar="NAMES",

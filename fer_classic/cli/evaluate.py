@@ -17,8 +17,10 @@ from .options import Choice, dataset_options, runtime_options
 @main.command(short_help="A trained run's metrics on another dataset or split.")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--split", type=Choice(USAGES), default=None,
-              help="Only the images of this FER2013 usage (default: all images).")
+@click.option("--split", type=Choice(["test", "all", *USAGES]), default="test",
+              help="Which images: test is the run's own test split (e.g. PublicTest) where DATA has it, else "
+                   "every image (class folders have no split); all is every image, Training included; or a "
+                   "FER2013 usage.")
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the metrics as JSON here (default: to stdout).")
 @click.option("--conditions", default=None,
@@ -32,6 +34,8 @@ from .options import Choice, dataset_options, runtime_options
 def evaluate(run_dir, data, split, out, conditions, levels, seed, dataset_kwargs, jobs, progress):
     """Score the pipeline of RUN_DIR on the images of each DATA (any layout extract reads).
 
+    By default only DATA's images of the run's test split are scored where DATA has that split (a
+    FER2013 copy: PublicTest), and every image of data without splits; --split all scores every image.
     The run's descriptors are extracted from DATA with the parameters it was trained with. Classes
     the model never saw are reported and counted as errors. Each accuracy comes with n and a 95%
     interval. With several DATA, the JSON is a list (one entry per dataset); give it to

@@ -33,10 +33,10 @@ log = logging.getLogger(__name__)
               help="Find faces with dlib's detector, or treat each image as a cropped face (FER2013-style).")
 @click.option("--upsample", type=click.IntRange(0, 4), default=0,
               help="Upsample photos this many times before detection, to find small faces.")
-@click.option("--threshold", type=float, default=0.0,
-              help="Detector score a face must exceed; raise it (e.g. 0.3) to drop weak detections.")
 @click.option("--min-score", type=float, default=None,
-              help="Drop faces whose detector_score is below this (e.g. 0.5 drops most false faces).")
+              help="Keep the faces whose detector score (the detector_score column) is above this: 0.5 drops "
+                   "most false faces; below 0 (e.g. -0.5) finds more faces, false ones too [default: 0].")
+@click.option("--threshold", type=float, default=None, hidden=True, help="The former name of --min-score.")
 @click.option("--camera", type=click.IntRange(0, 63), default=None, help="Read camera N (/dev/videoN) live.")
 @click.option("--every", type=click.IntRange(1, None), default=1, help="Videos: label every N-th frame.")
 @click.option("--fps", type=click.FloatRange(0, None, min_open=True), default=None,
@@ -77,6 +77,12 @@ def predict(ctx, run_dir, inputs, out, fmt, annotate, detect, upsample, threshol
     """
     from ..apply.video import is_video
 
+    if threshold is not None:
+        if min_score is not None:
+            raise click.UsageError("--threshold is the former name of --min-score: give --min-score alone")
+        min_score = threshold
+    # The detector keeps faces above the score (so a negative one finds more); the rows are filtered alike.
+    threshold = min_score if min_score is not None else 0.0
     videos = [i for i in inputs if is_video(i)] + ([f"camera:{camera}"] if camera is not None else [])
     if not inputs and camera is None:
         raise click.UsageError("give photos, videos or folders, or --camera N")
@@ -99,10 +105,15 @@ def predict(ctx, run_dir, inputs, out, fmt, annotate, detect, upsample, threshol
     _emit_rows(columns, rows, out, fmt)
     statuses = [r["status"] for r in rows]
     unreadable = sum(s.startswith("unreadable") for s in statuses)
-    log.info("%d photos: %d faces, %d photos with no face, %d unreadable", len({r["file"] for r in rows}),
-             statuses.count("ok"), statuses.count(NO_FACE), unreadable)
+    photos = len({r["file"] for r in rows})
+    log.info("%s: %s, %s with no face, %d unreadable", _count(photos, "photo"), _count(statuses.count("ok"), "face"),
+             _count(statuses.count(NO_FACE), "photo"), unreadable)
     if unreadable == len(rows):
         raise click.ClickException(f"none of the {len(rows)} image files could be read (see the warnings above)")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _emit_rows(columns, rows, out, fmt) -> None:
@@ -168,4 +179,4 @@ def _predict_videos(run_dir, videos, out, fmt, annotate, threshold, upsample, mi
 
         for path in plot_timelines(pd.DataFrame(kept, columns=columns), Path(timeline)):
             log.info("timeline: %s", path)
-    log.info("%d video(s): %d face tracks", len(videos), len(faces))
+    log.info("%s: %s", _count(len(videos), "video"), _count(len(faces), "face track"))

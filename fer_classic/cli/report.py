@@ -57,6 +57,7 @@ def report(run_dirs, out, predictions, evaluations, formats, title):
     Example:
       fer-classic report runs/* --out reports/fer2013.md
       fer-classic report runs/* -p my-cnn=cnn_predictions.csv --format md,html,json -o report.md
+      fer-classic report runs/* --format tex -o leaderboard.tex     # a booktabs table for a paper
     """
     for path in write_report(run_dirs, out, title=title, predictions=predictions, evaluations=evaluations,
                              formats=formats):

@@ -24,27 +24,33 @@ def _save(fig, path: Path) -> None:
     _pyplot().close(fig)
 
 
-def plot_confusion_matrix(matrix, labels, path: Path, title: str, compact: bool = False) -> None:
+def _legend_beside(ax, fontsize: int) -> None:
+    """The legend to the right of the plot, where it covers no data."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=fontsize)
+
+
+def plot_confusion_matrix(matrix, labels, path: Path, title: str) -> None:
     """The confusion matrix normalised per true class (each row: where that class's images went, in %),
-    with the image counts in the cells and a colour bar; rows are the true class."""
+    with the image counts in the cells and a colour bar; rows are the true class. Drawn at the size it
+    is printed (about 5 by 4.3 inches, cell text 8 pt), which reports show two to a row."""
     from sklearn.metrics import ConfusionMatrixDisplay
 
     plt = _pyplot()
     m = np.asarray(matrix, dtype=float)
     norm = 100 * m / np.maximum(m.sum(axis=1, keepdims=True), 1)
-    size = 3.6 if compact else 5.6
-    fig, ax = plt.subplots(figsize=(size + 0.9, size))
+    fig, ax = plt.subplots(figsize=(5.2, 4.3))
     display = ConfusionMatrixDisplay(norm, display_labels=labels)
     display.plot(ax=ax, cmap="Blues", colorbar=True, include_values=False, im_kw={"vmin": 0, "vmax": 100},
                  xticks_rotation=45)
     display.im_.colorbar.set_label("% of the true class")
-    font = 7 if compact else 9
+    font = 8
     for i in range(len(labels)):
         for j in range(len(labels)):
             ax.text(j, i, f"{norm[i, j]:.0f}%\n{int(m[i, j])}", ha="center", va="center", fontsize=font,
                     color="white" if norm[i, j] > 50 else "black")
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
+    ax.tick_params(labelsize=font)
+    ax.set_xlabel("predicted", fontsize=font + 1)
+    ax.set_ylabel("true", fontsize=font + 1)
     ax.set_title(title, fontsize=font + 1)
     _save(fig, path)
 
@@ -52,7 +58,7 @@ def plot_confusion_matrix(matrix, labels, path: Path, title: str, compact: bool 
 def plot_knn_accuracy(rows: list[dict], path: Path, title: str) -> None:
     """Validation accuracy (%) against k, one line per norm and weighting."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, ax = plt.subplots(figsize=(7, 3.6))
     for (p, weights) in sorted({(r["p"], r["weights"]) for r in rows}):
         line = sorted((r["k"], r["validation_accuracy"]) for r in rows if r["p"] == p and r["weights"] == weights)
         ax.plot([k for k, _ in line], [100 * a for _, a in line], marker="o", label=f"L{p}, {weights}")
@@ -60,7 +66,7 @@ def plot_knn_accuracy(rows: list[dict], path: Path, title: str) -> None:
     ax.set_ylabel("validation accuracy (%)")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=9)
+    _legend_beside(ax, fontsize=9)
     _save(fig, path)
 
 
@@ -75,7 +81,8 @@ def plot_learning_curves(curves: dict, path: Path, title: str) -> None:
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric + unit)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=9)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=9,
+               bbox_to_anchor=(0.5, -0.06))  # below both plots, over neither
     fig.suptitle(title, fontsize=10)
     _save(fig, path)
 
@@ -92,7 +99,7 @@ def plot_robustness(clean: float, rows: list[dict], path: Path, title: str) -> N
     ax.set_ylabel("accuracy (%)")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, ncol=2)
+    _legend_beside(ax, fontsize=8)
     _save(fig, path)
 
 
@@ -109,7 +116,7 @@ def plot_timelines(rows, folder: Path) -> list[Path]:
         ax.set_ylabel("probability" if score_cols[0].startswith("probability") else "decision score")
         ax.set_title(f"{Path(str(file)).name}: face {face}", fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, ncol=4)
+        _legend_beside(ax, fontsize=8)
         path = folder / f"{Path(str(file)).stem.replace(':', '')}-face{face}.png"
         folder.mkdir(parents=True, exist_ok=True)
         _save(fig, path)

@@ -13,6 +13,7 @@ import base64
 import json
 import os
 import platform
+import re
 import shutil
 from datetime import datetime, timezone
 from importlib import resources
@@ -24,12 +25,12 @@ import pandas as pd
 from .. import __version__
 from ..errors import ConfigurationError, DatasetError, RunError
 from ..store import read_json, write_text_atomic
+from ..training.uncertainty import wilson_interval
 from .plots import plot_confusion_matrix, plot_knn_accuracy, plot_learning_curves, plot_robustness
 from .results import Result, load_result, paired_tests, read_external_predictions, results_frame
 
-FORMATS = ("md", "html", "csv", "json")
+FORMATS = ("md", "html", "csv", "json", "tex")
 FAMILY_LABELS = {"cnn": "CNN", "classical": "classical", "human": "human"}
-FULL_SIZE_MATRICES = 3  # the top of the leaderboard gets full-size confusion matrices, the rest compact
 SAMPLE_FOLDER = "fer2013-sample"
 
 
@@ -48,12 +49,58 @@ def _with_ci(x, lo, hi) -> str:
     return _pct(x) if lo is None or pd.isna(lo) else f"{100 * x:.2f}% [{100 * lo:.1f}, {100 * hi:.1f}]"
 
 
+def _fraction_with_ci(accuracy: float, n: int) -> str:
+    return _accuracy_with_ci(int(round(accuracy * n)), n)
+
+
 def _comparable_key(m) -> tuple:
     return (m.get("dataset_fingerprint"), m.get("protocol"), m.get("test_split"))
 
 
 def _p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _p_holm(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _known(value, kind=str, default: str = "–"):
+    """A reference table's cell as shown: ``default`` where the source does not give it."""
+    return default if value is None or (isinstance(value, float) and np.isnan(value)) or value == "" else kind(value)
+
+
+def _seconds(s) -> str:
+    """A fit time as a person reads it: two significant digits below 100 s (0.42, 3.1, 47), whole seconds above."""
+    if s is None or pd.isna(s):
+        return "–"
+    return f"{s:.2g}" if s < 100 else f"{s:.0f}"
+
+
+def _accuracy_with_ci(correct: int, n: int) -> str:
+    lo, hi = wilson_interval(correct, n)
+    return f"{100 * correct / n:.2f}% [{100 * lo:.1f}, {100 * hi:.1f}]" if n else "–"
+
+
+def _per_class_rows(results: list[Result], classes: list[str]) -> tuple[list[dict], dict[str, int]]:
+    """Each result's recall per class with its Wilson interval; the header's n per class (the main
+    group's), and a cell's own n where a result's differs from it."""
+    def support(r, c):
+        return int(r.metrics["per_class"][c]["support"]) if c in r.metrics["per_class"] else 0
+
+    header = {c: support(results[0], c) for c in classes}
+    rows = []
+    for r in results:
+        cells = []
+        for c in classes:
+            n = support(r, c)
+            if not n:
+                cells.append("–")
+                continue
+            correct = int(round(r.metrics["per_class"][c]["recall"] * n))
+            cells.append(_accuracy_with_ci(correct, n) + ("" if n == header[c] else f" (n={n})"))
+        rows.append({"name": r.name, "cells": cells})
+    return rows, header
 
 
 def cross_dataset_table(evaluations: list[dict]) -> dict:
@@ -120,7 +167,7 @@ def build_report(results: list[Result], figures: Path, *, title: str, wall_secon
         board.append({
             "rank": str(rank) if r in ranked else "not ranked", "name": r.name,
             "kind": "external" if r.kind == "external" else "", "descriptors": row["descriptors"], "pca": row["pca"],
-            "model": row["model"], "n": row["n_test"], "fit": "–" if pd.isna(row["fit_seconds"]) else f"{row['fit_seconds']:.0f}",
+            "model": row["model"], "n": row["n_test"], "fit": _seconds(row["fit_seconds"]),
             "cells": [{"text": _with_ci(row[c], row[f"{c}_low"], row[f"{c}_high"]),
                        "best": r in ranked and row[c] == best[c]} for c in board_columns],
             "params": row["best_params"], "test": f"{row['test_split']} ({row['protocol']})", "marked": r not in ranked,
@@ -130,8 +177,9 @@ def build_report(results: list[Result], figures: Path, *, title: str, wall_secon
     position = {r.name: i for i, r in enumerate(ranked)}
     kinds = {r.name: r.kind for r in ranked}
     pairs = [{"a": t.a, "b": t.b, "text": f"{t.a} vs {t.b}: {100 * t.difference:+.1f} points "
-              f"({t.a_right_b_wrong} vs {t.a_wrong_b_right} images only one got right), {_p(t.p_value)}",
-              "significant": t.p_value < 0.05}
+              f"({t.a_right_b_wrong} vs {t.a_wrong_b_right} images only one got right), {_p(t.p_value)}, "
+              f"Holm-adjusted {_p_holm(t.p_holm)}",
+              "significant": t.p_holm < 0.05}
              for t in tests.itertuples() if top in (t.a, t.b) or abs(position[t.a] - position[t.b]) == 1
              or "external" in {kinds[t.a], kinds[t.b]}]
 
@@ -140,22 +188,20 @@ def build_report(results: list[Result], figures: Path, *, title: str, wall_secon
     order = {"classical": 0, "cnn": 1, "human": 2}
     refs = refs.assign(_kind=refs["family"].map(order), _private=~refs["split"].str.startswith("PrivateTest"))
     references = [{"method": r.method, "kind": FAMILY_LABELS.get(r.family, r.family), "accuracy": _pct(float(r.accuracy)),
-                   "split": r.split, "source": r.source, "year": r.year, "venue": r.venue, "link": r.link,
-                   "notes": r.notes}
+                   "split": r.split, "source": r.source, "year": _known(r.year, int), "venue": _known(r.venue),
+                   "link": _known(r.link, default=""), "notes": _known(r.notes, default="")}
                   for r in refs.sort_values(["_kind", "_private", "year", "method"]).itertuples()]
 
     classes = list(dict.fromkeys(c for r in ranked + others for c in r.metrics["labels"]))
-    per_class = [{"name": r.name, "cells": [_pct(r.metrics["per_class"][c]["recall"]) if c in r.metrics["per_class"]
-                                            else "–" for c in classes]} for r in ranked + others]
+    per_class, class_n = _per_class_rows(ranked + others, classes)
     figures.mkdir(parents=True, exist_ok=True)
     matrices = []
     for i, r in enumerate(ranked + others):
         path = figures / f"{r.name}-confusion.png"
-        compact = i >= FULL_SIZE_MATRICES
         plot_confusion_matrix(r.metrics["confusion_matrix"], r.metrics["labels"], path,
-                              f"{r.name}: {r.metrics['accuracy']:.1%} on {r.metrics['test_split']}", compact=compact)
+                              f"{r.name}: {r.metrics['accuracy']:.1%} on {r.metrics['test_split']}")
         matrices.append({"caption": f"{r.name} (rank {board[i]['rank']}): rows are the true class; cells give % of "
-                                    f"the true class and the image count", "path": path, "compact": compact})
+                                    f"the true class and the image count", "path": path})
     knn, mlp = [], []
     for r in ranked + others:
         grid = r.folder / "grid.csv" if r.folder else None
@@ -175,9 +221,12 @@ def build_report(results: list[Result], figures: Path, *, title: str, wall_secon
                 for a, l in zip(r.metrics["convergence"]["accuracy"], r.metrics["convergence"]["loss"])]})
     ensembles = [{"name": r.name, "weighting": r.metrics["best_params"]["weighting"],
                   "fit": r.metrics["split_sizes"]["fit"],
-                  "rows": [[m["member"], _pct(m["validation_accuracy"]), _pct(m["test_accuracy_not_used_for_selection"]),
+                  "rows": [[m["member"], _fraction_with_ci(m["validation_accuracy"], r.metrics["split_sizes"]["validation"]),
+                            _fraction_with_ci(m["test_accuracy_not_used_for_selection"], r.metrics["n_test"]),
                             f"{m['weight']:.3f}"] for m in r.metrics["members"]]
-                  + [["ensemble (soft vote)", _pct(r.metrics["ensemble_validation_accuracy"]), _pct(r.metrics["accuracy"]), ""]]}
+                  + [["ensemble (soft vote)", _fraction_with_ci(r.metrics["ensemble_validation_accuracy"],
+                                                                r.metrics["split_sizes"]["validation"]),
+                      _fraction_with_ci(r.metrics["accuracy"], r.metrics["n_test"]), ""]]}
                  for r in ranked + others if r.metrics.get("members")]
 
     sources = {str(r.metrics.get("dataset_source") or "") for r in ranked if r.kind == "run"}
@@ -197,11 +246,12 @@ def build_report(results: list[Result], figures: Path, *, title: str, wall_secon
                                        f"data (fingerprint {str(main_key[0])[:19]}…); the best value of each column in "
                                        f"bold. External rows are a user's own models, scored here from their predictions "
                                        f"on the same images."),
-        "pairs": pairs, "pairs_note": "Exact McNemar tests on the same test images (on the images exactly one of the two got "
-                                      "right): the top result against each other, each against the next one down, "
-                                      "and every external model against each run; p < 0.05 in bold. The JSON "
-                                      "format lists every pair.",
-        "references": references, "classes": classes, "per_class": per_class, "matrices": matrices,
+        "pairs": pairs, "pairs_note": f"Exact McNemar tests on the same test images (on the images exactly one of the two got "
+                                      f"right): the top result against each other, each against the next one down, "
+                                      f"and every external model against each run. Each p-value is shown raw and "
+                                      f"adjusted by Holm's method for all {len(tests)} pairs of ranked results (the "
+                                      f"JSON and CSV formats list every pair); Holm-adjusted p < 0.05 in bold.",
+        "references": references, "classes": classes, "class_n": class_n, "per_class": per_class, "matrices": matrices,
         "knn": knn, "mlp": mlp, "ensembles": ensembles,
         "frame": frame.reset_index(), "tests": tests,
         "cross": cross_dataset_table(evaluations) if evaluations else None,
@@ -216,13 +266,33 @@ def machine_description() -> str:
 
 def _environment():
     import jinja2
+    import markupsafe
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("fer_classic.reporting", "templates"),
                              autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True)
     env.filters["md"] = lambda v: str(v).replace("|", "\\|")
+    # Run names break only after "+", "/" or "-" (never inside a word), in print as on screen.
+    env.filters["name"] = lambda v: markupsafe.Markup("<wbr>").join(
+        markupsafe.escape(part) for part in re.split(r"(?<=[+/])", str(v)))
     env.filters["data_uri"] = lambda p: "data:image/png;base64," + base64.b64encode(Path(p).read_bytes()).decode()
     return env
+
+
+def leaderboard_latex(report: dict) -> str:
+    """The leaderboard as a LaTeX table (booktabs rules; needs ``\\usepackage{booktabs}``): rank, run,
+    descriptors, model, accuracy, balanced accuracy and macro F1 each with its 95% interval, n."""
+    board = pd.DataFrame([{"rank": r["rank"], "run": r["name"], "descriptors": r["descriptors"], "model": r["model"],
+                           "accuracy [95% CI]": r["cells"][0]["text"], "balanced acc. [95% CI]": r["cells"][1]["text"],
+                           "macro F1 [95% CI]": r["cells"][2]["text"], "n": r["n"]} for r in report["board"]])
+    first = report["board"][0]
+    caption = (f"Test accuracy on {first['test']}, n = {first['n']}, with 95\\% intervals (Wilson for accuracy, a "
+               f"seeded bootstrap of the test images for balanced accuracy and macro F1). Rows after the ranked "
+               f"ones are marked not ranked.")
+    styler = board.style.hide(axis="index").format(escape="latex").format_index(escape="latex", axis=1)
+    table = styler.to_latex(hrules=True, column_format="rlllrrrr", position="htbp",
+                            caption=caption.replace("_", "\\_"), label="tab:fer-classic-leaderboard")
+    return f"% fer-classic report: {report['intro']}\n% needs \\usepackage{{booktabs}}\n{table}"
 
 
 def _distinctly_named(results: list[Result]) -> list[Result]:
@@ -260,7 +330,7 @@ def write_report(run_dirs, out, *, title: str = "fer-classic: classical FER base
     evaluations : paths
         Outputs of ``evaluate`` (a run on other datasets), shown as a dataset × run table.
     formats : iterable of str
-        Any of md, html, csv, json.
+        Any of md, html, csv, json, tex (the leaderboard as a LaTeX booktabs table, for a paper).
 
     Returns
     -------
@@ -306,6 +376,9 @@ def write_report(run_dirs, out, *, title: str = "fer-classic: classical FER base
                "references": report["references"]}
         write_text_atomic(stem.with_suffix(".json"), json.dumps(doc, indent=2, default=str) + "\n")
         written.append(stem.with_suffix(".json"))
+    if "tex" in formats:
+        write_text_atomic(stem.with_suffix(".tex"), leaderboard_latex(report))
+        written.append(stem.with_suffix(".tex"))
     if "md" not in formats:
         shutil.rmtree(files, ignore_errors=True)  # the figures live on only beside the Markdown
     return written

@@ -16,7 +16,7 @@ from ..store import read_json
 from ..training.metrics import classification_metrics
 from ..training.record import PREDICTIONS
 from ..training.runs import METRICS
-from ..training.uncertainty import intervals, mcnemar
+from ..training.uncertainty import holm, intervals, mcnemar
 
 
 @dataclass
@@ -112,7 +112,8 @@ def read_external_predictions(name: str, path, reference: Result) -> Result:
 
 def paired_tests(results: list[Result]) -> pd.DataFrame:
     """Exact McNemar tests between every two results with per-image predictions on the same test
-    images: A, B, n, the accuracy difference A − B, discordant counts and the p-value."""
+    images: A, B, n, the accuracy difference A − B, discordant counts, the p-value and the p-value
+    adjusted by Holm's method for all the pairs in the table (``p_holm``)."""
     rows = []
     for i, a in enumerate(results):
         for b in results[i + 1:]:
@@ -123,7 +124,9 @@ def paired_tests(results: list[Result]) -> pd.DataFrame:
             rows.append({"a": a.name, "b": b.name, "n": test["n"], "difference": test["difference"],
                          "a_right_b_wrong": test["a_right_b_wrong"], "a_wrong_b_right": test["a_wrong_b_right"],
                          "p_value": test["p_value"]})
-    return pd.DataFrame(rows, columns=["a", "b", "n", "difference", "a_right_b_wrong", "a_wrong_b_right", "p_value"])
+    table = pd.DataFrame(rows, columns=["a", "b", "n", "difference", "a_right_b_wrong", "a_wrong_b_right", "p_value"])
+    table["p_holm"] = holm(table["p_value"].to_numpy())
+    return table
 
 
 def pca_text(m: dict) -> str:
@@ -138,9 +141,9 @@ def pca_text(m: dict) -> str:
     return f"{m.get('pca_components', pca)}" + (f" ({pca:.0%} var.)" if isinstance(pca, float) else "")
 
 
-def params_text(m: dict, limit: int = 48) -> str:
-    text = describe_params(m.get("best_params") or {})
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+def params_text(m: dict) -> str:
+    """The selected parameters in full (reports and their CSV/JSON must let them be cited exactly)."""
+    return describe_params(m.get("best_params") or {})
 
 
 def results_frame(results: list[Result]) -> pd.DataFrame:

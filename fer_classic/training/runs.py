@@ -221,6 +221,13 @@ def read_run_metrics(run_dir: Path) -> dict:
     """A run directory's metrics.json, after checking it is one (RunError if not)."""
     if not run_dir.is_dir():
         raise RunError(f"{run_dir}: no such run directory")
+    if not (run_dir / METRICS).exists():
+        inside = sorted(p.name for p in [*run_dir.glob(f"*/{METRICS}"), *run_dir.glob(f"runs/*/{METRICS}")]
+                        for p in [p.parent])
+        if inside:
+            where = "runs/" if (run_dir / "runs").is_dir() else ""
+            raise RunError(f"{run_dir} is not a run but holds runs: give one of {run_dir}/{where}<name>, with "
+                           f"<name> one of {', '.join(inside)}")
     metrics = read_json(run_dir / METRICS, "run (metrics.json is missing: was the run interrupted?)")
     if metrics.get("format") != RUN_FORMAT:
         raise RunError(f"{run_dir / METRICS}: format {metrics.get('format')!r}, expected {RUN_FORMAT!r}")

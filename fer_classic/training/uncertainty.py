@@ -70,3 +70,15 @@ def mcnemar(correct_a, correct_b) -> dict:
     p = binomtest(only_a, only_a + only_b, 0.5).pvalue if only_a + only_b else 1.0
     return {"n": int(len(a)), "a_right_b_wrong": only_a, "a_wrong_b_right": only_b,
             "difference": float(np.mean(a) - np.mean(b)) if len(a) else 0.0, "p_value": float(p)}
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjustment of ``p_values`` for testing them all at once (the family-wise error
+    rate): the k-th smallest is multiplied by (m − k + 1), the results kept non-decreasing and at most 1."""
+    p = np.asarray(p_values, dtype=float)
+    order = np.argsort(p, kind="stable")
+    m = len(p)
+    stepped = np.maximum.accumulate((m - np.arange(m)) * p[order]) if m else p
+    adjusted = np.empty_like(p)
+    adjusted[order] = np.minimum(stepped, 1.0)
+    return adjusted
