@@ -81,8 +81,8 @@ def plot_learning_curves(curves: dict, path: Path, title: str) -> None:
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric + unit)
         ax.grid(alpha=0.3)
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=9,
-               bbox_to_anchor=(0.5, -0.06))  # below both plots, over neither
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="upper center", ncol=2, fontsize=9,
+               bbox_to_anchor=(0.5, 0.0))  # below both plots and their labels, over neither
     fig.suptitle(title, fontsize=10)
     _save(fig, path)
 
