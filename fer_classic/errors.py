@@ -57,8 +57,9 @@ def describe_os_error(exc: OSError, path=None, *, writing: bool = False) -> str:
         return f"no space left on {folder} (writing {where}); nothing half-written was kept"
     if where is not None and exc.errno in (errno.ENOTDIR, errno.EEXIST):
         blocking = next((p for p in [Path(where), *Path(where).parents] if p.is_file()), None)
-        if blocking is not None and blocking != Path(where):
-            return f"{where}: cannot be created, {blocking} is a file, not a folder"
+        if blocking is not None:
+            return (f"{where}: cannot be created, {blocking} is a file, not a folder" if blocking != Path(where)
+                    else f"{where} is a file, where a folder is needed")
     if where is None:
         return str(exc.strerror or exc)
     return f"{where}: " + (f"cannot be written ({exc.strerror or exc})" if writing else f"{exc.strerror or exc}")

@@ -51,12 +51,12 @@ def atomic_path(path: str | os.PathLike):
         raise
 
 
-def is_output_failure(exc: BaseException, *temporary) -> bool:
-    """Whether ``exc`` is a failure to write one of the ``temporary`` paths (or a full disk)."""
+def is_output_failure(exc: BaseException, temporary) -> bool:
+    """Whether ``exc`` is a failure to write the ``temporary`` path or something inside it (or a full disk)."""
     import errno
 
     return isinstance(exc, OSError) and not isinstance(exc, OutputError) and (
-        exc.errno in (errno.ENOSPC, errno.EDQUOT) or (exc.filename is not None and str(exc.filename) in map(str, temporary)))
+        exc.errno in (errno.ENOSPC, errno.EDQUOT) or str(exc.filename or "").startswith(str(temporary)))
 
 
 def current_umask() -> int:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .conftest import run, write_images
+from .conftest import make_video, run, write_images
 
 
 def no_traceback(result):
@@ -192,10 +192,12 @@ def small_run(sample_features, tmp_path_factory):
     return out
 
 
-def test_an_out_whose_parent_is_a_file_is_named_without_traceback(small_run, sample_features, sample_path, tmp_path):
+def test_an_out_whose_parent_is_a_file_is_named_without_traceback(small_run, sample_features, sample_path, tmp_path,
+                                                                 tmp_path_factory):
     blocker = tmp_path / "afile"
     blocker.write_text("in the way")
     photos = sample_path / "test" / "happy"
+    video = make_video(tmp_path_factory.mktemp("video") / "v.mp4", seconds=0.5, fps=10)
     cases = {
         "extract": ["extract", "-f", "hist", "-o", blocker / "feats", "-j", "1"],
         "train": ["train", sample_features, "-f", "hist", "-m", "knn", "-o", blocker / "run"],
@@ -203,6 +205,8 @@ def test_an_out_whose_parent_is_a_file_is_named_without_traceback(small_run, sam
         "predict --annotate": ["predict", small_run, photos, "--no-detect", "--annotate", blocker / "ann"],
         "evaluate": ["evaluate", small_run, sample_path, "-o", blocker / "e.json"],
         "report": ["report", small_run, "-o", blocker / "report.md"],
+        "video --out": ["predict", small_run, video, "-o", blocker / "v.csv", "-j", "1"],
+        "video --annotate": ["predict", small_run, video, "--annotate", blocker / "ann", "-j", "1"],
     }
     for what, args in cases.items():
         result = run(*args, "-q") if what != "report" else run(*args)

@@ -9,6 +9,7 @@ last frames. Rows stream out as they are made, so memory stays flat whatever the
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import time
@@ -18,7 +19,7 @@ from typing import Iterator
 import numpy as np
 
 from .. import faces
-from ..errors import ConfigurationError, DatasetError
+from ..errors import ConfigurationError, DatasetError, OutputError, describe_os_error
 from ..faces.tracking import IoUTracker, ScoreSmoother
 
 log = logging.getLogger(__name__)
@@ -224,8 +225,11 @@ class RowWriter:
         self.rows = 0
 
     def _open(self) -> None:
-        self.partial.parent.mkdir(parents=True, exist_ok=True)
-        self.fh = open(self.partial, "w", newline="", encoding="utf-8")
+        try:
+            self.partial.parent.mkdir(parents=True, exist_ok=True)
+            self.fh = open(self.partial, "w", newline="", encoding="utf-8", errors="surrogateescape")
+        except OSError as exc:
+            raise OutputError(describe_os_error(exc, self.out, writing=True)) from None
         self.writer = csv.DictWriter(self.fh, fieldnames=self.columns)
         self.writer.writeheader()
 
@@ -272,8 +276,11 @@ class VideoAnnotator:
         from .labels_drawing import draw_labels, top_score_text
 
         if self.container is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.container = av.open(str(self.tmp), mode="w", format="mp4")
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.container = av.open(str(self.tmp), mode="w", format="mp4")
+            except OSError as exc:
+                raise OutputError(describe_os_error(exc, self.path, writing=True)) from None
             self.stream = self.container.add_stream("libx264", rate=Fraction(self.rate).limit_denominator(1000))
             self.stream.width, self.stream.height = rgb.shape[1] // 2 * 2, rgb.shape[0] // 2 * 2
             self.stream.pix_fmt = "yuv420p"
@@ -296,7 +303,8 @@ class VideoAnnotator:
         if self.container is not None:
             self.container.close()
             self.container = None
-        self.tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # never written (or its folder never made): nothing to remove
+            self.tmp.unlink()
 
 
 def video_table(run_dir, source, **options):

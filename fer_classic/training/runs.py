@@ -9,7 +9,6 @@ beside it is refused too (which guards against damage, not against whoever wrote
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import shutil
@@ -20,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OutputError, RunError, describe_os_error
-from ..store import (atomic_path, compact_form, current_umask, file_sha256, from_compact_form, library_versions,
-                     read_json, write_json_atomic, write_zip_deflating_where_it_pays)
+from ..store import (atomic_path, compact_form, current_umask, file_sha256, from_compact_form, is_output_failure,
+                     library_versions, read_json, write_json_atomic, write_zip_deflating_where_it_pays)
 
 METRICS = "metrics.json"
 MODEL_FILE = "model.skops"
@@ -76,8 +75,7 @@ def new_run_directory(path: str | os.PathLike, force: bool = False):
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, OutputError):  # a file inside the run: named as it would have been
             raise OutputError(str(exc).replace(str(tmp), str(path))) from None
-        if isinstance(exc, OSError) and (
-                exc.errno in (errno.ENOSPC, errno.EDQUOT) or str(exc.filename or "").startswith(str(tmp))):
+        if is_output_failure(exc, tmp):
             raise OutputError(describe_os_error(exc, path, writing=True)) from None
         raise
 
