@@ -106,7 +106,7 @@ def test_photos_get_detector_scores_min_score_and_keep_their_format(video_run, t
     rows = json.loads(result.stdout)
     assert rows[0]["detector_score"] > 0 and (tmp_path / "ann" / "astronaut.jpg").is_file()
     # dlib also boxes the mission patch on the spacesuit, weakly: the detector score tells them apart
-    assert "1 photos: 2 faces, 0 photos with no face, 0 unreadable" in result.stderr
+    assert "1 photo: 2 faces, 0 photos with no face, 0 unreadable" in result.stderr
     assert sorted(r["detector_score"] for r in rows)[0] < 0.5 < sorted(r["detector_score"] for r in rows)[1]
     result = run("predict", video_run, tmp_path / "astronaut.jpg", "--min-score", "0.5", "--format", "json")
     assert len(json.loads(result.stdout)) == 1

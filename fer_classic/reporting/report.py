@@ -272,9 +272,9 @@ def _environment():
                              autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True)
     env.filters["md"] = lambda v: str(v).replace("|", "\\|")
-    # Run names break only after "+", "/" or "-" (never inside a word), in print as on screen.
+    # Run names wrap only after "+" or "/" (never inside a word, nor after a hyphen), in print as on screen.
     env.filters["name"] = lambda v: markupsafe.Markup("<wbr>").join(
-        markupsafe.escape(part) for part in re.split(r"(?<=[+/])", str(v)))
+        markupsafe.Markup('<span class="nb">{}</span>').format(part) for part in re.split(r"(?<=[+/])", str(v)))
     env.filters["data_uri"] = lambda p: "data:image/png;base64," + base64.b64encode(Path(p).read_bytes()).decode()
     return env
 
