@@ -8,6 +8,14 @@ one-line error (exit status 1). The library never exits or prints.
 from __future__ import annotations
 
 
+def did_you_mean(value: str, choices) -> str:
+    """`` (did you mean 'svm'?)`` when ``value`` is close to one of ``choices``, else ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 class FerClassicError(Exception):
     """Base of every error fer-classic raises on purpose: the message says what and where."""
 

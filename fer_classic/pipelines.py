@@ -11,8 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from .errors import ConfigurationError
-from .models.registry import did_you_mean
+from .errors import ConfigurationError, did_you_mean
 from .training.spec import ALIGNED_FOLDER, EnsembleSpec, TrainSpec
 
 

@@ -18,10 +18,9 @@ from pathlib import Path
 from joblib import Parallel, delayed
 
 from .data import Dataset
-from .errors import ConfigurationError, FeatureStoreError
+from .errors import ConfigurationError, FeatureStoreError, did_you_mean
 from .features import DESCRIPTORS, validate_descriptor
 from .features.extraction import extract_features, manifest_describes
-from .models.registry import did_you_mean
 from .parallel import call_unpacked, effective_n_jobs
 from .pipelines import PIPELINES, NamedPipeline, named_pipeline
 from .store import FeatureDirectory, library_versions, read_json, write_json_atomic

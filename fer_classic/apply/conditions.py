@@ -134,7 +134,7 @@ CONDITIONS: dict[str, Condition] = {c.name: c for c in (
 
 def parse_conditions(names) -> list[str]:
     """Condition names from a list or ``a,b,c``; unknown ones raise with a suggestion."""
-    from ..models.registry import did_you_mean
+    from ..errors import did_you_mean
 
     names = [n.strip() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
     unknown = [n for n in names if n not in CONDITIONS]

@@ -52,12 +52,12 @@ def draw_labels(image: np.ndarray, faces) -> np.ndarray:
             font = _font(size)
             left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
             th, tw = bottom - top, right - left
-            if tw + 2 * line <= pil.width or size <= 6:
+            if tw + 2 * line < pil.width or size <= 6:  # the background spans tw + 2 * line + 1 pixels
                 break
             size -= 1
         ty = y - th - 2 * line if y - th - 2 * line >= 0 else y + h + line  # above the box, or below at the top edge
-        ty = max(0, min(ty, pil.height - th - 2 * line))
-        tx = max(0, min(x, pil.width - tw - 2 * line))
+        ty = max(0, min(ty, pil.height - 1 - th - 2 * line))
+        tx = max(0, min(x, pil.width - 1 - tw - 2 * line))
         draw.rectangle([tx, ty, tx + tw + 2 * line, ty + th + 2 * line], fill=BOX_COLOUR)
         draw.text((tx + line, ty + line - top), text, fill=(255, 255, 255), font=font)
     return np.asarray(pil)

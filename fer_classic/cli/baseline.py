@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..data import default_sample_path, load_dataset
-from ..models.registry import did_you_mean
+from ..errors import did_you_mean
 from ..pipelines import standard_suite
 from ..reporting.report import write_report
 from ..suite import record_wall_time, run_pipelines

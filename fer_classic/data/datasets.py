@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import collections
 import csv
-import difflib
 import gzip
 import hashlib
 import io
@@ -23,7 +22,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .labels import FER2013_CLASSES, USAGES, canonical_class_name, normalise_extra_class_name
-from ..errors import ConfigurationError, DatasetError
+from ..errors import ConfigurationError, DatasetError, did_you_mean
 
 log = logging.getLogger(__name__)
 
@@ -236,10 +235,7 @@ class _ClassResolver:
         present = {self._name(r) for r in observed}
         missing = sorted(self.keep - present)
         if missing:
-            import difflib
-
-            hints = [f"{m!r}" + (f" (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(
-                m, sorted(present), n=1, cutoff=0.6)) else "") for m in missing]
+            hints = [f"{m!r}{did_you_mean(m, sorted(present))}" for m in missing]
             raise ConfigurationError(f"--classes: {', '.join(hints)} matches no class of {where}; its classes: "
                                      f"{', '.join(sorted(present))}")
 
@@ -409,11 +405,9 @@ def _load_csv(path: Path, classes) -> Dataset:
                                    f"found {','.join(header) or 'nothing'}")
             unknown = [h for h in header if h not in CSV_COLUMNS]
             if unknown:
-                hints = "".join(f"; {h!r}: did you mean {close[0]!r}?" for h in unknown
-                                for close in [difflib.get_close_matches(h, CSV_COLUMNS, n=1, cutoff=0.6)] if close)
-                raise DatasetError(f"{path}: line 1: unknown column{'s' * (len(unknown) > 1)} "
-                                   f"{', '.join(map(repr, unknown))} (the columns are emotion, pixels and "
-                                   f"optionally Usage){hints}")
+                named = ", ".join(f"{h!r}{did_you_mean(h, CSV_COLUMNS)}" for h in unknown)
+                raise DatasetError(f"{path}: line 1: unknown column{'s' * (len(unknown) > 1)} {named}; the "
+                                   f"columns are emotion, pixels and optionally Usage")
             reader.fieldnames = header
             for row in reader:
                 line = reader.line_num

@@ -113,7 +113,7 @@ def align_whole_images(images, size: int = 48) -> np.ndarray:
 # embedded FER2013 sample (48×48 crops scaled to 96 px) 94.2% of 1,500 faces score above it; blank,
 # gradient, noise, text and textures from scikit-image's data score at most -1.01.
 FACE_CHECK_SCORE = -1.0
-_FACE_CHECK_SIDE = 96  # dlib's detector finds faces from about 80 px: smaller images are scaled up to this
+FACE_CHECK_SIDE = 96  # dlib's detector finds faces from about 80 px: smaller images are scaled up to this
 
 
 def faces_found_whole(images) -> np.ndarray:
@@ -128,8 +128,8 @@ def faces_found_whole(images) -> np.ndarray:
     for i, image in enumerate(images):
         gray = to_gray(np.asarray(image))
         short = min(gray.shape)
-        if short < _FACE_CHECK_SIDE:
-            scale = _FACE_CHECK_SIDE / short
+        if short < FACE_CHECK_SIDE:
+            scale = FACE_CHECK_SIDE / short
             gray = np.asarray(Image.fromarray(gray).resize((round(gray.shape[1] * scale), round(gray.shape[0] * scale)),
                                                            Image.BILINEAR))
         _, scores, _ = face_detector().run(np.ascontiguousarray(gray), 0, FACE_CHECK_SCORE)

@@ -168,7 +168,7 @@ def _refuse_or_rebuild(folder: FeatureDirectory, force: bool) -> None:
 def _check_faces(dataset: Dataset, n_jobs, progress: bool, strict: bool) -> dict:
     """The manifest's record of the images dlib's detector finds no face in (see ``extract_features``)."""
     from ..errors import DatasetError
-    from ..faces.dlib_faces import FACE_CHECK_SCORE, faces_found_whole
+    from ..faces.dlib_faces import FACE_CHECK_SCORE, FACE_CHECK_SIDE, faces_found_whole
     from ..parallel import map_in_chunks
 
     found = map_in_chunks(faces_found_whole, dataset.images, n_jobs=n_jobs, progress=progress, desc="face check")
@@ -182,7 +182,8 @@ def _check_faces(dataset: Dataset, n_jobs, progress: bool, strict: bool) -> dict
         log.warning("no face found in %d of %d images (%s): aligned by the shape predictor's guess, listed in "
                     "the manifest under align_no_face", len(missing), len(dataset), shown)
     return {"count": len(missing), "ids": missing,
-            "rule": f"dlib's frontal face detector, whole image scaled to at least 96 px, score > {FACE_CHECK_SCORE}"}
+            "rule": f"dlib's frontal face detector, whole image scaled to at least {FACE_CHECK_SIDE} px, "
+                    f"score > {FACE_CHECK_SCORE}"}
 
 
 def _prepare(name: str, descriptor, dataset: Dataset, folder: FeatureDirectory, entry: dict | None) -> dict:

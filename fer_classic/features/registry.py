@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import ConfigurationError
-from ..models.registry import did_you_mean
+from ..errors import ConfigurationError, did_you_mean
 from .base import ImageDescriptor
 from .bovw import BoVWDescriptor
 from .filterbank import FilterBankDescriptor

@@ -8,7 +8,6 @@ all read from :data:`MODEL_KINDS`; adding a model kind is one :func:`register_mo
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import json
 import warnings
@@ -18,13 +17,7 @@ from typing import Any, Callable
 
 from sklearn.exceptions import ConvergenceWarning
 
-from ..errors import ConfigurationError
-
-
-def did_you_mean(value: str, choices) -> str:
-    """`` (did you mean 'svm'?)`` when ``value`` is close to one of ``choices``, else ``""``."""
-    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+from ..errors import ConfigurationError, did_you_mean
 
 
 # --------------------------------------------------------------------------- parameter types

@@ -67,7 +67,7 @@ _SKLEARN = (
 # Plain data: containers, numpy arrays, their scalar types and dtypes.
 _DATA = (
     "builtins.dict", "builtins.list", "builtins.tuple", "builtins.set", "builtins.str", "builtins.bytes",
-    "builtins.int", "builtins.float", "builtins.bool", "builtins.slice", "builtins.NoneType",
+    "builtins.int", "builtins.float", "builtins.bool", "builtins.slice",
     "numpy.ndarray", "numpy.dtype", "numpy.random.mtrand.RandomState",
     *(f"numpy.{t}" for t in ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
                              "uint16", "uint32", "uint64", "bool_", "str_")),
@@ -139,6 +139,8 @@ def check_forest_trees(model, path) -> None:
 
 def _estimators_of(model, cls):
     """Every object of type ``cls`` reachable through estimators' attributes, lists, tuples and dicts."""
+    from .runs import _attribute_slots  # the places of a model that hold its parts
+
     seen: set[int] = set()
     stack = [model]
     while stack:
@@ -148,9 +150,4 @@ def _estimators_of(model, cls):
         seen.add(id(obj))
         if isinstance(obj, cls):
             yield obj
-        if isinstance(obj, dict):
-            stack.extend(obj.values())
-        elif isinstance(obj, (list, tuple)):
-            stack.extend(obj)
-        elif type(obj).__module__.split(".")[0] in ("sklearn", "fer_classic") and hasattr(obj, "__dict__"):
-            stack.extend(vars(obj).values())
+        stack.extend(value for _, value in _attribute_slots(obj))
