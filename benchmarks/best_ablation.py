@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from fer_classic.models.ensemble import soft_vote, vote_weights
-from fer_classic.training.ensemble import member_scores
-from fer_classic.training.protocols import make_splits
 from fer_classic.models.mirror import mirror_averaged_scores
 from fer_classic.pipelines import named_pipeline
-from fer_classic.training.runs import load_run
+from fer_classic.runs.folders import load_run
 from fer_classic.store import FeatureDirectory
+from fer_classic.training.ensemble import member_scores
+from fer_classic.training.protocols import make_splits
 
 
 def member_scores_from_run(model, data, split) -> dict:

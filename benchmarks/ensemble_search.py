@@ -26,12 +26,12 @@ from pathlib import Path
 import numpy as np
 from joblib import Parallel, delayed
 
+from fer_classic.evaluation.uncertainty import mcnemar, wilson_interval
 from fer_classic.models import soft_vote, vote_weights
 from fer_classic.store import FeatureDirectory
 from fer_classic.training import TrainSpec
 from fer_classic.training.ensemble import member_name, member_scores
 from fer_classic.training.protocols import make_splits
-from fer_classic.training.uncertainty import mcnemar, wilson_interval
 
 SVM = {"kernel": "rbf", "C": 10.0}
 CANDIDATES = {

@@ -35,7 +35,7 @@ t2 = time.perf_counter()
 from fer_classic.faces import dlib_faces
 dlib_faces.face_detector(); dlib_faces.shape_predictor()
 t3 = time.perf_counter()
-from fer_classic.training.runs import load_run_labeller
+from fer_classic.runs.folders import load_run_labeller
 load_run_labeller(sys.argv[1])
 t4 = time.perf_counter()
 from fer_classic.apply.photos import predict_photos

@@ -26,9 +26,9 @@ from PIL import Image
 
 from fer_classic.apply.evaluate import evaluate_run
 from fer_classic.data import load_dataset
+from fer_classic.evaluation.uncertainty import intervals, mcnemar
 from fer_classic.faces.dlib_faces import detect_faces
 from fer_classic.store import write_text_atomic
-from fer_classic.training.uncertainty import intervals, mcnemar
 
 ENLARGE = 4
 PAD = 96  # pixels of the enlarged picture (2 FER pixels = 24 enlarged ones per side, and more)

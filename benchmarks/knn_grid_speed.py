@@ -30,10 +30,10 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
 from fer_classic.data import load_dataset
-from fer_classic.training.protocols import make_splits
 from fer_classic.features import HOGDescriptor, RawPixels
-from fer_classic.models.knn import knn_grid_predictions
 from fer_classic.models import expand_grid, model_kind
+from fer_classic.models.knn import knn_grid_predictions
+from fer_classic.training.protocols import make_splits
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013"
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_classic.data import load_dataset
-from fer_classic.training.runs import load_run_labeller
+from fer_classic.runs.folders import load_run_labeller
 
 
 def fastest(func, repeats):

@@ -20,7 +20,7 @@ from skimage import data
 from fer_classic import faces
 from fer_classic.data import to_gray
 from fer_classic.features.extraction import set_descriptor_runtime
-from fer_classic.training.runs import load_run
+from fer_classic.runs.folders import load_run
 
 
 def timed(func, repeats):

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fer_classic.apply.predictor import load_predictor
 from fer_classic.data import load_dataset
 from fer_classic.models.mirror import predict_labels
-from fer_classic.training.runs import load_run
+from fer_classic.runs.folders import load_run
+from fer_classic.runs.predictor import load_predictor
 
 
 def main() -> int:

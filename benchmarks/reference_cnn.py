@@ -18,9 +18,9 @@ import pandas as pd
 
 from fer_classic.apply.reference_cnn import CLASSES, MiniXception
 from fer_classic.data import load_dataset
+from fer_classic.evaluation.metrics import classification_metrics
+from fer_classic.evaluation.uncertainty import intervals
 from fer_classic.store import write_text_atomic
-from fer_classic.training.metrics import classification_metrics
-from fer_classic.training.uncertainty import intervals
 
 
 def main() -> int:

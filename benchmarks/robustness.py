@@ -5,7 +5,7 @@ and the drop from the clean images; written as a markdown table.
     python benchmarks/robustness.py DATA RUN_DIR... [--cnn] [--conditions all] [--split PublicTest]
         [--markdown reports/robustness.md] [--json FILE]
 
-The conditions are fer_classic.apply.conditions' (low light, glasses, mask, tilt, blur, noise, JPEG,
+The conditions are fer_classic.faces.conditions' (low light, glasses, mask, tilt, blur, noise, JPEG,
 shift); the same seed gives every model the same changed images.
 """
 
@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_classic.apply.conditions import CONDITIONS, parse_conditions
 from fer_classic.apply.evaluate import evaluate_run, robustness
 from fer_classic.data import load_dataset
+from fer_classic.evaluation.uncertainty import intervals, mcnemar
+from fer_classic.faces.conditions import CONDITIONS, parse_conditions
 from fer_classic.store import write_text_atomic
-from fer_classic.training.uncertainty import intervals, mcnemar
 
 
 class _CNNLabels:

@@ -4,8 +4,10 @@ The flow, one package per stage::
 
     data/        load_dataset            images, labels, FER2013 usage
     features/    extract_features        descriptors (scikit-learn transformers) → feature files
-    training/    train_run, train_ensemble   protocols, PCA, selection on validation → run folders
     models/      MODEL_KINDS             classifier kinds and their fast paths, mirror averaging, ensembles
+    evaluation/                          metrics, intervals, paired tests, their figures
+    runs/        load_run                run folders: the model, the run record, the predictor
+    training/    train_run, train_ensemble   protocols, PCA, selection on validation → run folders
     apply/       evaluate_run, predict_photos   a run on a labelled dataset, on photos
     reporting/   write_report            runs next to published references
     pipelines.py named_pipeline          the standard suite and the best preset, by name
@@ -26,7 +28,7 @@ _API = {
     "DESCRIPTORS": "features", "make_descriptor": "features", "extract_features": "features.extraction",
     "MODEL_KINDS": "models", "model_kind": "models", "PIPELINES": "pipelines", "named_pipeline": "pipelines",
     "write_report": "reporting.report", "load_runs": "reporting.results", "EnsembleSpec": "training", "TrainSpec": "training",
-    "load_run": "training", "train_ensemble": "training", "train_run": "training",
+    "load_run": "runs", "train_ensemble": "training", "train_run": "training",
 }
 __all__ = sorted(_API) + ["__version__"]
 

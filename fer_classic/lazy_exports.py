@@ -1,4 +1,4 @@
-"""Packages whose public names are imported on first use (PEP 562): ``import fer_classic.apply.predictor``
+"""Packages whose public names are imported on first use (PEP 562): ``import fer_classic.runs.predictor``
 then costs numpy, not scikit-learn, and a command imports only what it runs."""
 
 from __future__ import annotations

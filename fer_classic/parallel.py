@@ -7,7 +7,6 @@ import sys
 from typing import Callable, Sequence
 
 import numpy as np
-
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 

@@ -194,6 +194,9 @@ def smallest_exact_dtype(X: np.ndarray, *, half: bool = False):
     return None
 
 
+BASIS_PRECISIONS = ("float32", "float16")  # the types a PCA basis may be rounded to (RoundedPCA)
+
+
 def round_to_float16(X: np.ndarray) -> np.ndarray:
     """``X``'s values rounded to the nearest float16 (clipped to its finite range), in ``X``'s dtype: rows
     a model keeps are then stored exactly at half the bytes of float32 (``TrainSpec.float16_rows``)."""

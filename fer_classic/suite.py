@@ -23,10 +23,10 @@ from .features import DESCRIPTORS, validate_descriptor
 from .features.extraction import extract_features, manifest_describes
 from .parallel import call_unpacked, effective_n_jobs
 from .pipelines import PIPELINES, NamedPipeline, named_pipeline
+from .runs.folders import remove_model_copy
 from .store import FeatureDirectory, library_versions, read_json, write_json_atomic
 from .training import EnsembleSpec, TrainSpec, train_ensemble, train_run
 from .training.ensemble import member_manifests, recorded_manifest
-from .training.runs import remove_model_copy
 from .training.spec import ALIGNED_FOLDER
 
 log = logging.getLogger(__name__)

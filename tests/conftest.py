@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer_classic.data import load_dataset
-from fer_classic.data import default_sample_path
+from fer_classic.data import default_sample_path, load_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 FULL_FER2013 = Path(os.environ.get("FER2013_PATH", REPO.parent / "shared" / "datasets" / "fer2013"))

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from fer_classic.apply.conditions import apply_condition
 from fer_classic.faces import landmarks
+from fer_classic.faces.conditions import apply_condition
 from fer_classic.faces.dlib_faces import eye_centres
 from fer_classic.features.alignment import FaceAligner
 

@@ -225,8 +225,8 @@ def test_an_out_that_cannot_be_written_names_the_users_path(small_run, sample_pa
 def test_a_full_disk_is_named_and_nothing_half_written_is_left(sample_features, sample, tmp_path, monkeypatch):
     import errno
 
+    import fer_classic.runs.folders as runs
     import fer_classic.store as store
-    import fer_classic.training.runs as runs
 
     def full(*args, **kwargs):  # what a write on a full disk raises (no file name)
         raise OSError(errno.ENOSPC, "No space left on device")

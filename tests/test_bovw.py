@@ -7,7 +7,7 @@ import pytest
 
 from fer_classic.apply.evaluate import image_pipelines
 from fer_classic.features import BoVWDescriptor
-from fer_classic.training.runs import load_run
+from fer_classic.runs.folders import load_run
 from fer_classic.store import FeatureDirectory, FeatureStoreError
 
 from .conftest import run

@@ -8,7 +8,7 @@ from scipy.special import softmax
 from sklearn.svm import SVC
 
 from fer_classic.models import TemperatureScaledClassifier, fit_temperature
-from fer_classic.training.runs import load_run
+from fer_classic.runs.folders import load_run
 
 from .conftest import run
 

@@ -148,8 +148,8 @@ def test_a_run_from_before_a_setting_existed_counts_as_done(sample_features, tmp
 
 
 def test_the_suite_removes_its_feature_files_only_when_asked_and_makes_them_again_the_same(tmp_path, sample):
-    from fer_classic.features.extraction import manifest_describes
     from fer_classic.errors import FeatureStoreError
+    from fer_classic.features.extraction import manifest_describes
     from fer_classic.store import FeatureDirectory, file_sha256
     from fer_classic.suite import run_pipelines
 
@@ -178,7 +178,7 @@ def test_the_suite_removes_its_feature_files_only_when_asked_and_makes_them_agai
 
 def test_the_suite_removes_the_model_file_of_a_run_with_a_predictor_only_when_asked(tmp_path, sample):
     from fer_classic.errors import RunError
-    from fer_classic.training.runs import load_run, load_run_labeller
+    from fer_classic.runs.folders import load_run, load_run_labeller
     from fer_classic.suite import run_pipelines
 
     work = tmp_path / "suite"

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from fer_classic.apply.evaluate import image_pipelines
-from fer_classic.training.runs import load_run
+from fer_classic.runs.folders import load_run
 
 from .conftest import run
 
@@ -88,7 +88,7 @@ def test_svm_and_forest_runs(sample_features, tmp_path, model, extra):
 def test_a_run_stored_in_half_precision(sample_features, sample, tmp_path):
     """--pca-precision float16 --float16-rows: an RBF SVM whose basis and support vectors are float16
     numbers, stored so, and labelled by its predictor as by its model."""
-    from fer_classic.training.runs import load_run_labeller
+    from fer_classic.runs.folders import load_run_labeller
 
     result = run("train", sample_features, "-f", "hog", "-m", "svm", "--pca", "40", "--pca-precision", "float16",
                  "--float16-rows", "-o", tmp_path / "half")
@@ -109,7 +109,7 @@ def test_a_run_stored_in_half_precision(sample_features, sample, tmp_path):
 def test_a_run_on_an_int8_grid(sample_features, sample, tmp_path):
     """--int8-rows: an RBF SVM whose support vectors are whole numbers of a step per column, at most 127
     of them, labelled by its predictor as by its model."""
-    from fer_classic.training.runs import load_run_labeller
+    from fer_classic.runs.folders import load_run_labeller
 
     result = run("train", sample_features, "-f", "hog", "-m", "svm", "--pca", "40", "--int8-rows",
                  "-o", tmp_path / "int8")
@@ -224,7 +224,7 @@ def test_existing_run_needs_force(knn_run, sample_features):
 
 
 def test_interrupted_run_leaves_nothing_that_looks_complete(sample_features, tmp_path, monkeypatch):
-    import fer_classic.training.record as record
+    import fer_classic.runs.record as record
     from fer_classic.training import TrainSpec, train_run
 
     def interrupted(*args, **kwargs):
@@ -269,7 +269,7 @@ class Untrusted:
 def test_untrusted_types_are_refused(knn_run, tmp_path):
     import skops.io as sio
 
-    from fer_classic.training.runs import RunError, load_run
+    from fer_classic.runs.folders import RunError, load_run
     from fer_classic.store import file_sha256
 
     copy = tmp_path / "copy"
@@ -314,7 +314,7 @@ def test_loading_skips_skops_estimator_scan(knn_run):
     import subprocess
     import sys
 
-    probe = ("import sys; from fer_classic.training.runs import load_run; load_run(sys.argv[1]); "
+    probe = ("import sys; from fer_classic.runs.folders import load_run; load_run(sys.argv[1]); "
              "print('sklearn.utils._testing' in sys.modules, 'sklearn.svm' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", probe, str(knn_run)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

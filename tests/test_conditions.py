@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from fer_classic.apply.conditions import CONDITIONS, apply_condition, face_landmarks
 from fer_classic.errors import ConfigurationError
+from fer_classic.faces.conditions import CONDITIONS, apply_condition, face_landmarks
 
 from .conftest import run
 

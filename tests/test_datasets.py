@@ -1,6 +1,6 @@
-import re
 import gzip
 import logging
+import re
 
 import numpy as np
 import pytest

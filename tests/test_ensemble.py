@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 from skimage import data as skdata
 
-from fer_classic.models.ensemble import SoftVotingEnsemble, vote_weights
 from fer_classic.apply.evaluate import evaluate_run
-from fer_classic.models.mirror import leading_aligner, mirror_images
-from fer_classic.errors import ConfigurationError
 from fer_classic.apply.photos import predict_photos
+from fer_classic.errors import ConfigurationError
+from fer_classic.models.ensemble import SoftVotingEnsemble, vote_weights
+from fer_classic.models.mirror import leading_aligner, mirror_images
 from fer_classic.pipelines import named_pipeline
-from fer_classic.training.runs import load_run
+from fer_classic.runs.folders import load_run
 
 from .conftest import run
 
@@ -105,7 +105,7 @@ def test_the_presets_label_through_their_predictors_as_their_models_did(preset_r
     """Both presets have a predictor: `compact` (best's SVM members alone) labels without scikit-learn,
     `best` imports its SVMs for local learning's per-face fits; every test face gets the label training
     measured."""
-    from fer_classic.training.runs import load_run_labeller
+    from fer_classic.runs.folders import load_run_labeller
 
     if preset == "compact":
         result = run("train", preset_run / "features", "--preset", "compact", "-o", preset_run / "compact")

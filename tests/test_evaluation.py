@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from fer_classic.errors import ProtocolError
-from fer_classic.training.metrics import classification_metrics, learning_curve_rates
-from fer_classic.training.protocols import make_splits
 from fer_classic.data.labels import FER2013_CLASSES
+from fer_classic.errors import ProtocolError
+from fer_classic.evaluation.metrics import classification_metrics, learning_curve_rates
+from fer_classic.training.protocols import make_splits
 
 
 def _labels(n_per_class=30, classes=7):

@@ -8,9 +8,9 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from fer_classic.features import HOGDescriptor, RawPixels
+from fer_classic.models import expand_grid, model_kind
 from fer_classic.models.knn import FastKNeighborsClassifier, knn_grid_predictions
 from fer_classic.models.neighbours import _heap_push, kneighbors, minkowski_distances
-from fer_classic.models import expand_grid, model_kind
 
 
 def _features(sample, kind):

@@ -8,7 +8,7 @@ import pytest
 from fer_classic.apply.evaluate import image_pipelines
 from fer_classic.features import make_descriptor
 from fer_classic.models.mirror import MirrorAveragedClassifier, mirror_images
-from fer_classic.training.runs import load_run
+from fer_classic.runs.folders import load_run
 from fer_classic.store import FeatureDirectory
 
 from .conftest import run

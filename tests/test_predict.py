@@ -8,8 +8,8 @@ from PIL import Image
 from skimage import data
 
 from fer_classic import faces
-from fer_classic.data import to_gray
 from fer_classic.apply.photos import predict_photos
+from fer_classic.data import to_gray
 
 from .conftest import run
 
@@ -82,7 +82,7 @@ def test_no_detect_matches_evaluate_on_cropped_faces(trained, sample, sample_pat
     test_files = [sample_path / i for i in sample.ids[sample.usage == "PublicTest"][:40]]
     table = predict_photos(trained / "knn", test_files, detect=False)
     assert (table["status"] == "ok").all() and len(table) == 40
-    from fer_classic.training.runs import load_run
+    from fer_classic.runs.folders import load_run
 
     pipeline, metrics = load_run(trained / "knn")
     expected = [metrics["class_names"][i] for i in pipeline.predict(sample.images[sample.usage == "PublicTest"][:40])]

@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from fer_classic.apply.predictor import PREDICTOR_FILE, ModelLabeller, load_predictor
 from fer_classic.errors import RunError
-from fer_classic.training.runs import load_run, load_run_labeller
+from fer_classic.runs.folders import load_run, load_run_labeller
+from fer_classic.runs.predictor import PREDICTOR_FILE, ModelLabeller, load_predictor
 
 from .conftest import run
 
@@ -268,7 +268,7 @@ def test_a_fresh_command_labels_photos_with_the_predictor_without_scikit_learn(r
 def test_a_run_trained_before_its_model_had_a_predictor_gets_one(runs, test_faces, tmp_path):
     """Local learning had no numpy form before: ``add_predictor`` writes the one ``train`` writes now, from
     the run's model, and records it; the predictor gives the model's labels."""
-    from fer_classic.training.runs import add_predictor
+    from fer_classic.runs.folders import add_predictor
 
     old = tmp_path / "local"
     shutil.copytree(runs / "local", old)

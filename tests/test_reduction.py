@@ -7,8 +7,9 @@ from sklearn.decomposition import PCA
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fer_classic.errors import ConfigurationError
+from fer_classic.models.reduction import RoundedPCA
 from fer_classic.training import TrainSpec
-from fer_classic.training.reduction import RoundedPCA, make_reducer
+from fer_classic.training.reducer import make_reducer
 
 
 @pytest.mark.parametrize("dtype, precision", [(np.float64, "float32"), (np.float64, "float16"),

@@ -199,7 +199,7 @@ def test_reports_cite_exact_settings_with_holm_p_values_class_n_and_a_latex_tabl
 
 
 def test_holm_adjustment_matches_the_textbook_example():
-    from fer_classic.training.uncertainty import holm
+    from fer_classic.evaluation.uncertainty import holm
 
     # Holm (1979) step-down: sorted p 0.01, 0.02, 0.03, 0.04 times 4, 3, 2, 1, kept non-decreasing.
     assert np.allclose(holm([0.04, 0.01, 0.03, 0.02]), [0.06, 0.04, 0.06, 0.06])

@@ -6,8 +6,8 @@ import zipfile
 
 import pytest
 
+from fer_classic.runs.folders import RunError, load_run
 from fer_classic.store import file_sha256
-from fer_classic.training.runs import RunError, load_run
 
 from .conftest import run
 
@@ -129,7 +129,7 @@ def test_the_same_training_writes_the_same_model_bytes(svm_run, sample_features,
 def test_every_trusted_name_is_a_class():
     import importlib
 
-    from fer_classic.training.trusted_classes import TRUSTED_CLASSES
+    from fer_classic.runs.trusted_classes import TRUSTED_CLASSES
 
     for name in TRUSTED_CLASSES:
         module, _, attr = name.rpartition(".")
@@ -141,7 +141,7 @@ def test_a_forest_whose_tree_points_outside_its_arrays_is_refused():
     import numpy as np
     from sklearn.ensemble import RandomForestClassifier
 
-    from fer_classic.training.trusted_classes import check_forest_trees
+    from fer_classic.runs.trusted_classes import check_forest_trees
 
     rng = np.random.default_rng(0)
     forest = RandomForestClassifier(n_estimators=2, random_state=0).fit(rng.normal(size=(40, 3)),

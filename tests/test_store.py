@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from fer_classic.data import load_dataset
-from fer_classic.features.extraction import extract_features
 from fer_classic.features import HOGDescriptor
+from fer_classic.features.extraction import extract_features
 from fer_classic.store import FeatureDirectory, FeatureStoreError, atomic_path, write_json_atomic
 
 
@@ -90,7 +90,7 @@ def test_models_are_stored_with_exact_float32_arrays_and_load_unchanged(tmp_path
     from sklearn.svm import SVC
 
     from fer_classic.models import LocalLearningClassifier
-    from fer_classic.training.runs import compact_arrays, restore_arrays, save_model
+    from fer_classic.runs.folders import compact_arrays, restore_arrays, save_model
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 30)).astype(np.float32)  # float32 features: SVM support vectors are float32 numbers
@@ -138,8 +138,7 @@ def test_pixel_rows_are_stored_as_bytes_and_other_arrays_only_where_exact():
 
 
 def test_rows_on_an_int8_grid_are_stored_as_int8_and_a_step_per_column_exactly():
-    from fer_classic.store import (compact_form, from_compact_form, int8_columns, int8_grid_steps,
-                                   round_to_int8_grid)
+    from fer_classic.store import compact_form, from_compact_form, int8_columns, int8_grid_steps, round_to_int8_grid
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3000, 40)) * np.geomspace(30, 0.01, 40)  # PCA-like columns
@@ -175,7 +174,7 @@ def test_model_files_deflate_only_what_compresses(tmp_path):
     from sklearn.svm import SVC
 
     from fer_classic.models import FastKNeighborsClassifier
-    from fer_classic.training.runs import restore_arrays, save_model
+    from fer_classic.runs.folders import restore_arrays, save_model
 
     rng = np.random.default_rng(0)
     pixels = np.repeat(rng.integers(0, 256, (10000, 8)), 8, axis=1).astype(np.float64)  # smooth "images"

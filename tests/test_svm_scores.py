@@ -4,10 +4,10 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.svm import SVC, LinearSVC
 
-from fer_classic.store import FeatureDirectory
 from fer_classic.models import svm_scores
 from fer_classic.models.mirror import predict_labels
 from fer_classic.models.svm_scores import has_fast_scores, rbf_svc_predict, rbf_svc_scores
+from fer_classic.store import FeatureDirectory
 
 
 def test_scores_match_decision_function(sample_features):

@@ -1,11 +1,12 @@
 """Intervals and paired tests: the numbers researchers cite."""
 
+from statistics import NormalDist
+
 import numpy as np
 import pandas as pd
 import pytest
-from statistics import NormalDist
 
-from fer_classic.training.uncertainty import bootstrap_intervals, intervals, mcnemar, wilson_interval
+from fer_classic.evaluation.uncertainty import bootstrap_intervals, intervals, mcnemar, wilson_interval
 
 
 def test_wilson_interval_matches_the_formula():

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fer_classic.apply.video import RowWriter, label_video, score_columns, BASE_COLUMNS
+from fer_classic.apply.video import BASE_COLUMNS, RowWriter, label_video, score_columns
 from fer_classic.faces.tracking import IoUTracker, ScoreSmoother
 
 from .conftest import make_video, run

@@ -10,10 +10,10 @@ import numpy as np
 
 from ..data import load_dataset, to_gray
 from ..errors import DatasetError
-from ..training.metrics import classification_metrics
-from ..training.uncertainty import intervals
+from ..evaluation.metrics import classification_metrics
+from ..evaluation.uncertainty import intervals
 from ..features.extraction import image_pipelines, set_descriptor_runtime  # noqa: F401 (re-exported)
-from ..training.runs import load_run_labeller
+from ..runs.folders import load_run_labeller
 from ..store import library_versions, write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: i
     dataset_kwargs : dict, optional
         More arguments for :func:`~fer_classic.load_dataset` (``strict``, ``classes``, ``size``).
     conditions : names, optional
-        Image conditions (:data:`~fer_classic.apply.conditions.CONDITIONS`: lowlight, glasses, mask,
+        Image conditions (:data:`~fer_classic.faces.conditions.CONDITIONS`: lowlight, glasses, mask,
         tilt, blur, noise, jpeg, shift) to score the run under, each at ``levels`` (default 1, 2 and 3),
         seeded with ``seed``: ``robustness`` lists accuracy with its interval and the drop from the clean
         images.
@@ -61,7 +61,7 @@ def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: i
         fingerprint and what the run was trained on. Classes of ``data`` that the model never saw are
         listed under ``unseen_classes``; their images count as errors.
     """
-    from .conditions import parse_conditions
+    from ..faces.conditions import parse_conditions
 
     conditions = parse_conditions(conditions) if conditions else []
     labeller, run_metrics = load_run_labeller(run_dir)  # the predictor where the run has one
@@ -122,7 +122,7 @@ def robustness(labeller, images, y_true, conditions, seed: int, clean_accuracy: 
     """Accuracy (with its 95% interval) under each condition at each of ``levels`` (default: every level),
     and the drop from clean; ``predictions``, when given, receives each ``(condition, level)``'s predicted
     labels (for paired tests)."""
-    from .conditions import CONDITIONS, apply_condition, face_landmarks, parse_levels
+    from ..faces.conditions import CONDITIONS, apply_condition, face_landmarks, parse_levels
 
     levels = parse_levels(levels)
 

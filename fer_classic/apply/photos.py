@@ -15,12 +15,23 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DatasetError
 from ..data import IMAGE_SUFFIXES, read_image
+from ..errors import DatasetError
+from ..runs.folders import load_run_labeller, member_specs, predictor_path, read_run_metrics
 from ..store import atomic_path
-from ..training.runs import load_run_labeller, member_specs, predictor_path, read_run_metrics
-from .face_finding import (align_detected, aligned_items, box_landmarks, detect_in_photo, expand_inputs, faces_of,
-                           find_faces_batch, is_cold_start, start_aligner, whole_image_landmarks, with_realigned)
+from .face_finding import (
+    align_detected,
+    aligned_items,
+    box_landmarks,
+    detect_in_photo,
+    expand_inputs,
+    faces_of,
+    find_faces_batch,
+    is_cold_start,
+    start_aligner,
+    whole_image_landmarks,
+    with_realigned,
+)
 
 log = logging.getLogger(__name__)
 

@@ -130,7 +130,7 @@ def label_video(run_dir, source, *, every: int = 1, fps: float | None = None, st
     Face finding (detection, landmarks, alignment) runs in ``n_jobs`` worker processes on short batches
     of frames, in order; tracking, smoothing and the model run here, so results do not depend on it.
     A truncated file raises :class:`PartialVideoError` after its last rows unless ``allow_partial``."""
-    from ..training.runs import load_run_labeller
+    from ..runs.folders import load_run_labeller
 
     check_sampling(every, fps, start, end)
     if smooth < 1:
@@ -205,7 +205,7 @@ def _frames_with_faces(source, options: dict, n_jobs, **sampling):
 
 def score_columns(run_dir) -> list[str]:
     """The per-class score columns :func:`label_video` writes for a run."""
-    from ..training.runs import load_run_labeller
+    from ..runs.folders import load_run_labeller
 
     labeller, metrics = load_run_labeller(run_dir)
     names = list(metrics["class_names"])
@@ -270,8 +270,9 @@ class VideoAnnotator:
         self.container = self.stream = None
 
     def add(self, rgb: np.ndarray, rows: list[dict]) -> None:
-        import av
         from fractions import Fraction
+
+        import av
 
         from .labels_drawing import draw_labels, top_score_text
 

@@ -15,7 +15,6 @@ import click
 from .. import __version__
 from ..errors import ConfigurationError, FerClassicError, describe_os_error
 
-
 # Each command's module, imported when the command runs (or for --help): `fer-classic predict` does not
 # pay for the imports of training and reporting.
 COMMANDS = ("baseline", "extract", "train", "evaluate", "predict", "report", "check")

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from ..apply.evaluate import evaluate_run
-from ..store import write_json_atomic
 from ..data import USAGES
+from ..store import write_json_atomic
 from . import main
 from .options import Choice, dataset_options, runtime_options
 
@@ -47,7 +47,7 @@ def evaluate(run_dir, data, split, out, conditions, levels, seed, dataset_kwargs
       fer-classic evaluate runs/svm ~/fer2013 ~/ckplus ~/jaffe --out cross.json
       fer-classic evaluate runs/svm ~/fer2013 --split PublicTest --conditions all --out robust.json
     """
-    from ..apply.conditions import CONDITIONS, parse_conditions, parse_levels
+    from ..faces.conditions import CONDITIONS, parse_conditions, parse_levels
 
     names = list(CONDITIONS) if conditions == "all" else parse_conditions(conditions) if conditions else []
     levels = parse_levels(levels)

@@ -8,11 +8,17 @@ from pathlib import Path
 import click
 
 from ..data import default_sample_path, load_dataset
-from ..features.extraction import extract_features
 from ..features import DEFAULT_DESCRIPTORS, DESCRIPTORS, validate_descriptor
+from ..features.extraction import extract_features
 from . import main
-from .options import (dataset_options, descriptor_options, descriptor_params_from, parse_feature_names,
-                      runtime_options, scheduler_option)
+from .options import (
+    dataset_options,
+    descriptor_options,
+    descriptor_params_from,
+    parse_feature_names,
+    runtime_options,
+    scheduler_option,
+)
 
 log = logging.getLogger(__name__)
 

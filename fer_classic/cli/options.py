@@ -11,7 +11,6 @@ import sys
 import click
 
 
-
 class Choice(click.Choice):
     """click's Choice, suggesting the closest choice for a mistyped value (``-m svn``: did you mean svm?)."""
 

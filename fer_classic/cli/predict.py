@@ -175,7 +175,7 @@ def _predict_videos(run_dir, videos, out, fmt, annotate, threshold, upsample, mi
     if timeline:
         import pandas as pd
 
-        from ..reporting.plots import plot_timelines
+        from ..evaluation.plots import plot_timelines
 
         for path in plot_timelines(pd.DataFrame(kept, columns=columns), Path(timeline)):
             log.info("timeline: %s", path)

@@ -8,8 +8,8 @@ import click
 
 from ..models import MIRROR_MODES, MODEL_KINDS, read_grid_file
 from ..pipelines import PIPELINES, named_pipeline
+from ..store import BASIS_PRECISIONS
 from ..training import PROTOCOLS, EnsembleSpec, TrainSpec, train_ensemble, train_run
-from ..training.spec import BASIS_PRECISIONS
 from . import main
 from .options import Choice, command_line, model_param_options, parse_feature_names, runtime_options, scheduler_option
 

@@ -4,8 +4,16 @@ synonyms, image decoding. Everything ends up as one :class:`Dataset`."""
 from pathlib import Path
 
 from ..errors import DatasetError
-from .datasets import (IMAGE_SUFFIXES, Dataset, detect_layout, load_dataset, read_image, resize_image,
-                       stack_images, to_gray)
+from .datasets import (
+    IMAGE_SUFFIXES,
+    Dataset,
+    detect_layout,
+    load_dataset,
+    read_image,
+    resize_image,
+    stack_images,
+    to_gray,
+)
 from .labels import FER2013_CLASSES, USAGES, canonical_class_name
 
 

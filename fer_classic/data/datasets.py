@@ -21,8 +21,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .labels import FER2013_CLASSES, USAGES, canonical_class_name, normalise_extra_class_name
 from ..errors import ConfigurationError, DatasetError, did_you_mean
+from .labels import FER2013_CLASSES, USAGES, canonical_class_name, normalise_extra_class_name
 
 log = logging.getLogger(__name__)
 

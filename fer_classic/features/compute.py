@@ -3,7 +3,7 @@
 The descriptor classes (scikit-learn transformers, in their family modules) hold the parameters and
 what ``fit`` learned, and describe a chunk of images with the function registered here under their
 name (``DESCRIBE[name](d, images)``, ``d`` being the descriptor). Anything with the same attributes
-computes the same rows: a run's predictor (:mod:`fer_classic.apply.predictor`) describes faces with
+computes the same rows: a run's predictor (:mod:`fer_classic.runs.predictor`) describes faces with
 these functions in a process that never imports scikit-learn, which is what lets ``fer-classic
 predict`` answer within a second or two of the command.
 """
@@ -17,7 +17,6 @@ import threading
 import numpy as np
 
 from ..data.datasets import resize_image, to_gray
-
 
 # --------------------------------------------------------------------------- input images
 

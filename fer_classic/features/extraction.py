@@ -15,10 +15,10 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from ..cluster import current_cluster
 from ..data import Dataset
-from .compute import mirror_images
 from ..store import FEATURES_FORMAT, FeatureDirectory, file_sha256, library_versions, save_feature_file
 from . import make_descriptor
 from .alignment import FaceAligner
+from .compute import mirror_images
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Local learning's arithmetic, shared by :class:`~fer_classic.models.local.LocalLearningClassifier` and
-a run's predictor (:mod:`fer_classic.apply.predictor`), so that both give the same scores: each query's
+a run's predictor (:mod:`fer_classic.runs.predictor`), so that both give the same scores: each query's
 nearest training rows, and the one-vs-rest scores of an SVM fitted on those alone.
 
 The RBF SVMs are fitted by libsvm on a kernel computed with numpy (:mod:`.libsvm_kernel`: the same

@@ -1,7 +1,7 @@
 """Exact k nearest neighbours with scikit-learn's answers, in numpy (faiss, numba and scipy imported only
 where used): the search, scikit-learn's tie-breaking among equidistant neighbours, and its vote. No
 scikit-learn here, so a run's predictor labels faces with a KNN, or finds local learning's
-neighbourhoods, without importing it (:mod:`fer_classic.apply.predictor`); :mod:`.knn` builds the grid
+neighbourhoods, without importing it (:mod:`fer_classic.runs.predictor`); :mod:`.knn` builds the grid
 and the estimator on these."""
 
 from __future__ import annotations

@@ -19,7 +19,6 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ..errors import ConfigurationError, did_you_mean
 
-
 # --------------------------------------------------------------------------- parameter types
 
 def parse_bool(value) -> bool:

@@ -6,7 +6,7 @@ kernel matrix of a batch is one matrix product, and the one-vs-one decision valu
 dual coefficients laid out once per model (cached, not stored in the model file).
 
 The arithmetic (:class:`SVMLayout` and the functions taking one) needs numpy alone: a run's predictor
-(:mod:`fer_classic.apply.predictor`) computes the same numbers without importing scikit-learn.
+(:mod:`fer_classic.runs.predictor`) computes the same numbers without importing scikit-learn.
 """
 
 from __future__ import annotations

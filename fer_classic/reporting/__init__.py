@@ -1,2 +1,2 @@
-"""Reports: runs side by side with published references (:mod:`.report`), figures (:mod:`.plots`) and
+"""Reports: runs side by side with published references (:mod:`.report`) and
 the references themselves (``references.csv``)."""

@@ -24,9 +24,9 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import ConfigurationError, DatasetError, RunError
+from ..evaluation.plots import plot_confusion_matrix, plot_knn_accuracy, plot_learning_curves, plot_robustness
+from ..evaluation.uncertainty import wilson_interval
 from ..store import read_json, write_text_atomic
-from ..training.uncertainty import wilson_interval
-from .plots import plot_confusion_matrix, plot_knn_accuracy, plot_learning_curves, plot_robustness
 from .results import Result, load_result, paired_tests, read_external_predictions, results_frame
 
 FORMATS = ("md", "html", "csv", "json", "tex")

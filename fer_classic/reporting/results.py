@@ -11,12 +11,12 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DatasetError, RunError
+from ..evaluation.metrics import classification_metrics
+from ..evaluation.uncertainty import holm, intervals, mcnemar
 from ..models.registry import describe_params
+from ..runs.folders import METRICS
+from ..runs.record import PREDICTIONS
 from ..store import read_json
-from ..training.metrics import classification_metrics
-from ..training.record import PREDICTIONS
-from ..training.runs import METRICS
-from ..training.uncertainty import holm, intervals, mcnemar
 
 
 @dataclass

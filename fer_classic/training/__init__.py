@@ -1,11 +1,12 @@
-"""Training: protocols and splits, reduction, selection on validation, the run record and run folders."""
+"""Training: protocols and splits, selection on validation, ensembles; it writes run folders
+(:mod:`fer_classic.runs`)."""
 
-# Imported on first use, so that loading a run (``training.runs``) does not import training itself.
+# Imported on first use: a command imports only what it runs.
 from ..lazy_exports import lazy_exports
 
 _API = {
-    "train_ensemble": "ensemble", "classification_metrics": "metrics", "PROTOCOLS": "protocols",
-    "Split": "protocols", "default_protocol": "protocols", "make_splits": "protocols", "load_run": "runs",
+    "train_ensemble": "ensemble", "PROTOCOLS": "protocols",
+    "Split": "protocols", "default_protocol": "protocols", "make_splits": "protocols",
     "EnsembleSpec": "spec", "TrainSpec": "spec", "train_run": "train",
 }
 __all__ = sorted(_API)

@@ -1,5 +1,5 @@
 """Training under special conditions: the fit split's images again, each under a condition of
-:mod:`fer_classic.apply.conditions` at a seeded random level, described by the run's own descriptors
+:mod:`fer_classic.faces.conditions` at a seeded random level, described by the run's own descriptors
 and added to the rows the classifier is fitted on (never to validation or test, and never to what the
 scaler and PCA are fitted on).
 
@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from ..apply.conditions import LEVELS, apply_condition, parse_conditions
 from ..errors import FeatureStoreError
+from ..faces.conditions import LEVELS, apply_condition, parse_conditions
 from ..features.extraction import fitted_descriptors, set_runtime
 from ..store import FeatureSet
 

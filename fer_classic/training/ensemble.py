@@ -16,19 +16,26 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from ..models import (SoftVotingEnsemble, TemperatureScaledClassifier, describe_params, fit_temperature, model_kind,
-                      soft_vote, vote_weights)
+from ..errors import FeatureStoreError
+from ..evaluation.metrics import classification_metrics
+from ..models import (
+    SoftVotingEnsemble,
+    TemperatureScaledClassifier,
+    describe_params,
+    fit_temperature,
+    model_kind,
+    soft_vote,
+    vote_weights,
+)
 from ..models.calibration import calibration_summary
 from ..models.mirror import mirror_averaged_scores
 from ..parallel import call_unpacked
-from ..errors import FeatureStoreError
+from ..runs.folders import new_run_directory
+from ..runs.record import RunOutcome, write_run
 from ..store import FeatureDirectory, FeatureSet
 from .augment import augmented_rows
-from .metrics import classification_metrics
 from .protocols import check_trainable, default_protocol, make_splits
-from .record import RunOutcome, write_run
-from .reduction import fit_reducer, query_rows
-from .runs import new_run_directory
+from .reducer import fit_reducer, query_rows
 from .spec import EnsembleSpec, TrainSpec
 from .train import image_pipeline
 

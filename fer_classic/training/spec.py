@@ -10,10 +10,10 @@ from pathlib import Path
 from ..errors import ConfigurationError
 from ..models import MIRROR_MODES, model_kind
 from ..models.ensemble import WEIGHTINGS
+from ..store import BASIS_PRECISIONS
 from .protocols import PROTOCOLS
 
 DTYPES = ("float64", "float32")
-BASIS_PRECISIONS = ("float32", "float16")
 ALIGNED_FOLDER = "aligned"  # the subfolder of a features folder that holds descriptors of aligned faces
 
 
@@ -55,7 +55,7 @@ class TrainSpec:
         saved model gives calibrated probabilities (``predict_proba``). Predictions are the scores'
         argmax either way. Not with the k-fold protocol.
     augment : list of str
-        Conditions (:mod:`fer_classic.apply.conditions`) to add every fit-split image under once more, at
+        Conditions (:mod:`fer_classic.faces.conditions`) to add every fit-split image under once more, at
         a seeded random level, when fitting the classifier (see :mod:`fer_classic.training.augment`).
     aligned : bool
         Read the descriptors from the features folder's ``aligned/`` subfolder: the same images with
@@ -69,14 +69,14 @@ class TrainSpec:
         model, so its labels are measured with it.
     int8_rows : bool
         Round the classifier's input rows to a grid of -127..127 steps per column, a column's step its
-        largest magnitude among the fit rows over 127 (:class:`~fer_classic.training.reduction.
+        largest magnitude among the fit rows over 127 (:class:`~fer_classic.models.reduction.
         RoundToInt8Grid`; larger values, e.g. of other rows, are clipped): what the model keeps of them
         is then stored exactly as int8 numbers and one step per column, a quarter of float32's bytes
         (the ``best`` preset). Coarser than ``float16_rows`` (a step is 1/127 of a column's largest
         magnitude): the rounding is part of the model, and its labels are measured with it. Not with
         ``float16_rows``.
     pca_precision : {"float32", "float16"} or None
-        Round the fitted PCA basis to this type's values (:class:`~fer_classic.training.reduction.
+        Round the fitted PCA basis to this type's values (:class:`~fer_classic.models.reduction.
         RoundedPCA`): it is then stored exactly in that type (float32: half a float64 basis; float16:
         half a float32 one), and training and prediction project with it alike. None: the basis as fitted.
     """
@@ -127,7 +127,7 @@ class TrainSpec:
         if self.class_weight not in (None, "balanced"):
             raise ConfigurationError(f"class_weight must be balanced or none, got {self.class_weight!r}")
         if self.augment:
-            from ..apply.conditions import parse_conditions
+            from ..faces.conditions import parse_conditions
 
             self.augment = parse_conditions(self.augment)
         if self.class_weight and not kind.class_weight:

@@ -18,18 +18,18 @@ from joblib import Parallel, delayed
 from sklearn.metrics import accuracy_score
 from sklearn.pipeline import Pipeline
 
+from ..evaluation.metrics import classification_metrics, learning_curve_rates
 from ..features.extraction import fitted_descriptors
 from ..models import MirrorAveragedClassifier, TemperatureScaledClassifier, describe_params, fit_temperature, model_kind
 from ..models.calibration import calibration_summary
 from ..models.mirror import mirror_averaged_scores, predict_mirror_averaged
 from ..parallel import call_unpacked
+from ..runs.folders import new_run_directory
+from ..runs.record import RunOutcome, write_run
 from ..store import FeatureDirectory, FeatureSet
 from .augment import augmented_rows
-from .metrics import classification_metrics, learning_curve_rates
 from .protocols import Split, check_trainable, default_protocol, make_splits
-from .record import RunOutcome, write_run
-from .reduction import fit_reducer, query_rows
-from .runs import new_run_directory
+from .reducer import fit_reducer, query_rows
 from .spec import TrainSpec
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """A run's predictor: what labelling a face needs, in one numpy file, computed without scikit-learn.
 
 ``train`` writes ``predictor.npz`` beside ``model.skops`` when every part of the model has a plain
-numpy form (:mod:`fer_classic.training.predictor_export`): descriptors (their parameters and learned
+numpy form (:mod:`fer_classic.runs.predictor_export`): descriptors (their parameters and learned
 arrays; :mod:`fer_classic.features.compute` describes the faces), the float casts, the scaler, PCA,
 and RBF SVMs, linear SVMs, MLPs, random forests, KNN or local learning, with mirror averaging,
 temperature scaling and soft-voting ensembles around them. Local learning fits an SVM per face on its

@@ -38,11 +38,14 @@ _FER_CLASSIC = (
     "fer_classic.models.knn.FastKNeighborsClassifier",
     "fer_classic.models.local.LocalLearningClassifier",
     "fer_classic.models.mirror.MirrorAveragedClassifier",
-    "fer_classic.training.reduction.Float32",
-    "fer_classic.training.reduction.Float64",
-    "fer_classic.training.reduction.RoundedPCA",
-    "fer_classic.training.reduction.RoundToFloat16",
-    "fer_classic.training.reduction.RoundToInt8Grid",
+    "fer_classic.models.reduction.Float32",
+    "fer_classic.models.reduction.Float64",
+    "fer_classic.models.reduction.RoundedPCA",
+    "fer_classic.models.reduction.RoundToFloat16",
+    "fer_classic.models.reduction.RoundToInt8Grid",
+    # the same classes under the names model files saved by fer-classic 0.2 give them
+    *(f"fer_classic.training.reduction.{name}"
+      for name in ("Float32", "Float64", "RoundedPCA", "RoundToFloat16", "RoundToInt8Grid")),
 )
 
 # scikit-learn's classes that the toolkit's models are made of or hold once fitted.
@@ -139,7 +142,7 @@ def check_forest_trees(model, path) -> None:
 
 def _estimators_of(model, cls):
     """Every object of type ``cls`` reachable through estimators' attributes, lists, tuples and dicts."""
-    from .runs import _attribute_slots  # the places of a model that hold its parts
+    from .folders import _attribute_slots  # the places of a model that hold its parts
 
     seen: set[int] = set()
     stack = [model]

@@ -10,18 +10,21 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ..cluster import current_cluster
+from ..evaluation.plots import plot_confusion_matrix, plot_knn_accuracy, plot_learning_curves
+from ..evaluation.uncertainty import intervals
 from ..models import describe_params
-from ..reporting.plots import plot_confusion_matrix, plot_knn_accuracy, plot_learning_curves
 from ..store import library_versions, write_text_atomic
+from .folders import MODEL_FILE, save_model, write_metrics
 from .predictor_export import write_run_predictor
-from .protocols import Split
-from .runs import MODEL_FILE, save_model, write_metrics
-from .uncertainty import intervals
+
+if TYPE_CHECKING:  # the type of a field, named only
+    from ..training.protocols import Split
 
 PREDICTIONS = "predictions.csv"
 
@@ -35,7 +38,7 @@ class RunOutcome:
     spec : TrainSpec or EnsembleSpec
     manifest : the features folder's manifest (data fingerprint, descriptor parameters)
     split : the protocol's split (the first fold's for k-fold)
-    test_metrics : :func:`~fer_classic.training.metrics.classification_metrics` of the reported test
+    test_metrics : :func:`~fer_classic.evaluation.metrics.classification_metrics` of the reported test
         images (pooled over folds for k-fold)
     best_params : the configuration selected on validation (for an ensemble, how it votes)
     grid : one row per configuration tried (or member combined) with its validation score

@@ -160,7 +160,7 @@ def parse_levels(levels=None) -> tuple[int, ...]:
 
 def face_landmarks(images) -> np.ndarray:
     """dlib's 68 points of each face, the whole image taken as the face box, ``(n, 68, 2)``."""
-    from ..faces import landmarks
+    from . import landmarks
 
     return np.stack([landmarks(im) for im in images])
 

@@ -2,7 +2,7 @@
 
 Models are saved with ``skops.io``, which rebuilds objects from a tree of named nodes instead of
 unpickling. Before anything is built, the tree is audited against an explicit list of classes
-(:mod:`~fer_classic.training.trusted_classes`); a file whose SHA-256 differs from the one recorded
+(:mod:`~fer_classic.runs.trusted_classes`); a file whose SHA-256 differs from the one recorded
 beside it is refused too (which guards against damage, not against whoever wrote the folder).
 """
 
@@ -19,8 +19,18 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OutputError, RunError, describe_os_error
-from ..store import (atomic_path, compact_form, current_umask, file_sha256, from_compact_form, is_output_failure,
-                     library_versions, read_json, write_json_atomic, write_zip_deflating_where_it_pays)
+from ..store import (
+    atomic_path,
+    compact_form,
+    current_umask,
+    file_sha256,
+    from_compact_form,
+    is_output_failure,
+    library_versions,
+    read_json,
+    write_json_atomic,
+    write_zip_deflating_where_it_pays,
+)
 
 METRICS = "metrics.json"
 MODEL_FILE = "model.skops"
@@ -30,7 +40,7 @@ def skops_io():
     """``skops.io``, imported without building its default allow-list of scikit-learn estimators: that
     list comes from ``sklearn.utils.all_estimators()``, which imports every scikit-learn module (and
     pytest where it is installed) — about 0.7 s of a command's start. fer-classic audits every node of
-    a file itself (:func:`~fer_classic.training.trusted_classes.untrusted_parts`), so the list is not
+    a file itself (:func:`~fer_classic.runs.trusted_classes.untrusted_parts`), so the list is not
     needed; when skops was imported already, it is used as it is."""
     if "skops.io" not in sys.modules:
         import sklearn.utils
@@ -247,10 +257,10 @@ def member_specs(metrics: dict) -> list[dict]:
 
 def load_run_labeller(run_dir: str | os.PathLike):
     """What labels faces for a run, and its metrics: the run's predictor (numpy alone, no scikit-learn
-    imported, model.skops not opened; :mod:`fer_classic.apply.predictor`) where it has one, else its
+    imported, model.skops not opened; :mod:`fer_classic.runs.predictor`) where it has one, else its
     model (:func:`load_run`) behind the same interface
-    (:class:`~fer_classic.apply.predictor.ModelLabeller`)."""
-    from ..apply.predictor import ModelLabeller, load_predictor
+    (:class:`~fer_classic.runs.predictor.ModelLabeller`)."""
+    from .predictor import ModelLabeller, load_predictor
 
     run_dir = Path(run_dir)
     metrics = read_run_metrics(run_dir)
@@ -325,7 +335,7 @@ def _check_digest(model_path: Path, digest: str, recorded: str | None) -> None:
 def _load_trusted(model_path: Path, sha256: str | None):
     """The object in a skops file, read once: its SHA-256 is computed (in a thread) while skops reads the
     file's structure and arrays, and nothing is imported or built before the hash matches ``sha256`` and
-    every node of the file passes :func:`~fer_classic.training.trusted_classes.untrusted_parts`."""
+    every node of the file passes :func:`~fer_classic.runs.trusted_classes.untrusted_parts`."""
     from concurrent.futures import ThreadPoolExecutor
     from zipfile import ZipFile
 

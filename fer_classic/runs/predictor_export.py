@@ -1,4 +1,4 @@
-"""A fitted model's numpy form (see :mod:`fer_classic.apply.predictor`): the JSON spec and the arrays,
+"""A fitted model's numpy form (see :mod:`fer_classic.runs.predictor`): the JSON spec and the arrays,
 or the reason there is none."""
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
-from ..apply.predictor import PREDICTOR_FILE, write_predictor
 from ..features import DESCRIPTORS, RUNTIME_PARAMS, ImageDescriptor
 from ..features.alignment import FaceAligner
 from ..models.calibration import TemperatureScaledClassifier
@@ -21,9 +20,10 @@ from ..models.ensemble import SoftVotingEnsemble
 from ..models.knn import FastKNeighborsClassifier
 from ..models.local import LocalLearningClassifier
 from ..models.mirror import MirrorAveragedClassifier
+from ..models.reduction import Float64, RoundToFloat16, RoundToInt8Grid
 from ..models.svm_scores import has_fast_scores, svc_layout
 from ..store import compact_form, smallest_exact_dtype
-from .reduction import Float64, RoundToFloat16, RoundToInt8Grid
+from .predictor import PREDICTOR_FILE, write_predictor
 
 _MLP_ACTIVATIONS = ("relu", "tanh", "identity")
 
