@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from .errors import ConfigurationError, did_you_mean
+from .registry import Registry
 from .training.spec import ALIGNED_FOLDER, EnsembleSpec, TrainSpec
 
 
@@ -82,22 +82,16 @@ class NamedPipeline:
                              self.in_suite, self.align)
 
 
-PIPELINES: dict[str, NamedPipeline] = {}
+PIPELINES: Registry[NamedPipeline] = Registry("pipeline")
 
 
 def register_pipeline(pipeline: NamedPipeline) -> NamedPipeline:
     """Add ``pipeline`` to :data:`PIPELINES`."""
-    if pipeline.name in PIPELINES:
-        raise ValueError(f"pipeline {pipeline.name!r} is registered twice")
-    PIPELINES[pipeline.name] = pipeline
-    return pipeline
+    return PIPELINES.register(pipeline.name, pipeline)
 
 
 def named_pipeline(name: str, seed: int = 42) -> NamedPipeline:
     """The registered pipeline ``name`` with ``seed``; an unknown name raises ConfigurationError."""
-    if name not in PIPELINES:
-        raise ConfigurationError(f"unknown pipeline {name!r}{did_you_mean(name, PIPELINES)}; "
-                                 f"known: {', '.join(PIPELINES)}")
     return PIPELINES[name].with_seed(seed)
 
 

@@ -21,6 +21,7 @@ from .data import Dataset
 from .errors import ConfigurationError, FeatureStoreError, did_you_mean
 from .features import DESCRIPTORS, validate_descriptor
 from .features.extraction import extract_features, manifest_describes
+from .models import model_kind
 from .parallel import call_unpacked, effective_n_jobs
 from .pipelines import PIPELINES, NamedPipeline, named_pipeline
 from .runs.folders import remove_model_copy
@@ -62,7 +63,7 @@ def plan_feature_folders(pipelines: list[NamedPipeline]) -> tuple[list[dict], di
 # Rough relative cost of a pipeline by model kind, to start the longest first when pipelines share the
 # cores (longest-processing-time-first scheduling). From benchmarks/suite_time.py on the full FER2013:
 # RBF SVM fits 43-409 s, KNN grids 38-392 s, forests 58-344 s, MLPs 10-45 s; wider features cost more.
-_KIND_COST = {"ensemble": 5, "svm": 4, "local": 4, "knn": 3, "rf": 3, "mlp": 1}
+_ENSEMBLE_COST = 5  # an ensemble's training time relative to an MLP's (ModelKind.relative_cost)
 
 
 def run_pipelines(dataset: Dataset, pipelines: list[NamedPipeline], workdir, *, n_jobs=None,
@@ -141,7 +142,8 @@ def _expected_cost(job) -> float:
         width = sum(entries[f]["dim"] for f in pipeline.spec.features)
     except (FeatureStoreError, KeyError):
         width = 1
-    return _KIND_COST.get(pipeline.spec.model, 1) * width ** 0.5
+    cost = _ENSEMBLE_COST if isinstance(pipeline.spec, EnsembleSpec) else model_kind(pipeline.spec.model).relative_cost
+    return cost * width ** 0.5
 
 
 def _train_pipeline(pipeline: NamedPipeline, features_dir, run_dir, command, n_jobs, force) -> tuple[str, dict]:

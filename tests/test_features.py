@@ -8,7 +8,6 @@ from hypothesis.extra.numpy import arrays
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import estimator_checks
 
 from fer_classic.data import to_gray
 from fer_classic.features import DESCRIPTORS, LandmarkDescriptor, make_descriptor
@@ -98,20 +97,7 @@ def test_unknown_descriptor_or_parameter():
         make_descriptor("hog", cell=3)
 
 
-# Of scikit-learn's estimator checks, those that do not feed tabular data apply to image
-# transformers; the data-dependent ones are re-stated below on real face images.
-STRUCTURAL_CHECKS = ["check_no_attributes_set_in_init", "check_parameters_default_constructible",
-                     "check_get_params_invariance", "check_set_params", "check_estimator_repr",
-                     "check_estimators_unfitted", "check_transformers_unfitted",
-                     "check_do_not_raise_errors_in_init_or_set_params", "check_mixin_order",
-                     "check_estimator_cloneable", "check_valid_tag_types"]
-
-
-@pytest.mark.parametrize("check", STRUCTURAL_CHECKS)
-@pytest.mark.parametrize("name", list(DESCRIPTORS))
-def test_scikit_learn_estimator_checks(name, check):
-    estimator = DESCRIPTORS[name](n_jobs=1)
-    getattr(estimator_checks, check)(type(estimator).__name__, estimator)
+# scikit-learn's structural estimator checks of the descriptors: test_estimator_checks.py.
 
 
 @pytest.mark.parametrize("name", list(DESCRIPTORS))

@@ -15,7 +15,7 @@ PACKAGE = Path(fer_classic.__file__).parent
 LAYERS = [
     "lazy_exports",  # names imported on first use (PEP 562)
     "fer_classic",  # the package's __init__: its version and the lazily imported public names
-    "errors", "cluster", "parallel", "store",  # general helpers
+    "errors", "registry", "cluster", "parallel", "store",  # general helpers
     "evaluation",  # metrics, intervals, paired tests, their figures
     "data", "faces", "features", "models",
     "runs",  # run folders, the run record, the predictor format

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.decomposition import PCA
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fer_classic.errors import ConfigurationError
 from fer_classic.models.reduction import RoundedPCA
@@ -42,8 +41,3 @@ def test_the_reducer_uses_the_rounded_pca_only_when_asked():
     assert type(make_reducer(TrainSpec(["hog"], "svm", pca=10)).named_steps["pca"]) is PCA
     step = make_reducer(TrainSpec(["hog"], "svm", pca=10, pca_precision="float16")).named_steps["pca"]
     assert isinstance(step, RoundedPCA) and step.precision == "float16"
-
-
-@parametrize_with_checks([RoundedPCA(n_components=2, precision="float16")])
-def test_scikit_learn_estimator_checks(estimator, check):
-    check(estimator)

@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..parallel import map_in_chunks
+from . import compute
 from .compute import channels, check_images, gray_face
 
 # Parameters that change how a descriptor runs, not what it computes: left out of manifests.
@@ -18,11 +19,13 @@ RUNTIME_PARAMS = ("n_jobs", "progress")
 class ImageDescriptor(TransformerMixin, BaseEstimator):
     """Base of the descriptors: ``fit`` learns the channel count, ``transform`` describes each image.
 
-    Subclasses define ``_describe(images) -> (m, d) array`` for a chunk of validated images and,
-    when they use colour, set ``uses_colour = True``. Every subclass takes ``n_jobs`` (worker
+    Subclasses set ``name``, the command-line name under which :data:`~.compute.DESCRIBERS` holds
+    what they compute for a chunk of validated images, and, when they use colour, ``uses_colour =
+    True``. Every subclass takes ``n_jobs`` (worker
     processes, joblib's convention) and ``progress`` (a progress bar on stderr).
     """
 
+    name = ""
     uses_colour = False
     # Descriptors whose fit learns from the images (a vocabulary) set this, and implement
     # learned_state() / set_learned_state() so the learned arrays can be stored beside the features.
@@ -31,6 +34,9 @@ class ImageDescriptor(TransformerMixin, BaseEstimator):
     parallel = True
     # Parameters that take one of a fixed set of values (the command line offers them as choices).
     param_choices: dict[str, tuple] = {}
+
+    def _describe(self, images) -> np.ndarray:
+        return compute.DESCRIBERS[self.name].rows(self, images)
 
     def fit(self, X, y=None):
         X = check_images(X)

@@ -34,6 +34,8 @@ class BoVWDescriptor(ImageDescriptor):
     from those passed to ``fit``. No labels are used; ``extract`` fits it on the Training images only.
     """
 
+    name = "bovw"  # its command-line name and its describer's (compute.DESCRIBERS)
+
     learns_from_images = True
     param_choices = {"encoding": ENCODINGS}
 
@@ -122,6 +124,3 @@ class BoVWDescriptor(ImageDescriptor):
                                  f"got {','.join(map(str, value))}")
         if self.size < 2 * self.radius + 1:
             raise ValueError(f"a {self.size}px face is smaller than a DAISY descriptor of radius {self.radius}")
-
-    def _describe(self, images):
-        return compute.bovw_rows(self, images)

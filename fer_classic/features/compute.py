@@ -2,7 +2,7 @@
 
 The descriptor classes (scikit-learn transformers, in their family modules) hold the parameters and
 what ``fit`` learned, and describe a chunk of images with the function registered here under their
-name (``DESCRIBE[name](d, images)``, ``d`` being the descriptor). Anything with the same attributes
+name (``DESCRIBERS[name].rows(d, images)``, ``d`` being the descriptor). Anything with the same attributes
 computes the same rows: a run's predictor (:mod:`fer_classic.runs.predictor`) describes faces with
 these functions in a process that never imports scikit-learn, which is what lets ``fer-classic
 predict`` answer within a second or two of the command.
@@ -13,10 +13,13 @@ from __future__ import annotations
 import importlib
 import math
 import threading
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from ..data.datasets import resize_image, to_gray
+from ..registry import Registry
 
 # --------------------------------------------------------------------------- input images
 
@@ -326,14 +329,6 @@ def bovw_rows(d, images) -> np.ndarray:
     return np.hstack(out).astype(np.float32)
 
 
-# The descriptors by their command-line names (fer_classic.features.DESCRIPTORS names the classes).
-# What each descriptor imports the first time it describes (scipy.ndimage alone takes a quarter of a
-# second here), as "module:name": scikit-image's packages load their parts when a name is first asked
-# for, so importing ``skimage.feature`` alone loads nothing. A caller about to describe faces imports
-# them in a thread meanwhile.
-DESCRIBER_IMPORTS = {"hog": ("skimage.feature:hog",), "lbp": ("skimage.feature:local_binary_pattern",),
-                     "landmarks": ("skimage.feature:hog", "skimage.feature:local_binary_pattern"),
-                     "bovw": ("scipy.ndimage:gaussian_filter",)}
 ALIGNING_IMPORTS = ("skimage.transform:SimilarityTransform", "skimage.transform:warp")  # faces.align_face
 
 
@@ -342,7 +337,7 @@ def start_importing_describers(names, also=()) -> threading.Thread:
     names ``also`` ("module:name", e.g. :data:`ALIGNING_IMPORTS`), so that a fresh process (``predict``'s)
     does it while it finds faces and reads its model. Python's import lock makes a describer that needs
     a module meanwhile wait for it."""
-    wanted = sorted({spec for name in names for spec in DESCRIBER_IMPORTS.get(name, ())} | set(also))
+    wanted = sorted({spec for name in names if name in DESCRIBERS for spec in DESCRIBERS[name].imports} | set(also))
     thread = threading.Thread(target=_import_all, args=(wanted,), name="fer-classic-import-describers",
                               daemon=True)
     thread.start()
@@ -358,12 +353,25 @@ def _import_all(wanted) -> None:
             pass
 
 
-DESCRIBE = {
-    "raw": raw_rows,
-    "hist": hist_rows,
-    "hog": hog_rows,
-    "lbp": lbp_rows,
-    "landmarks": landmark_rows,
-    "bovw": bovw_rows,
-    "filterbank": filterbank_rows,
-}
+@dataclass(frozen=True)
+class Describer:
+    """What a descriptor computes, by its command-line name: ``rows(descriptor, images)`` (``descriptor``
+    anything with the descriptor's attributes: the estimator, or a predictor's record of it), and what it
+    imports the first time it describes, as "module:name" (scipy.ndimage alone takes a quarter of a second
+    here; scikit-image's packages load their parts when a name is first asked for, so importing
+    ``skimage.feature`` alone loads nothing): a caller about to describe faces imports them in a thread
+    meanwhile (:func:`start_importing_describers`)."""
+
+    rows: Callable
+    imports: tuple[str, ...] = ()
+
+
+# One per descriptor class of fer_classic.features.DESCRIPTORS, by the same name (a test checks they agree).
+DESCRIBERS: Registry[Describer] = Registry("descriptor")
+DESCRIBERS.register("raw", Describer(raw_rows))
+DESCRIBERS.register("hist", Describer(hist_rows))
+DESCRIBERS.register("hog", Describer(hog_rows, ("skimage.feature:hog",)))
+DESCRIBERS.register("lbp", Describer(lbp_rows, ("skimage.feature:local_binary_pattern",)))
+DESCRIBERS.register("landmarks", Describer(landmark_rows, ("skimage.feature:hog", "skimage.feature:local_binary_pattern")))
+DESCRIBERS.register("bovw", Describer(bovw_rows, ("scipy.ndimage:gaussian_filter",)))
+DESCRIBERS.register("filterbank", Describer(filterbank_rows))

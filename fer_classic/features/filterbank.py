@@ -22,6 +22,8 @@ class FilterBankDescriptor(ImageDescriptor):
     Training images only.
     """
 
+    name = "filterbank"  # its command-line name and its describer's (compute.DESCRIBERS)
+
     learns_from_images = True
 
     def __init__(self, centroids: int = 800, patch: int = 6, pool: int = 2, sample_images: int = 4000,
@@ -76,6 +78,3 @@ class FilterBankDescriptor(ImageDescriptor):
         self.n_channels_ = 1
         self.n_features_out_ = self.centroids * self.pool * self.pool
         return self
-
-    def _describe(self, images):
-        return compute.filterbank_rows(self, images)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from . import compute
 from .base import ImageDescriptor
 from .compute import PATCH_KINDS
 
@@ -16,6 +15,8 @@ class LandmarkDescriptor(ImageDescriptor):
     where it finds none, the whole image is used.
     """
 
+    name = "landmarks"  # its command-line name and its describer's (compute.DESCRIBERS)
+
     param_choices = {"patches": PATCH_KINDS}
 
     def __init__(self, patches: str = "none", patch_size: int = 12, detect: bool = False, upsample: int = 0,
@@ -27,6 +28,3 @@ class LandmarkDescriptor(ImageDescriptor):
         self.size = size
         self.n_jobs = n_jobs
         self.progress = progress
-
-    def _describe(self, images):
-        return compute.landmark_rows(self, images)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from . import compute
 from .base import ImageDescriptor
 
 
@@ -12,6 +11,8 @@ class RawPixels(ImageDescriptor):
     Colour is kept when the training images have it (``fit`` decides); grayscale otherwise.
     """
 
+    name = "raw"  # its command-line name and its describer's (compute.DESCRIBERS)
+
     uses_colour = True
     parallel = False
 
@@ -20,15 +21,14 @@ class RawPixels(ImageDescriptor):
         self.n_jobs = n_jobs
         self.progress = progress
 
-    def _describe(self, images):
-        return compute.raw_rows(self, images)
-
 
 class IntensityHistogram(ImageDescriptor):
     """Normalised histogram of intensities: one for grayscale, one per channel for colour images.
 
     Each histogram sums to 1, so the descriptor does not depend on the image size.
     """
+
+    name = "hist"  # its command-line name and its describer's (compute.DESCRIBERS)
 
     uses_colour = True
     parallel = False
@@ -37,6 +37,3 @@ class IntensityHistogram(ImageDescriptor):
         self.bins = bins
         self.n_jobs = n_jobs
         self.progress = progress
-
-    def _describe(self, images):
-        return compute.hist_rows(self, images)

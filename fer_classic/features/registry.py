@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ConfigurationError, did_you_mean
+from ..registry import Registry
 from .base import ImageDescriptor
 from .bovw import BoVWDescriptor
 from .filterbank import FilterBankDescriptor
@@ -10,16 +11,11 @@ from .landmarks import LandmarkDescriptor
 from .pixels import IntensityHistogram, RawPixels
 from .texture import HOGDescriptor, LBPDescriptor
 
-# The names used on the command line and in feature files.
-DESCRIPTORS: dict[str, type[ImageDescriptor]] = {
-    "raw": RawPixels,
-    "hist": IntensityHistogram,
-    "hog": HOGDescriptor,
-    "lbp": LBPDescriptor,
-    "landmarks": LandmarkDescriptor,
-    "bovw": BoVWDescriptor,
-    "filterbank": FilterBankDescriptor,
-}
+# The descriptor classes by their names on the command line and in feature files (each class's ``name``).
+DESCRIPTORS: Registry[type[ImageDescriptor]] = Registry("descriptor")
+for _cls in (RawPixels, IntensityHistogram, HOGDescriptor, LBPDescriptor, LandmarkDescriptor, BoVWDescriptor,
+             FilterBankDescriptor):
+    DESCRIPTORS.register(_cls.name, _cls)
 
 # What extract computes when no --features are given: the cheap ones (bovw learns a vocabulary).
 DEFAULT_DESCRIPTORS = ("raw", "hist", "hog", "lbp", "landmarks")
@@ -27,9 +23,6 @@ DEFAULT_DESCRIPTORS = ("raw", "hist", "hog", "lbp", "landmarks")
 
 def make_descriptor(name: str, **params) -> ImageDescriptor:
     """The descriptor registered as ``name`` with ``params``; unknown names or parameters raise."""
-    if name not in DESCRIPTORS:
-        raise ConfigurationError(f"unknown descriptor {name!r}{did_you_mean(name, DESCRIPTORS)}; "
-                                 f"known: {', '.join(DESCRIPTORS)}")
     cls = DESCRIPTORS[name]
     known = cls().get_params()
     unknown = sorted(set(params) - set(known))

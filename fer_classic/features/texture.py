@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from . import compute
 from .base import ImageDescriptor
 
 
 class HOGDescriptor(ImageDescriptor):
     """scikit-image's histogram of oriented gradients of the grayscale face at ``size``×``size``."""
+
+    name = "hog"  # its command-line name and its describer's (compute.DESCRIBERS)
 
     param_choices = {"block_norm": ("L1", "L1-sqrt", "L2", "L2-Hys")}
 
@@ -22,13 +23,12 @@ class HOGDescriptor(ImageDescriptor):
         self.n_jobs = n_jobs
         self.progress = progress
 
-    def _describe(self, images):
-        return compute.hog_rows(self, images)
-
 
 class LBPDescriptor(ImageDescriptor):
     """Local binary patterns (``points`` neighbours at ``radius``), pooled into a histogram per cell
     of a ``grid``×``grid`` partition of the grayscale face; ``method='uniform'`` by default."""
+
+    name = "lbp"  # its command-line name and its describer's (compute.DESCRIBERS)
 
     param_choices = {"method": ("uniform", "nri_uniform", "default", "ror")}
 
@@ -41,6 +41,3 @@ class LBPDescriptor(ImageDescriptor):
         self.size = size
         self.n_jobs = n_jobs
         self.progress = progress
-
-    def _describe(self, images):
-        return compute.lbp_rows(self, images)

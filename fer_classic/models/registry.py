@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from sklearn.exceptions import ConvergenceWarning
-
 from ..errors import ConfigurationError, did_you_mean
+from ..registry import Registry
+from .numpy_form import NUMPY_FORMS, NumpyForm
 
 # --------------------------------------------------------------------------- parameter types
 
@@ -140,6 +140,15 @@ class ModelKind:
         For kinds trained against the validation split (early stopping):
         ``fit(estimator, params, X, y, X_val, y_val) -> (estimator, curves)``; such a model is kept as
         fitted instead of refitted after selection.
+    relative_cost : float
+        Its training time relative to an MLP's on the same rows (the standard suite starts the longest
+        runs first).
+    saved_classes : tuple of str
+        The classes (module.name) its fitted models hold beyond plain data: the only ones a model file
+        of this kind may build when loaded (:mod:`fer_classic.runs.trusted_classes`).
+    numpy_forms : tuple of NumpyForm
+        How the estimators it fits are stored in a run's predictor and computed from it; a kind without
+        one is labelled through its model file.
     """
 
     name: str
@@ -151,6 +160,9 @@ class ModelKind:
     has_scores: bool = True
     search: Callable | None = None
     fit_watching_validation: Callable | None = None
+    relative_cost: float = 1
+    saved_classes: tuple[str, ...] = ()
+    numpy_forms: tuple[NumpyForm, ...] = ()
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -199,30 +211,37 @@ class ModelKind:
     def fit(self, params: dict, X, y, *, seed: int, class_weight: str | None = None, n_jobs: int | None = None):
         """The estimator built from ``params`` and fitted on ``X, y`` (convergence warnings silenced:
         a capped iteration count is a setting here, not an accident)."""
+        from sklearn.exceptions import ConvergenceWarning
+
         estimator = self.make(params, seed=seed, class_weight=class_weight, n_jobs=n_jobs)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             return estimator.fit(X, y)
 
 
-MODEL_KINDS: dict[str, ModelKind] = {}
+MODEL_KINDS: Registry[ModelKind] = Registry("model")
 
 
 def register_model(kind: ModelKind) -> ModelKind:
-    """Add ``kind`` to :data:`MODEL_KINDS` (the command line and grid files pick it up)."""
-    if kind.name in MODEL_KINDS:
-        raise ValueError(f"model kind {kind.name!r} is registered twice")
-    MODEL_KINDS[kind.name] = kind
+    """Add ``kind`` to :data:`MODEL_KINDS` (the command line and grid files pick it up) and its numpy
+    forms to :data:`~fer_classic.models.numpy_form.NUMPY_FORMS`."""
+    MODEL_KINDS.register(kind.name, kind)
+    for form in kind.numpy_forms:
+        NUMPY_FORMS.register(form.name, form)
     return kind
+
+
+def unregister_model(name: str) -> None:
+    """Remove the kind ``name`` and its numpy forms (for kinds registered for a while, as tests do)."""
+    for form in MODEL_KINDS.pop(name).numpy_forms:
+        del NUMPY_FORMS[form.name]
 
 
 def model_kind(name: str) -> ModelKind:
     """The registered kind ``name``; an unknown name raises ConfigurationError with a suggestion."""
-    try:
-        return MODEL_KINDS[name]
-    except (KeyError, TypeError):
-        raise ConfigurationError(f"unknown model {name!r}{did_you_mean(name, MODEL_KINDS)}; "
-                                 f"choose from {', '.join(MODEL_KINDS)}") from None
+    if not isinstance(name, str):
+        return MODEL_KINDS[repr(name)]
+    return MODEL_KINDS[name]
 
 
 def resolve_params(model: str, given: dict) -> dict:

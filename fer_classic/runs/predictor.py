@@ -3,7 +3,8 @@
 ``train`` writes ``predictor.npz`` beside ``model.skops`` when every part of the model has a plain
 numpy form (:mod:`fer_classic.runs.predictor_export`): descriptors (their parameters and learned
 arrays; :mod:`fer_classic.features.compute` describes the faces), the float casts, the scaler, PCA,
-and RBF SVMs, linear SVMs, MLPs, random forests, KNN or local learning, with mirror averaging,
+and the classifier in the numpy form its model kind declares (:mod:`fer_classic.models.kinds`: RBF and
+linear SVMs, MLPs, random forests, KNN, local learning, logistic regression), with mirror averaging,
 temperature scaling and soft-voting ensembles around them. Local learning fits an SVM per face on its
 neighbours (:mod:`fer_classic.models.local_scores`): RBF ones by libsvm's C library directly; linear ones
 by scikit-learn's LinearSVC, imported in a thread started as the predictor is read.
@@ -32,10 +33,10 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..errors import RunError
-from ..features.compute import DESCRIBE, check_images, mirror_images
-from ..models import local_scores
-from ..models.svm_scores import SVMLayout, layout_labels_and_scores, layout_predict, layout_scores
-from ..store import CompactRows, file_sha256, from_compact_form, round_to_float16, round_to_int8_grid
+from ..features.compute import DESCRIBERS, check_images, mirror_images
+from ..models import kinds  # noqa: F401  (registers the model kinds' numpy forms)
+from ..models.numpy_form import load_classifier
+from ..store import file_sha256, from_compact_form, round_to_float16, round_to_int8_grid
 
 PREDICTOR_FILE = "predictor.npz"
 PREDICTOR_FORMAT = "fer-classic-predictor/1"
@@ -73,17 +74,8 @@ class _Pipeline:
             if step["kind"] == "pca" and "dtype" in step:
                 step["components"] = from_compact_form(step["components"], None, step["dtype"])
         clf = _resolve(spec["classifier"], arrays)
-        self.kind, self.classes = clf["kind"], np.asarray(clf["classes"])
-        if self.kind == "rbf_svm":
-            support_vectors = from_compact_form(clf["support_vectors"], clf.get("sv_steps"), np.float32)
-            self.svm = SVMLayout.from_parts(support_vectors, clf["sv_norms"],
-                                            clf["dual_coef"], np.asarray(clf["n_support"]), clf["intercept"],
-                                            clf["gamma"], self.classes, clf["break_ties"])
-        if self.kind == "local":  # rows as stored, widened a neighbourhood at a time; as searched
-            local_scores.start_importing_models(clf["model"]["kernel"])
-            clf["rows"] = CompactRows(clf["rows"], clf.get("rows_steps"), clf["dtype"])
-            clf["search_rows"] = local_scores.searched_rows_in_blocks(clf["rows"], clf["metric"])
-        self.clf = clf
+        self.classes = np.asarray(clf["classes"])
+        self.form, self.clf = load_classifier(clf)  # the classifier's numpy form (its model kind's) and state
 
     def aligned(self, images):
         """``images`` aligned as the run's features were (once per call of an ensemble, whichever
@@ -105,41 +97,24 @@ class _Pipeline:
         images = check_images(images)
         if not aligned:
             images = self.aligned(images)
-        blocks = [np.asarray(DESCRIBE[name](d, images), dtype=np.float32) for name, d in self.descriptors]
+        blocks = [np.asarray(DESCRIBERS[name].rows(d, images), dtype=np.float32) for name, d in self.descriptors]
         X = blocks[0] if len(blocks) == 1 else np.hstack(blocks)
         for step in self.steps:
             X = _STEPS[step["kind"]](X, step)
         return X
 
     def _outputs(self, X):
-        if self.kind == "rbf_svm":
-            return layout_scores(self.svm, X)
-        if self.kind == "linear":
-            return X @ self.clf["coef"].T + self.clf["intercept"]
-        if self.kind == "forest":
-            return _forest_proba(X, self.clf)
-        if self.kind == "knn":
-            return _knn_proba(X, self.clf)
-        if self.kind == "local":
-            return _local_decision(X, self.clf)
-        return _mlp_proba(X, self.clf)
+        return self.form.scores(X, self.clf)
 
     def scores(self, images, aligned=False):
         return self._outputs(self.rows(images, aligned))
 
     def labels(self, images, aligned=False):
-        X = self.rows(images, aligned)
-        if self.kind == "rbf_svm":
-            return layout_predict(self.svm, X)
-        return self.classes[np.argmax(self._outputs(X), axis=1)]
+        return self.form.labels_of(self.rows(images, aligned), self.clf)
 
     def labels_and_decision(self, images, aligned=False):
         """Labels and scores from one description of the faces."""
-        X = self.rows(images, aligned)
-        if self.kind == "rbf_svm":
-            return layout_labels_and_scores(self.svm, X)
-        scores = self._outputs(X)
-        return self.classes[np.argmax(scores, axis=1)], scores
+        return self.form.labels_and_scores_of(self.rows(images, aligned), self.clf)
 
     decision = scores
 
@@ -255,72 +230,6 @@ def _pca(X, step):
 
 _STEPS = {"cast": _cast, "scaler": _scale, "pca": _pca, "float16": lambda X, step: round_to_float16(X),
           "int8": lambda X, step: round_to_int8_grid(X, step["steps"])}
-
-
-def _mlp_proba(X, clf) -> np.ndarray:
-    """MLPClassifier.predict_proba's forward pass (relu, tanh or identity hidden layers, softmax out)."""
-    activation = X
-    layers = len(clf["coefs"])
-    for i, (coef, intercept) in enumerate(zip(clf["coefs"], clf["intercepts"])):
-        activation = activation @ coef
-        activation += intercept
-        if i != layers - 1:
-            if clf["activation"] == "relu":
-                np.maximum(activation, 0, out=activation)
-            elif clf["activation"] == "tanh":
-                np.tanh(activation, out=activation)
-    tmp = activation - activation.max(axis=1)[:, np.newaxis]
-    np.exp(tmp, out=activation)
-    activation /= activation.sum(axis=1)[:, np.newaxis]
-    return activation
-
-
-def _knn_proba(X, clf) -> np.ndarray:
-    """FastKNeighborsClassifier.predict_proba: the exact neighbours among every training row (distances
-    in float64, or for pixel rows in integers: the same values), scikit-learn's choice among neighbours
-    tied at the k-th, its vote."""
-    from ..models.neighbours import break_ties_like_sklearn, exact_kneighbors, vote
-
-    rows, p = clf["rows"], clf["p"]  # as stored (pixel rows as bytes: searched in integers, exactly)
-    k = min(clf["k"], len(rows))
-    X = np.asarray(X, dtype=np.float64)
-    dist, idx = exact_kneighbors(rows, X, k + 1, p)
-    d, nb = break_ties_like_sklearn(rows, X, dist, idx, k, p, {})
-    return vote(clf["labels"][nb], d, clf["weights"], len(clf["classes"]))
-
-
-# Faces from which local learning's per-face fits go to worker processes (whose start costs about a second).
-_LOCAL_WORKERS_FROM = 64
-
-
-def _local_decision(X, clf) -> np.ndarray:
-    """LocalLearningClassifier.decision_function: the same neighbourhoods and local SVMs
-    (:mod:`fer_classic.models.local_scores`), on the rows in float32 as the model takes them; for many
-    faces (``evaluate``) in a worker process per core, like the model."""
-    X = np.asarray(X, dtype=np.float32)
-    neighbours = local_scores.local_neighbours(clf["search_rows"], X, clf["k"], clf["metric"])
-    return local_scores.local_scores_in_workers(clf["rows"], clf["labels"], len(clf["classes"]), X, neighbours,
-                                                clf["model"], None if len(X) >= _LOCAL_WORKERS_FROM else 1)
-
-
-def _forest_proba(X, clf) -> np.ndarray:
-    """RandomForestClassifier.predict_proba: float32 rows down every tree at once, the leaves' class
-    fractions added tree by tree (the order a forest with one job adds them), divided by the trees."""
-    left, right, feature, threshold = clf["left"], clf["right"], clf["feature"], clf["threshold"]
-    X = np.asarray(X, dtype=np.float32)
-    node = np.tile(clf["roots"], (len(X), 1))
-    rows = np.repeat(np.arange(len(X)), len(clf["roots"])).reshape(node.shape)
-    inner = left[node] >= 0
-    while inner.any():
-        at = node[inner]
-        node[inner] = np.where(X[rows[inner], feature[at]] <= threshold[at], left[at], right[at])
-        inner = left[node] >= 0
-    leaf_rows = clf["leaf_row"][node]
-    proba = np.zeros((len(X), clf["leaf_value"].shape[1]))
-    for tree in range(leaf_rows.shape[1]):
-        proba += clf["leaf_value"][leaf_rows[:, tree]]
-    proba /= leaf_rows.shape[1]
-    return proba
 
 
 def _resolve(node, arrays):

@@ -21,22 +21,16 @@ feature indices without bounds checks.
 from __future__ import annotations
 
 from ..errors import RunError
+from ..features.registry import DESCRIPTORS
+from ..models import kinds  # noqa: F401  (registers the model kinds)
+from ..models.registry import MODEL_KINDS
 
-# The toolkit's classes a saved model may hold (estimators, and the parts they keep).
+# The toolkit's classes a saved model may hold around its descriptors (the registered descriptors' classes)
+# and its classifier (each model kind names its own: ModelKind.saved_classes): steps and wrappers.
 _FER_CLASSIC = (
-    "fer_classic.features.bovw.BoVWDescriptor",
-    "fer_classic.features.filterbank.FilterBankDescriptor",
-    "fer_classic.features.landmarks.LandmarkDescriptor",
-    "fer_classic.features.pixels.IntensityHistogram",
-    "fer_classic.features.pixels.RawPixels",
-    "fer_classic.features.texture.HOGDescriptor",
-    "fer_classic.features.texture.LBPDescriptor",
     "fer_classic.features.alignment.FaceAligner",
     "fer_classic.models.calibration.TemperatureScaledClassifier",
     "fer_classic.models.ensemble.SoftVotingEnsemble",
-    "fer_classic.models.gram_svm.GramRBFSVC",
-    "fer_classic.models.knn.FastKNeighborsClassifier",
-    "fer_classic.models.local.LocalLearningClassifier",
     "fer_classic.models.mirror.MirrorAveragedClassifier",
     "fer_classic.models.reduction.Float32",
     "fer_classic.models.reduction.Float64",
@@ -48,23 +42,13 @@ _FER_CLASSIC = (
       for name in ("Float32", "Float64", "RoundedPCA", "RoundToFloat16", "RoundToInt8Grid")),
 )
 
-# scikit-learn's classes that the toolkit's models are made of or hold once fitted.
+# scikit-learn's classes that the toolkit's pipelines are made of (the classifiers: their kinds').
 _SKLEARN = (
     "sklearn.pipeline.Pipeline",
     "sklearn.pipeline.FeatureUnion",
     "sklearn.preprocessing._data.StandardScaler",
-    "sklearn.preprocessing._label.LabelBinarizer",
     "sklearn.decomposition._pca.PCA",
     "sklearn.cluster._kmeans.MiniBatchKMeans",
-    "sklearn.svm._classes.SVC",
-    "sklearn.svm._classes.LinearSVC",
-    "sklearn.linear_model._logistic.LogisticRegression",
-    "sklearn.neural_network._multilayer_perceptron.MLPClassifier",
-    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
-    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
-    "sklearn.ensemble._forest.RandomForestClassifier",
-    "sklearn.tree._classes.DecisionTreeClassifier",
-    "sklearn.tree._tree.Tree",
 )
 
 # Plain data: containers, numpy arrays, their scalar types and dtypes.
@@ -78,7 +62,10 @@ _DATA = (
                                          "UInt8", "UInt16", "UInt32", "UInt64", "Bool", "Str", "Object")),
 )
 
-TRUSTED_CLASSES = frozenset(_FER_CLASSIC + _SKLEARN + _DATA)
+TRUSTED_CLASSES = frozenset(
+    _FER_CLASSIC + _SKLEARN + _DATA
+    + tuple(f"{cls.__module__}.{cls.__qualname__}" for cls in DESCRIPTORS.values())
+    + tuple(name for kind in MODEL_KINDS.values() for name in kind.saved_classes))
 
 # skops's node kinds that rebuild data or an instance without calling anything the file names
 # (TypeNode hands back a class: only as a forest tree's constructor, see TreeNode).
