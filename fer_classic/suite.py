@@ -195,8 +195,7 @@ def finished_run(run_dir: Path, spec: TrainSpec | EnsembleSpec, features_dir: Pa
 
 # --------------------------------------------------------------------------- the baseline file
 
-SPEC_KEYS = ("features", "model", "params", "grid", "pca", "whiten", "scale", "protocol", "seed", "class_weight",
-             "mirror", "dtype", "float16_rows", "int8_rows", "pca_precision")
+SPEC_KEYS = tuple(f.name for f in fields(TrainSpec))  # what a spelled-out baseline entry may set
 
 
 def _pipeline_from_json(entry: dict, where: str) -> tuple[NamedPipeline, float | None]:

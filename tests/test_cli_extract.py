@@ -31,14 +31,16 @@ def test_the_command_group_imports_a_command_only_when_it_runs():
     assert out.stdout.split()[-6:] == ["False", "True", "False", "False", "False", "False"]
 
 
-def test_every_command_has_help_with_an_example_and_is_in_the_readme():
+def test_every_command_has_help_with_an_example_and_is_in_the_readme_and_the_guide():
     readme = (REPO / "README.md").read_text()
+    guide = (REPO / "docs" / "guide" / "commands.md").read_text()
     names = main.list_commands(None)
     assert names == ["baseline", "check", "evaluate", "extract", "predict", "report", "train"]
     for name in names:
         result = run(name, "--help")
         assert result.exit_code == 0 and "Example" in result.output, name
-        assert f"fer-classic {name}" in readme, f"README lacks a section on {name}"
+        assert f"fer-classic {name}" in readme, f"README lacks an example of {name}"
+        assert f"## `fer-classic {name}" in guide, f"docs/guide/commands.md lacks a section on {name}"
 
 
 def test_extract_writes_features_and_a_complete_manifest(split_folders, tmp_path):

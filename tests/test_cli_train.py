@@ -329,3 +329,22 @@ def test_evaluate_scores_the_runs_test_split_unless_told_otherwise(knn_run, samp
     assert (default["split"], default["n"]) == ("PublicTest", 361)
     assert (everything["split"], everything["n"]) == ("all images", 3233)
     assert default["confusion_matrix"] == json.loads((knn_run / "metrics.json").read_text())["confusion_matrix"]
+
+
+def test_a_preset_refuses_the_settings_it_fixes_naming_them(sample_features, tmp_path):
+    result = run("train", sample_features, "--preset", "svm-hog", "--pca", "50", "--C", "3", "--no-scale",
+                 "--no-calibrate", "--seed", "7", "-o", tmp_path / "run")
+    assert result.exit_code == 2
+    assert "--preset sets the whole pipeline; drop --params" not in result.output
+    for flag in ("--pca", "--C", "--no-scale", "--no-calibrate"):
+        assert flag in result.output
+    assert "--seed" not in result.output.split("drop")[1]
+
+
+def test_baseline_entries_may_set_every_train_spec_setting():
+    from dataclasses import fields
+
+    from fer_classic.suite import SPEC_KEYS
+    from fer_classic.training import TrainSpec
+
+    assert set(SPEC_KEYS) == {f.name for f in fields(TrainSpec)}

@@ -1,5 +1,5 @@
 """The model registry and the pipeline registry: declared once, read by the CLI, grid and baseline
-files and the README."""
+files and the documentation's tables."""
 
 import json
 
@@ -14,10 +14,22 @@ from fer_classic.suite import read_baseline
 from .conftest import REPO, run
 
 
-def test_readme_tables_are_the_registries():
-    readme = (REPO / "README.md").read_text()
-    assert models_markdown_table() in readme
-    assert pipelines_markdown_table() in readme
+def test_the_documentations_tables_are_made_from_the_registries():
+    import importlib.util
+
+    from fer_classic.features import DESCRIPTORS
+
+    spec = importlib.util.spec_from_file_location("docs_hook", REPO / "docs" / "hooks" / "registries.py")
+    if importlib.util.find_spec("mkdocs") is None:
+        pytest.skip("mkdocs is not installed (pip install -e '.[docs]')")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    pages = "".join(p.read_text(encoding="utf-8") for p in (REPO / "docs").rglob("*.md"))
+    rendered = hook.on_page_markdown(pages, None, None, None)
+    assert "{{" not in rendered
+    assert models_markdown_table() in rendered and pipelines_markdown_table() in rendered
+    for name in [*MODEL_KINDS, *DESCRIPTORS, *PIPELINES]:
+        assert f"| `{name}` |" in rendered, name
 
 
 def test_parameters_are_typed_and_checked():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import click
@@ -94,14 +95,13 @@ def train(features_dir, features, model, preset_name, out, pca, whiten, pca_prec
       fer-classic train feats --preset best --out runs/best
     """
     given = {k[len("param_"):]: v for k, v in options.items() if k.startswith("param_") and v is not None}
+    # the TrainSpec settings given on the command line, by their TrainSpec names
+    chosen = dict(features=features, model=model, params=given, pca=parse_pca(pca), whiten=whiten,
+                  pca_precision=pca_precision, float16_rows=float16_rows, int8_rows=int8_rows, scale=scale,
+                  grid=grid, class_weight=class_weight, mirror=mirror, calibrate=calibrate,
+                  augment=[a for a in augment.split(",") if a.strip()])
     if preset_name:
-        conflicting = [flag for flag, value in (("--features", features), ("--model", model), ("--pca", pca != "none"),
-                                                ("--grid", grid), ("--mirror", mirror != "none"),
-                                                ("--whiten", whiten), ("--pca-precision", pca_precision),
-                                                ("--float16-rows", float16_rows), ("--int8-rows", int8_rows),
-                                                ("--class-weight", class_weight),
-                                                ("--no-calibrate", not calibrate), ("--augment", augment)) if value]
-        conflicting += [f"--{p.replace('_', '-')}" for p in given]
+        conflicting = _settings_a_preset_fixes(chosen)
         if conflicting:
             raise click.UsageError(f"--preset sets the whole pipeline; drop {', '.join(conflicting)}")
         pipeline = named_pipeline(preset_name, seed=seed)
@@ -119,12 +119,9 @@ def train(features_dir, features, model, preset_name, out, pca, whiten, pca_prec
         if foreign:
             raise click.UsageError(f"{model} takes no --{', --'.join(f.replace('_', '-') for f in foreign)} "
                                    f"(it takes --{', --'.join(p.replace('_', '-') for p in MODEL_KINDS[model].param_names())})")
-        spec = TrainSpec(features=names, model=model, params=given, pca=parse_pca(pca), whiten=whiten,
-                         pca_precision=pca_precision, float16_rows=float16_rows, int8_rows=int8_rows,
-                         scale=scale,
-                         grid=read_grid_file(grid, model) if grid and grid != "default" else grid,
-                         protocol=protocol, seed=seed, folds=folds, class_weight=class_weight, mirror=mirror,
-                         calibrate=calibrate, augment=[a for a in augment.split(",") if a.strip()])
+        spec = TrainSpec(**{**chosen, "features": names,
+                            "grid": read_grid_file(grid, model) if grid and grid != "default" else grid},
+                         protocol=protocol, seed=seed, folds=folds)
         what = f"{model} {'+'.join(names)}"
     trainer = train_ensemble if isinstance(spec, EnsembleSpec) else train_run
     metrics = trainer(features_dir, out, spec, n_jobs=jobs, force=force,
@@ -133,6 +130,26 @@ def train(features_dir, features, model, preset_name, out, pca, whiten, pca_prec
     click.echo(f"{out}\t{what}\t{metrics['test_split']} accuracy {metrics['accuracy']:.4f} [95% CI {lo:.4f}, "
                f"{hi:.4f}] (n={metrics['n_test']})\tbalanced {metrics['balanced_accuracy']:.4f}"
                f"\tmacro-F1 {metrics['macro_f1']:.4f}\t({metrics['protocol']} protocol)")
+
+
+# The TrainSpec settings a preset takes from the command line; it fixes every other one.
+PRESET_TAKES = ("protocol", "seed", "folds")
+
+
+def _settings_a_preset_fixes(chosen: dict) -> list[str]:
+    """The options in ``chosen`` (TrainSpec settings from the command line) that a preset fixes and that
+    were given a value other than TrainSpec's default, as the user typed them."""
+    flags = []
+    for f in fields(TrainSpec):
+        value = chosen.get(f.name)
+        default = f.default_factory() if f.default_factory is not MISSING else f.default
+        if f.name in PRESET_TAKES or value is None or value == default or (f.default is MISSING and not value):
+            continue
+        if f.name == "params":
+            flags += [f"--{p.replace('_', '-')}" for p in value]
+        else:
+            flags.append(f"--no-{f.name}" if value is False and default is True else f"--{f.name.replace('_', '-')}")
+    return flags
 
 
 def _warn_if_extracted_otherwise(features_dir, pipeline) -> None:

@@ -44,3 +44,17 @@ def validate_descriptor(name: str, **params) -> ImageDescriptor:
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"descriptor {name!r}: {exc}") from None
     return descriptor
+
+
+def descriptors_markdown_table() -> str:
+    """The documentation's table of descriptors (name, class with its defaults, what it computes), made
+    from the registry."""
+    from .base import RUNTIME_PARAMS
+
+    lines = ["| name | class (defaults) | what it computes |", "|---|---|---|"]
+    for name, cls in DESCRIPTORS.items():
+        defaults = ", ".join(f"{k}={v!r}" for k, v in cls().get_params().items() if k not in RUNTIME_PARAMS)
+        summary = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()).removesuffix(":") + " …"
+        summary = summary.removesuffix(". …") + "." if summary.endswith(". …") else summary
+        lines.append(f"| `{name}` | `{cls.__name__}({defaults})` | {summary.replace('|', '/')} |")
+    return "\n".join(lines)
