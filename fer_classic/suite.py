@@ -24,7 +24,7 @@ from .features.extraction import extract_features, manifest_describes
 from .models import model_kind
 from .parallel import call_unpacked, effective_n_jobs
 from .pipelines import PIPELINES, NamedPipeline, named_pipeline
-from .runs.folders import remove_model_copy
+from .runs.folders import read_run_record, remove_model_copy
 from .store import FeatureDirectory, library_versions, read_json, write_json_atomic
 from .training import EnsembleSpec, TrainSpec, train_ensemble, train_run
 from .training.ensemble import member_manifests, recorded_manifest
@@ -168,10 +168,10 @@ def finished_run(run_dir: Path, spec: TrainSpec | EnsembleSpec, features_dir: Pa
     ``features_dir``, or None (no run, an interrupted one, or different settings or data): an
     interrupted suite resumes where it stopped instead of training everything again."""
     try:
-        metrics = read_json(run_dir / "metrics.json", "run")
+        metrics = read_run_record(Path(run_dir))
         manifest = (recorded_manifest(member_manifests(features_dir, spec)) if isinstance(spec, EnsembleSpec)
                     else read_json(Path(features_dir) / "manifest.json", "features"))
-    except FeatureStoreError:
+    except FeatureStoreError:  # RunError included
         return None
     recorded = dict(metrics.get("spec") or {})
     # A run made before a setting existed was made with its default.

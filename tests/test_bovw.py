@@ -139,7 +139,7 @@ def test_a_descriptor_saved_before_the_newer_parameters_loads_with_their_default
     images = sample.images[:300]
     d = BoVWDescriptor(words=16, sample_images=200).fit(images)
     old = BoVWDescriptor(words=16, sample_images=200).fit(images)
-    for name in ("encoding", "alpha", "level_weights", "level_words", "vocabularies_"):
+    for name in ("encoding", "alpha", "level_weights", "level_words", "local", "sift_bins", "vocabularies_"):
         del old.__dict__[name]
     with pytest.raises(AttributeError):
         old.get_params()
@@ -147,3 +147,37 @@ def test_a_descriptor_saved_before_the_newer_parameters_loads_with_their_default
     loaded = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
     assert loaded.get_params() == d.get_params()
     assert np.array_equal(loaded.transform(images[:20]), d.transform(images[:20]))
+
+
+def test_dense_sift_is_opencvs_descriptor_at_every_grid_point_and_scale(sample):
+    cv2 = pytest.importorskip("cv2")
+    from fer_classic.features.compute import dense_sift
+
+    faces = sample.images[:5]
+    dense = dense_sift(faces, step=4, bins=(4, 8))
+    assert dense.shape == (5, 12, 12, 2, 128)
+    sift = cv2.SIFT_create()
+    for i, face in enumerate(faces):
+        for s, b in enumerate((4, 8)):
+            points = [cv2.KeyPoint(float(x), float(y), b / 1.5, 0.0) for y in range(2, 48, 4) for x in range(2, 48, 4)]
+            _, expected = sift.compute(face, points)
+            assert np.array_equal(dense[i, :, :, s].reshape(-1, 128), expected)
+    # upright and local: a descriptor changes when its patch changes, and only there
+    moved = faces[:1].copy()
+    moved[0, :12, :12] = 255 - moved[0, :12, :12]
+    changed = np.any(dense_sift(moved, step=4, bins=(4,))[0, :, :, 0] != dense[:1, :, :, 0][0], axis=-1)
+    assert changed[0, 0] and not changed[-1, -1]
+
+
+def test_a_sift_bag_counts_one_word_per_scale_at_every_location(sample):
+    pytest.importorskip("cv2")
+    images = sample.images[:200]
+    d = BoVWDescriptor(local="sift", sift_bins=(4, 6, 8), words=20, levels=(1,), sample_images=100, n_jobs=1)
+    rows = d.fit(images).transform(images[:10])
+    assert rows.shape == (10, 20)
+    # the Hellinger map of frequencies: squares sum to one over the cell, whatever the number of scales
+    assert np.allclose((rows ** 2).sum(axis=1), 1.0, atol=1e-5)
+    assert not np.array_equal(rows, BoVWDescriptor(local="sift", sift_bins=(8,), words=20, levels=(1,),
+                                                   sample_images=100, n_jobs=1).fit(images).transform(images[:10]))
+    with pytest.raises(ValueError, match="local must be one of daisy, sift"):
+        BoVWDescriptor(local="surf").fit(images)

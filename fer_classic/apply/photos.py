@@ -17,7 +17,7 @@ import numpy as np
 
 from ..data import IMAGE_SUFFIXES, read_image
 from ..errors import DatasetError
-from ..runs.folders import load_run_labeller, member_specs, predictor_path, read_run_metrics
+from ..runs.folders import load_run_labeller, member_specs, predictor_path, read_run_record
 from ..store import atomic_path
 from .face_finding import (
     align_detected,
@@ -164,7 +164,7 @@ def label_photos(run_dir, inputs, *, detect: bool = True, upsample: int = 0, thr
     if not paths:
         raise DatasetError(f"no image files in {', '.join(map(str, inputs))} (looked for "
                            f"{', '.join(sorted(IMAGE_SUFFIXES))}, in subfolders too)")
-    metrics = read_run_metrics(Path(run_dir))
+    metrics = read_run_record(Path(run_dir))
     options = {"detect": detect, "upsample": upsample, "threshold": threshold,
                "size": int((metrics.get("image_shape") or [48])[0]), "min_score": min_score}
     # faces as a run on aligned faces aligns them, made where they are found (a second process, workers)

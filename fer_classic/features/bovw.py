@@ -1,5 +1,6 @@
-"""Bag of visual words: dense DAISY descriptors (SIFT-like) quantised against a vocabulary learned
-without labels by k-means, counted over a spatial pyramid, with the Hellinger (square-root) map."""
+"""Bag of visual words: dense local descriptors (DAISY, or SIFT at several scales) quantised against a
+vocabulary learned without labels by k-means, counted over a spatial pyramid, encoded (Hellinger map,
+power or presence)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from sklearn.cluster import MiniBatchKMeans
 
 from . import compute
 from .base import ImageDescriptor, check_images
-from .compute import ENCODINGS
+from .compute import ENCODINGS, LOCAL_DESCRIPTORS
 
 
 class BoVWDescriptor(ImageDescriptor):
-    """Dense DAISY descriptors every ``step`` pixels of the grayscale face at ``size``×``size``,
-    each assigned to its nearest visual word, counted in every cell of the pyramid ``levels`` (1: the
+    """Dense local descriptors every ``step`` pixels of the grayscale face at ``size``×``size``, each
+    assigned to its nearest visual word, counted in every cell of the pyramid ``levels`` (1: the
     whole face, 2: a 2×2 grid, ...), each cell's counts encoded as ``encoding`` says:
 
     - ``hellinger`` (default): the square root of the cell's word frequencies (a linear or RBF model then
@@ -28,6 +29,11 @@ class BoVWDescriptor(ImageDescriptor):
     (with unit-length cells each term lies in [0, 1]): multiple-kernel learning's weighted sum as an
     explicit feature map, so a linear model stays linear. Empty: the blocks as encoded.
 
+    The local descriptors (``local``): ``daisy`` (scikit-image's DAISY: ``radius``, ``rings``,
+    ``histograms``, ``orientations``) or ``sift`` (OpenCV's upright SIFT descriptor, as VLFeat's dense
+    SIFT, at every bin size of ``sift_bins``: pixels per side of each of its 4×4 spatial bins; each
+    location then has one word per size). ``sift`` needs OpenCV (``opencv-python-headless``).
+
     The vocabulary: ``words`` words shared by every level or, with ``level_words`` (one count per level,
     e.g. ``2000,1000,500``), one vocabulary per level. Unlike the other descriptors, ``fit`` learns it,
     by mini-batch k-means (seeded with ``seed``) on the descriptors of ``sample_images`` images drawn
@@ -37,12 +43,13 @@ class BoVWDescriptor(ImageDescriptor):
     name = "bovw"  # its command-line name and its describer's (compute.DESCRIBERS)
 
     learns_from_images = True
-    param_choices = {"encoding": ENCODINGS}
+    param_choices = {"encoding": ENCODINGS, "local": LOCAL_DESCRIPTORS}
 
     def __init__(self, words: int = 500, step: int = 3, radius: int = 6, rings: int = 2, histograms: int = 6,
                  orientations: int = 8, levels: tuple[int, ...] = (1, 2, 4), sample_images: int = 4000,
                  seed: int = 0, size: int = 48, encoding: str = "hellinger", alpha: float = 0.5,
                  level_weights: tuple[int, ...] = (), level_words: tuple[int, ...] = (),
+                 local: str = "daisy", sift_bins: tuple[int, ...] = (4, 6, 8),
                  n_jobs: int | None = None, progress: bool = False):
         self.words = words
         self.step = step
@@ -58,6 +65,8 @@ class BoVWDescriptor(ImageDescriptor):
         self.alpha = alpha
         self.level_weights = level_weights
         self.level_words = level_words
+        self.local = local
+        self.sift_bins = sift_bins
         self.n_jobs = n_jobs
         self.progress = progress
 
@@ -122,5 +131,9 @@ class BoVWDescriptor(ImageDescriptor):
                 raise ValueError(f"bovw {name} needs one {'count >= 2' if name == 'level_words' else 'weight >= 0'} "
                                  f"per pyramid level ({len(self.levels)}: {','.join(map(str, self.levels))}), "
                                  f"got {','.join(map(str, value))}")
-        if self.size < 2 * self.radius + 1:
+        if self.local not in LOCAL_DESCRIPTORS:
+            raise ValueError(f"bovw local must be one of {', '.join(LOCAL_DESCRIPTORS)}, got {self.local!r}")
+        if self.local == "daisy" and self.size < 2 * self.radius + 1:
             raise ValueError(f"a {self.size}px face is smaller than a DAISY descriptor of radius {self.radius}")
+        if self.local == "sift" and (not self.sift_bins or min(self.sift_bins) < 1):
+            raise ValueError(f"bovw sift_bins needs bin sizes >= 1 pixel, got {','.join(map(str, self.sift_bins))}")

@@ -282,6 +282,32 @@ def dense_daisy(images: np.ndarray, *, step: int, radius: int, rings: int, histo
 
 
 ENCODINGS = ("hellinger", "power", "presence")
+LOCAL_DESCRIPTORS = ("daisy", "sift")
+
+
+def dense_sift(images: np.ndarray, *, step: int, bins: tuple[int, ...]) -> np.ndarray:
+    """OpenCV's SIFT descriptor (upright: orientation 0, as VLFeat's dense SIFT) at every ``step`` pixels
+    of each ``uint8`` image ``(n, h, w)``, once per spatial bin size in ``bins`` (pixels per side of each
+    of its 4×4 bins; OpenCV's keypoint size is the bin size / 1.5), as ``(n, rows, cols, len(bins), 128)``
+    float32 (OpenCV's normalisation: unit length, clipped at 0.2, unit length again, times 512)."""
+    try:
+        import cv2
+    except ImportError:
+        raise ImportError("bovw with local='sift' needs OpenCV: pip install opencv-python-headless "
+                          "(or the 'sift' extra of fer-classic)") from None
+
+    sift = cv2.SIFT_create()
+    n, h, w = images.shape
+    ys, xs = np.arange(step // 2, h, step), np.arange(step // 2, w, step)
+    keypoints = [cv2.KeyPoint(float(x), float(y), b / 1.5, 0.0) for b in bins for y in ys for x in xs]
+    out = np.empty((n, len(bins), len(ys) * len(xs), 128), dtype=np.float32)
+    for i in range(n):
+        kept, descriptors = sift.compute(np.ascontiguousarray(images[i]), keypoints)
+        if descriptors is None or len(kept) != len(keypoints):
+            raise ValueError(f"OpenCV's SIFT dropped {len(keypoints) - len(kept or ())} of the {len(keypoints)} "
+                             f"dense keypoints of a {h}x{w} face")
+        out[i] = descriptors.reshape(len(bins), len(ys) * len(xs), 128)
+    return out.reshape(n, len(bins), len(ys), len(xs), 128).transpose(0, 2, 3, 1, 4)
 
 
 def bovw_level_words(d, level_index: int) -> int:
@@ -290,11 +316,14 @@ def bovw_level_words(d, level_index: int) -> int:
 
 
 def bovw_dense(d, images) -> np.ndarray:
-    """``(n, rows, cols, d)`` DAISY descriptors of each face (scikit-image's, computed in batches)."""
+    """``(n, rows, cols, scales, d)`` local descriptors of each face: DAISY (scikit-image's, computed in
+    batches; one scale) or dense SIFT (OpenCV's, one scale per bin size in ``d.sift_bins``)."""
     gray = np.stack([gray_face(d, im) for im in images])
+    if getattr(d, "local", "daisy") == "sift":
+        return dense_sift(gray, step=d.step, bins=tuple(d.sift_bins))
     return np.concatenate([dense_daisy(gray[i:i + 256], step=d.step, radius=d.radius, rings=d.rings,
                                        histograms=d.histograms, orientations=d.orientations)
-                           for i in range(0, len(gray), 256)]).astype(np.float32)
+                           for i in range(0, len(gray), 256)]).astype(np.float32)[:, :, :, None, :]
 
 
 def bovw_encode(d, counts: np.ndarray, per_cell: np.ndarray) -> np.ndarray:
@@ -307,13 +336,20 @@ def bovw_encode(d, counts: np.ndarray, per_cell: np.ndarray) -> np.ndarray:
     return cells / np.where(norms > 0, norms, 1.0)
 
 
+def _nearest_words(flat: np.ndarray, vocabulary: np.ndarray, block: int = 16384) -> np.ndarray:
+    """The nearest word of each row, ``block`` rows at a time (a block's distances: block × words)."""
+    norms = (vocabulary ** 2).sum(1)
+    return np.concatenate([np.argmin(norms - 2 * flat[i:i + block] @ vocabulary.T, axis=1)
+                           for i in range(0, len(flat), block)]) if len(flat) else np.zeros(0, dtype=np.int64)
+
+
 def bovw_rows(d, images) -> np.ndarray:
     local = bovw_dense(d, images)
-    n, rows, cols, dim = local.shape
+    n, rows, cols, scales, dim = local.shape
     flat = local.reshape(-1, dim)
     # Nearest word of each vocabulary: argmin of |w|^2 - 2 x.w (|x|^2 is the same for every word).
-    words = [np.argmin((v ** 2).sum(1) - 2 * flat @ v.T, axis=1).reshape(n, rows * cols) for v in d.vocabularies_]
-    r, c = np.divmod(np.arange(rows * cols), cols)
+    words = [_nearest_words(flat, v).reshape(n, rows * cols * scales) for v in d.vocabularies_]
+    r, c = np.divmod(np.repeat(np.arange(rows * cols), scales), cols)  # every scale's word at a location
     weights = np.asarray(d.level_weights, dtype=np.float64) if d.level_weights else None
     out = []
     for i, g in enumerate(d.levels):

@@ -14,9 +14,8 @@ from ..errors import DatasetError, RunError
 from ..evaluation.metrics import classification_metrics
 from ..evaluation.uncertainty import holm, intervals, mcnemar
 from ..models.registry import describe_params
-from ..runs.folders import METRICS
+from ..runs.folders import METRICS, read_run_record
 from ..runs.record import PREDICTIONS
-from ..store import read_json
 
 
 @dataclass
@@ -42,7 +41,7 @@ class Result:
 def load_result(run_dir) -> Result:
     """A run directory's metrics (and per-image predictions where the run wrote them)."""
     d = Path(run_dir)
-    m = read_json(d / METRICS, "run (metrics.json is missing: was the run interrupted?)")
+    m = read_run_record(d)
     if "accuracy" not in m or "protocol" not in m:
         raise RunError(f"{d / METRICS}: not the metrics of a fer-classic run")
     predictions = pd.read_csv(d / PREDICTIONS, dtype=str, keep_default_na=False) if (d / PREDICTIONS).is_file() \

@@ -225,8 +225,9 @@ def _check_versions(recorded: dict, run_dir: Path) -> None:
                            f"install {lib}=={recorded[lib]} or train the run again")
 
 
-def read_run_metrics(run_dir: Path) -> dict:
-    """A run directory's metrics.json, after checking it is one (RunError if not)."""
+def read_run_record(run_dir: Path) -> dict:
+    """The run record (metrics.json) of a run directory, after checking it is one (RunError if not, saying
+    which runs a folder of runs holds): the one reader of run records."""
     if not run_dir.is_dir():
         raise RunError(f"{run_dir}: no such run directory")
     if not (run_dir / METRICS).exists():
@@ -263,7 +264,7 @@ def load_run_labeller(run_dir: str | os.PathLike):
     from .predictor import ModelLabeller, load_predictor
 
     run_dir = Path(run_dir)
-    metrics = read_run_metrics(run_dir)
+    metrics = read_run_record(run_dir)
     path = predictor_path(run_dir, metrics)
     if path is not None:
         return load_predictor(path, metrics["predictor"].get("sha256")), metrics
@@ -276,7 +277,7 @@ def remove_model_copy(run_dir: str | os.PathLike) -> int:
     unless --keep-models: predict, video and evaluate use the predictor); returns the bytes freed (0
     for a run without a predictor, which keeps its model)."""
     run_dir = Path(run_dir)
-    metrics = read_run_metrics(run_dir)
+    metrics = read_run_record(run_dir)
     model_path = run_dir / metrics.get("model_file", MODEL_FILE)
     if predictor_path(run_dir, metrics) is None or not model_path.is_file():
         return 0
@@ -308,7 +309,7 @@ def load_run(run_dir: str | os.PathLike) -> tuple[object, dict]:
         trust.
     """
     run_dir = Path(run_dir)
-    metrics = read_run_metrics(run_dir)
+    metrics = read_run_record(run_dir)
     model_path = run_dir / metrics.get("model_file", MODEL_FILE)
     if not model_path.is_file():
         removed = predictor_path(run_dir, metrics) is not None
@@ -382,7 +383,7 @@ def add_predictor(run_dir: str | os.PathLike) -> dict:
     from .predictor_export import write_run_predictor
 
     run_dir = Path(run_dir)
-    metrics = read_run_metrics(run_dir)
+    metrics = read_run_record(run_dir)
     if predictor_path(run_dir, metrics) is not None:
         return metrics["predictor"]
     model, metrics = load_run(run_dir)
