@@ -5,6 +5,7 @@ import subprocess
 import unicodedata
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from fer_classic.reporting.report import load_references
@@ -64,7 +65,7 @@ def test_references_are_ordered_by_kind_and_split_not_accuracy(runs, tmp_path):
 
 
 def test_external_predictions_join_with_intervals_and_mcnemar(runs, tmp_path):
-    import pandas as pd
+
 
     truth = pd.read_csv(runs / "knn" / "predictions.csv")
     mine = truth.assign(predicted=truth["true"])[["id", "predicted"]]
@@ -81,7 +82,7 @@ def test_external_predictions_join_with_intervals_and_mcnemar(runs, tmp_path):
     # rows that do not match the test images are named
     mine.iloc[:-2].to_csv(tmp_path / "short.csv", index=False)
     result = run("report", runs / "knn", "-p", f"x={tmp_path / 'short.csv'}", "-o", tmp_path / "bad.md")
-    assert result.exit_code == 1 and "2 of the 361 test images missing" in result.stderr
+    assert result.exit_code == 1 and "2 of the 361 images missing" in result.stderr
     pd.concat([mine, pd.DataFrame({"id": ["elsewhere.png"], "predicted": ["hapy"]})]).to_csv(tmp_path / "extra.csv",
                                                                                           index=False)
     result = run("report", runs / "knn", "-p", f"x={tmp_path / 'extra.csv'}", "-o", tmp_path / "bad.md")
@@ -151,11 +152,37 @@ def test_cross_dataset_table_from_evaluations(runs, class_folders, sample_path, 
     evaluations = json.loads((tmp_path / "e.json").read_text())
     assert len(evaluations) == 2 and all("intervals" in e for e in evaluations)
     assert "unseen_classes" in evaluations[0] and evaluations[0]["unseen_classes"]  # contempt
-    result = run("report", runs / "knn", runs / "mlp", "-e", tmp_path / "e.json", "-o", tmp_path / "r.md")
+    # another model's predictions on the same images: a perfect one, and the paired test against it
+    from fer_classic.data import load_dataset
+
+    folders = load_dataset(class_folders)
+    names = folders.class_names
+    pd.DataFrame({"file": folders.ids, "predicted": [names[i] for i in folders.labels]}).to_csv(
+        tmp_path / "cnn.csv", index=False)
+    result = run("evaluate", runs / "knn", class_folders, "-p", f"cnn={tmp_path / 'cnn.csv'}", "-o",
+                 tmp_path / "c.json")
+    assert result.exit_code == 0, result.output
+    compared = json.loads((tmp_path / "c.json").read_text())["compared"][0]
+    assert compared["name"] == "cnn" and compared["accuracy"] == 1.0 and compared["n"] == len(folders.ids)
+    assert compared["mcnemar"]["a_right_b_wrong"] == 0 and compared["mcnemar"]["difference"] < 0
+    assert "cnn: accuracy 100.00%" in result.output
+    assert run("evaluate", runs / "knn", class_folders, sample_path, "-p", f"cnn={tmp_path / 'cnn.csv'}").exit_code == 2
+    pd.read_csv(tmp_path / "cnn.csv").iloc[1:].to_csv(tmp_path / "short.csv", index=False)
+    result = run("evaluate", runs / "knn", class_folders, "-p", f"cnn={tmp_path / 'short.csv'}", "-o", tmp_path / "x.json")
+    assert result.exit_code == 1 and "short.csv: 1 of the" in result.stderr and not (tmp_path / "x.json").exists()
+
+    result = run("report", runs / "knn", runs / "mlp", "-e", tmp_path / "e.json", "-e", tmp_path / "c.json",
+                 "-o", tmp_path / "r.md", "--format", "md,html,json")
     assert result.exit_code == 0, result.output
     md = (tmp_path / "r.md").read_text()
     section = md.split("## Across datasets")[1].split("## Published")[0]
-    assert "| knn |" in section and str(class_folders) in section and "unseen: contempt" in section
+    assert f"### {class_folders} (all images)" in section and "unseen classes (errors): contempt" in section
+    group = section.split(f"### {class_folders} (all images)")[1].split("###")[0]
+    assert "| knn | " in group and "| cnn (other model) |" in group and "exact McNemar p =" in group
+    assert group.count("] |") >= 9  # accuracy, balanced accuracy and macro F1 with intervals, for both rows
+    assert section.count("![knn on ") == 3  # a confusion matrix per evaluation
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert [len(g["rows"]) for g in doc["cross_dataset"]] == [3, 1]  # knn twice (two evaluations) and cnn; knn
 
 
 @pytest.mark.skipif(not _chromium(), reason="Debian's chromium is not installed (.ci/run installs it)")

@@ -11,7 +11,8 @@ import numpy as np
 from ..data import load_dataset, to_gray
 from ..errors import DatasetError
 from ..evaluation.metrics import classification_metrics
-from ..evaluation.uncertainty import intervals
+from ..evaluation.predictions import read_predictions_csv
+from ..evaluation.uncertainty import intervals, mcnemar
 from ..features.extraction import image_pipelines, set_descriptor_runtime  # noqa: F401 (re-exported)
 from ..runs.folders import load_run_labeller
 from ..store import library_versions, write_json_atomic
@@ -25,7 +26,7 @@ def trained_classes(labeller, class_names) -> list[str]:
 
 def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: int | None = None,
                  progress: bool = False, dataset_kwargs: dict | None = None, conditions=(), seed: int = 0,
-                 predictions: dict | None = None, levels=None) -> dict:
+                 predictions: dict | None = None, levels=None, compare: dict | None = None) -> dict:
     """Metrics of a run's pipeline on the images of ``data``.
 
     Parameters
@@ -53,6 +54,10 @@ def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: i
         Receives the true labels (key ``("true", 0)``) and the predicted ones of the clean images
         (``("clean", 0)``) and of each condition and level (``(condition, level)``), as indices into
         the run's class names in the order of the dataset's images (for paired tests).
+    compare : dict, optional
+        ``{name: CSV path}``: other models' predictions on the same images (an ``id`` or ``file`` column
+        and a ``predicted`` one, e.g. a CNN's from ``benchmarks/reference_cnn.py``), each scored as the
+        run is, with an exact McNemar test of the run against it, under ``compared``.
 
     Returns
     -------
@@ -109,12 +114,23 @@ def evaluate_run(run_dir, data, *, split: str | None = None, out=None, n_jobs: i
         "versions": library_versions(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+    if compare:
+        result["compared"] = [compared_model(name, path, ds, y_true, y_pred, names) for name, path in compare.items()]
     if conditions:
         result["robustness"] = robustness(labeller, ds.images, y_true, conditions, seed, result["accuracy"],
                                           predictions=predictions, levels=levels)
     if out:
         write_json_atomic(out, result)
     return result
+
+
+def compared_model(name: str, path, ds, y_true, y_run, names) -> dict:
+    """Another model's metrics on the images of ``ds`` from its predictions in ``path``, and the exact
+    McNemar test of the run (labels ``y_run``) against it on the same images."""
+    predicted = read_predictions_csv(path, ds.ids, names, images=f"the {len(ds.ids)} images evaluated")
+    y_other = np.array([names.index(p) for p in predicted])
+    return {"name": name, "source_file": str(path), **classification_metrics(y_true, y_other, tuple(names)),
+            "intervals": intervals(y_true, y_other), "mcnemar": mcnemar(y_run == y_true, y_other == y_true)}
 
 
 def robustness(labeller, images, y_true, conditions, seed: int, clean_accuracy: float,

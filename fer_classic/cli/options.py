@@ -7,6 +7,7 @@ import functools
 import logging
 import shlex
 import sys
+from pathlib import Path
 
 import click
 
@@ -199,3 +200,19 @@ def scheduler_option(func):
             return func(*args, **kwargs)
 
     return wrapper
+
+
+def parse_predictions(ctx, param, values) -> dict[str, Path]:
+    """``NAME=FILE.csv`` values (repeatable) as {name: path}; a malformed value, a name given twice or a
+    missing file is a usage error."""
+    out = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or not name.strip() or not path:
+            raise click.BadParameter(f"{value!r}: write NAME=FILE.csv (e.g. my-cnn=predictions.csv)")
+        if name in out:
+            raise click.BadParameter(f"{name!r} is given twice")
+        if not Path(path).is_file():
+            raise click.BadParameter(f"{path}: no such file")
+        out[name.strip()] = Path(path)
+    return out

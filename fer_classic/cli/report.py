@@ -8,20 +8,7 @@ import click
 
 from ..reporting.report import FORMATS, write_report
 from . import main
-
-
-def parse_predictions(ctx, param, values) -> dict[str, Path]:
-    out = {}
-    for value in values:
-        name, sep, path = value.partition("=")
-        if not sep or not name.strip() or not path:
-            raise click.BadParameter(f"{value!r}: write NAME=FILE.csv (e.g. my-cnn=predictions.csv)")
-        if name in out:
-            raise click.BadParameter(f"{name!r} is given twice")
-        if not Path(path).is_file():
-            raise click.BadParameter(f"{path}: no such file")
-        out[name.strip()] = Path(path)
-    return out
+from .options import parse_predictions
 
 
 def parse_formats(ctx, param, value) -> list[str]:

@@ -103,20 +103,35 @@ def _per_class_rows(results: list[Result], classes: list[str]) -> tuple[list[dic
     return rows, header
 
 
-def cross_dataset_table(evaluations: list[dict]) -> dict:
-    """``evaluate`` outputs as a dataset × run table: accuracy with its 95% interval and n per cell."""
-    runs = list(dict.fromkeys(Path(e["run"]).name for e in evaluations))
-    datasets = list(dict.fromkeys(f"{e['data']} ({e['split']})" for e in evaluations))
-    cells = {(f"{e['data']} ({e['split']})", Path(e["run"]).name): e for e in evaluations}
+def cross_dataset_table(evaluations: list[dict], figures: Path) -> list[dict]:
+    """``evaluate`` outputs grouped by dataset: each dataset (and split) a group of rows, one per run and
+    per other model scored on the same images (``evaluate --predictions``), with n, accuracy, balanced
+    accuracy and macro F1 and their 95% intervals, the exact McNemar test of the run against each other
+    model, and each run's confusion matrix normalised per true class."""
+    groups: dict[str, dict] = {}
+    figures.mkdir(parents=True, exist_ok=True)
+    for e in evaluations:
+        key = f"{e['data']} ({e['split']})"
+        group = groups.setdefault(key, {"data": key, "rows": [], "matrices": []})
+        run_name = Path(e["run"]).name
+        unseen = ", ".join(e.get("unseen_classes") or {})
+        group["rows"].append(_cross_row(run_name, e, "", f"unseen classes (errors): {unseen}" if unseen else ""))
+        for c in e.get("compared", []):
+            t = c["mcnemar"]
+            group["rows"].append(_cross_row(c["name"], c, "other model", (
+                f"{run_name} {100 * t['difference']:+.2f} points ({t['a_right_b_wrong']} vs {t['a_wrong_b_right']}), "
+                f"exact McNemar p = {t['p_value']:.2g}")))
+        path = figures / f"cross-{list(groups).index(key)}-{len(group['matrices'])}.png"
+        plot_confusion_matrix(e["confusion_matrix"], e["labels"], path, f"{run_name} on {key}: {e['accuracy']:.1%}")
+        group["matrices"].append({"caption": f"{run_name} on {key}: rows are the true class; cells give % of the "
+                                             f"true class and the image count", "path": path})
+    return list(groups.values())
 
-    def cell(e):
-        if e is None:
-            return "–"
-        lo, hi = (e.get("intervals") or {}).get("accuracy", (None, None))
-        unseen = f"; unseen: {', '.join(e['unseen_classes'])}" if e.get("unseen_classes") else ""
-        return f"{_with_ci(e['accuracy'], lo, hi)} (n={e['n']}{unseen})"
 
-    return {"runs": runs, "rows": [{"data": d, "cells": [cell(cells.get((d, r))) for r in runs]} for d in datasets]}
+def _cross_row(name: str, m: dict, kind: str, note: str) -> dict:
+    ci = m.get("intervals") or {}
+    cells = [_with_ci(m[k], *(ci.get(k) or (None, None))) for k in ("accuracy", "balanced_accuracy", "macro_f1")]
+    return {"name": name, "kind": kind, "n": m["n"], "cells": cells, "note": note}
 
 
 def robustness_tables(evaluations: list[dict], figures: Path) -> list[dict]:
@@ -254,7 +269,7 @@ def build_report(results: list[Result], figures: Path, *, title: str, wall_secon
         "references": references, "classes": classes, "class_n": class_n, "per_class": per_class, "matrices": matrices,
         "knn": knn, "mlp": mlp, "ensembles": ensembles,
         "frame": frame.reset_index(), "tests": tests,
-        "cross": cross_dataset_table(evaluations) if evaluations else None,
+        "cross": cross_dataset_table(evaluations, figures) if evaluations else None,
         "robustness": robustness_tables(evaluations or [], figures),
     }
 
@@ -359,8 +374,9 @@ def write_report(run_dirs, out, *, title: str = "fer-classic: classical FER base
     env = _environment()
     written = []
     if "md" in formats:
-        links = {str(f["path"]): f"{files.name}/{Path(f['path']).name}"
-                 for group in ("matrices", "knn", "mlp", "robustness") for f in report[group]}
+        figures = [f for group in ("matrices", "knn", "mlp", "robustness") for f in report[group]]
+        figures += [m for g in report["cross"] or [] for m in g["matrices"]]
+        links = {str(f["path"]): f"{files.name}/{Path(f['path']).name}" for f in figures}
         text = env.get_template("report.md.j2").render(**report, link=lambda p: links[str(p)])
         write_text_atomic(stem.with_suffix(".md"), text)
         written.append(stem.with_suffix(".md"))

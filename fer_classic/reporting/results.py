@@ -4,14 +4,14 @@ between any two that share their test images (:func:`paired_tests`)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from ..errors import DatasetError, RunError
+from ..errors import RunError
 from ..evaluation.metrics import classification_metrics
+from ..evaluation.predictions import read_predictions_csv
 from ..evaluation.uncertainty import holm, intervals, mcnemar
 from ..models.registry import describe_params
 from ..runs.folders import METRICS, read_run_record
@@ -62,43 +62,11 @@ def read_external_predictions(name: str, path, reference: Result) -> Result:
     if reference.predictions is None:
         raise RunError(f"{reference.folder}: this run has no {PREDICTIONS} (train it again with this version) to "
                        f"match {path} against")
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path}: not a readable CSV ({exc})") from None
-    key = "id" if "id" in table else "file" if "file" in table else None
-    if key is None or "predicted" not in table:
-        raise DatasetError(f"{path}: line 1: expected an id (or file) column and a predicted column, found "
-                           f"{', '.join(table.columns) or 'nothing'}")
-    ids = table[key].map(lambda v: Path(v).as_posix())
     truth = reference.predictions.set_index(reference.predictions["id"].astype(str))["true"]
-    wanted = set(truth.index)
-    if not ids.isin(wanted).all() and key == "file":  # files given with a folder: match on the tail
-        ids = ids.map(lambda v: next((w for w in wanted if v.endswith(w) or w.endswith(os.path.basename(v))), v))
-    dupes = ids[ids.duplicated()].unique()
-    extra = [i for i in ids.unique() if i not in wanted]
-    missing = sorted(wanted - set(ids))
     names = list(reference.metrics["class_names"])
-    unknown = sorted(set(table["predicted"]) - set(names))
-
-    def some(items, line_of=None):
-        shown = [f"{i} (line {line_of[i]})" if line_of else str(i) for i in list(items)[:5]]
-        return ", ".join(shown) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
-
-    line_of = {i: n + 2 for n, i in enumerate(ids)}  # line 1 is the header
-    problems = []
-    if len(dupes):
-        problems.append(f"ids listed twice: {some(dupes, line_of)}")
-    if extra:
-        problems.append(f"{len(extra)} ids that are not test images of {reference.name}: {some(extra, line_of)}")
-    if missing:
-        problems.append(f"{len(missing)} of the {len(wanted)} test images missing: {some(missing)}")
-    if unknown:
-        bad = {v: line_of[ids[table['predicted'] == v].iloc[0]] for v in unknown}
-        problems.append(f"unknown labels {some(unknown, bad)} (the classes are {', '.join(names)})")
-    if problems:
-        raise DatasetError(f"{path}: " + "; ".join(problems))
-    predictions = pd.DataFrame({"id": ids, "true": truth.loc[ids].to_numpy(), "predicted": table["predicted"]})
+    ids = list(truth.index)
+    predicted = read_predictions_csv(path, ids, names, images=f"the test images of {reference.name}")
+    predictions = pd.DataFrame({"id": ids, "true": truth.to_numpy(), "predicted": predicted})
     y_true = predictions["true"].map(names.index).to_numpy()
     y_pred = predictions["predicted"].map(names.index).to_numpy()
     m = classification_metrics(y_true, y_pred, tuple(names))
