@@ -10,8 +10,10 @@ import click
 from ..data import default_sample_path, load_dataset
 from ..features import DEFAULT_DESCRIPTORS, DESCRIPTORS, validate_descriptor
 from ..features.extraction import extract_features
+from ..features.photometric import PHOTOMETRIC
 from . import main
 from .options import (
+    Choice,
     dataset_options,
     descriptor_options,
     descriptor_params_from,
@@ -34,12 +36,17 @@ log = logging.getLogger(__name__)
 @click.option("--align", is_flag=True,
               help="Align every face by its dlib landmarks first (eyes level, at FER2013's positions); runs "
                    "trained on these features align the faces they are given too. For data framed unlike FER2013.")
+@click.option("--photometric", type=Choice(list(PHOTOMETRIC)), default="none", show_default=True,
+              help="Normalise every grayscale face's lighting before it is described (clahe: adaptive "
+                   "histogram equalisation; tan-triggs: gamma, difference of Gaussians and contrast "
+                   "equalisation; standardise: zero mean, unit variance per face); runs trained on these "
+                   "features normalise the faces they are given too.")
 @click.option("--force", is_flag=True, help="Recompute descriptors that are already up to date.")
 @dataset_options
 @descriptor_options
 @scheduler_option
 @runtime_options
-def extract(data, features, out, mirror, align, force, dataset_kwargs, jobs, progress, **options):
+def extract(data, features, out, mirror, align, photometric, force, dataset_kwargs, jobs, progress, **options):
     """Extract descriptors from the face images in DATA (default: the embedded FER2013 sample).
 
     DATA is a fer2013.csv, a folder with train/ and test/ split folders holding one folder per
@@ -49,9 +56,13 @@ def extract(data, features, out, mirror, align, force, dataset_kwargs, jobs, pro
     \b
     Example:
       fer-classic extract ~/fer2013 --features hog,lbp --hog-pixels-per-cell 8 --out feats
+      fer-classic extract ~/photos --features hog --align --photometric clahe --out feats-canonical
     """
     names = parse_feature_names(features)
     params = descriptor_params_from(options, names)
+    if photometric != "none":
+        for name in names:
+            params[name]["photometric"] = photometric
     for name in names:  # bad descriptor parameters are a usage error, found before any work
         try:
             validate_descriptor(name, **params[name])

@@ -102,7 +102,7 @@ def descriptor_options(func):
 
     for name, cls in reversed(list(DESCRIPTORS.items())):
         for param, default in reversed(list(cls().get_params().items())):
-            if param in RUNTIME_PARAMS:
+            if param in RUNTIME_PARAMS or param == "photometric":  # extract --photometric sets it for all
                 continue
             flag = f"--{name}-{param.replace('_', '-')}"
             dest = descriptor_option_name(name, param)

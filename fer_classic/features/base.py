@@ -22,7 +22,9 @@ class ImageDescriptor(TransformerMixin, BaseEstimator):
     Subclasses set ``name``, the command-line name under which :data:`~.compute.DESCRIBERS` holds
     what they compute for a chunk of validated images, and, when they use colour, ``uses_colour =
     True``. Every subclass takes ``n_jobs`` (worker
-    processes, joblib's convention) and ``progress`` (a progress bar on stderr).
+    processes, joblib's convention), ``progress`` (a progress bar on stderr) and ``photometric`` (a
+    normalisation of the grayscale face before it is described: :mod:`.photometric`; colour descriptors
+    then describe the normalised grayscale face).
     """
 
     name = ""
@@ -39,9 +41,12 @@ class ImageDescriptor(TransformerMixin, BaseEstimator):
         return compute.DESCRIBERS[self.name].rows(self, images)
 
     def fit(self, X, y=None):
+        from .photometric import PHOTOMETRIC
+
+        PHOTOMETRIC[self.photometric]  # an unknown method is an error here, before any work
         X = check_images(X)
         colour = X.ndim == 4 if isinstance(X, np.ndarray) else any(x.ndim == 3 for x in X)
-        self.n_channels_ = 3 if self.uses_colour and colour else 1
+        self.n_channels_ = 3 if self.uses_colour and colour and self.photometric == "none" else 1
         self.n_features_out_ = self._describe([np.zeros((48, 48), dtype=np.uint8)]).shape[1]
         return self
 

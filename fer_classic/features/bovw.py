@@ -50,7 +50,7 @@ class BoVWDescriptor(ImageDescriptor):
                  seed: int = 0, size: int = 48, encoding: str = "hellinger", alpha: float = 0.5,
                  level_weights: tuple[int, ...] = (), level_words: tuple[int, ...] = (),
                  local: str = "daisy", sift_bins: tuple[int, ...] = (4, 6, 8),
-                 n_jobs: int | None = None, progress: bool = False):
+                 photometric: str = "none", n_jobs: int | None = None, progress: bool = False):
         self.words = words
         self.step = step
         self.radius = radius
@@ -67,6 +67,7 @@ class BoVWDescriptor(ImageDescriptor):
         self.level_words = level_words
         self.local = local
         self.sift_bins = sift_bins
+        self.photometric = photometric
         self.n_jobs = n_jobs
         self.progress = progress
 

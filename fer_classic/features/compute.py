@@ -20,6 +20,7 @@ import numpy as np
 
 from ..data.datasets import resize_image, to_gray
 from ..registry import Registry
+from . import photometric
 
 # --------------------------------------------------------------------------- input images
 
@@ -69,22 +70,28 @@ def mirror_images(images):
 
 
 def channels(d, image: np.ndarray) -> np.ndarray:
-    """The image in the channel mode ``fit`` learned (``d.n_channels_``: 1 gray, 3 RGB)."""
+    """The image in the channel mode ``fit`` learned (``d.n_channels_``: 1 gray, 3 RGB); grayscale and
+    photometrically normalised where ``d.photometric`` names a method."""
+    method = getattr(d, "photometric", "none")
+    if method != "none":
+        return photometric.normalise(to_gray(image), method)
     if getattr(d, "n_channels_", 1) == 1:
         return to_gray(image)
     return image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
 
 
 def gray_face(d, image: np.ndarray) -> np.ndarray:
-    """Grayscale at the descriptor's face size ``d.size``."""
-    return resize_image(to_gray(image), (d.size, d.size))
+    """Grayscale at the descriptor's face size ``d.size``, photometrically normalised as ``d.photometric``
+    says (:mod:`.photometric`)."""
+    return photometric.normalise(resize_image(to_gray(image), (d.size, d.size)), getattr(d, "photometric", "none"))
 
 
 # --------------------------------------------------------------------------- pixels
 
 def raw_rows(d, images) -> np.ndarray:
     side = (d.size, d.size)
-    if isinstance(images, np.ndarray) and images.shape[1:] == side and d.n_channels_ == 1:
+    if isinstance(images, np.ndarray) and images.shape[1:] == side and d.n_channels_ == 1 and \
+            getattr(d, "photometric", "none") == "none":
         return images.reshape(len(images), -1).astype(np.float32)
     return np.stack([resize_image(channels(d, im), side).ravel() for im in images]).astype(np.float32)
 

@@ -27,7 +27,7 @@ class FilterBankDescriptor(ImageDescriptor):
     learns_from_images = True
 
     def __init__(self, centroids: int = 800, patch: int = 6, pool: int = 2, sample_images: int = 4000,
-                 patches_per_image: int = 100, seed: int = 0, size: int = 48, n_jobs: int | None = None,
+                 patches_per_image: int = 100, seed: int = 0, size: int = 48, photometric: str = "none", n_jobs: int | None = None,
                  progress: bool = False):
         self.centroids = centroids
         self.patch = patch
@@ -36,6 +36,7 @@ class FilterBankDescriptor(ImageDescriptor):
         self.patches_per_image = patches_per_image
         self.seed = seed
         self.size = size
+        self.photometric = photometric
         self.n_jobs = n_jobs
         self.progress = progress
 

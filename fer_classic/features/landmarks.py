@@ -20,11 +20,12 @@ class LandmarkDescriptor(ImageDescriptor):
     param_choices = {"patches": PATCH_KINDS}
 
     def __init__(self, patches: str = "none", patch_size: int = 12, detect: bool = False, upsample: int = 0,
-                 size: int = 48, n_jobs: int | None = None, progress: bool = False):
+                 size: int = 48, photometric: str = "none", n_jobs: int | None = None, progress: bool = False):
         self.patches = patches
         self.patch_size = patch_size
         self.detect = detect
         self.upsample = upsample
         self.size = size
+        self.photometric = photometric
         self.n_jobs = n_jobs
         self.progress = progress

@@ -16,8 +16,9 @@ class RawPixels(ImageDescriptor):
     uses_colour = True
     parallel = False
 
-    def __init__(self, size: int = 48, n_jobs: int | None = None, progress: bool = False):
+    def __init__(self, size: int = 48, photometric: str = "none", n_jobs: int | None = None, progress: bool = False):
         self.size = size
+        self.photometric = photometric
         self.n_jobs = n_jobs
         self.progress = progress
 
@@ -33,7 +34,8 @@ class IntensityHistogram(ImageDescriptor):
     uses_colour = True
     parallel = False
 
-    def __init__(self, bins: int = 32, n_jobs: int | None = None, progress: bool = False):
+    def __init__(self, bins: int = 32, photometric: str = "none", n_jobs: int | None = None, progress: bool = False):
         self.bins = bins
+        self.photometric = photometric
         self.n_jobs = n_jobs
         self.progress = progress
