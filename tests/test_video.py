@@ -139,3 +139,68 @@ def test_contradictory_sampling_options_are_usage_errors(video_run, video, tmp_p
     assert result.exit_code == 2 and "--end" in result.output
     with pytest.raises(Exception, match="end .* must come after start"):
         list(label_video(video_run, video, start=8, end=2))
+
+
+def test_faces_followed_between_detections_give_the_labels_of_detection_on_every_frame(video_run, tmp_path):
+    long_video = make_video(tmp_path / "long.mp4", seconds=4, fps=25)  # 100 frames, the face crossing the frame
+    every_frame = pd.DataFrame(list(label_video(video_run, long_video, n_jobs=1)))
+    followed = pd.DataFrame(list(label_video(video_run, long_video, detect_every=10)))
+    assert len(every_frame) == len(followed) == 100 and set(followed["face_id"]) == {0}
+    both = every_frame.merge(followed, on="frame", suffixes=("", "_followed"))
+    # this test's model (5 neighbours on 30 HOG components, unsmoothed) flips on small framing changes;
+    # benchmarks/video_speed.py measures the agreement of the shipped presets
+    assert (both["label"] == both["label_followed"]).mean() >= 0.9
+    # the boxes stay on the face: overlap with the detector's box on every frame
+    from fer_classic.faces.tracking import iou
+
+    overlaps = [iou(tuple(a), tuple(b)) for a, b in zip(both[["x", "y", "width", "height"]].to_numpy(),
+                                                       both[["x_followed", "y_followed", "width_followed",
+                                                             "height_followed"]].to_numpy())]
+    assert min(overlaps) > 0.5
+
+
+def test_the_detector_runs_on_schedule_and_when_tracking_is_lost(tmp_path):
+    from fer_classic.apply.video import sampled_frames
+    from fer_classic.faces.tracking import FollowedFaces
+
+    frames = [rgb for _, _, rgb in sampled_frames(make_video(tmp_path / "v.mp4", seconds=2, fps=10))]
+    follow = FollowedFaces(detect_every=5, detect_width=640)
+    found = [follow(rgb) for rgb in frames]
+    assert follow.detections == 4 and [f[0]["detected"] for f in found[:6]] == [True] + [False] * 4 + [True]
+    # the face gone (a blank frame): the tracker's confidence drops, the detector runs and finds nothing
+    follow = FollowedFaces(detect_every=50, detect_width=640)
+    follow(frames[0])
+    assert follow(np.full_like(frames[1], 90)) == [] and follow.detections == 2
+    with pytest.raises(ValueError):
+        FollowedFaces(detect_every=0)
+
+
+def test_decoding_in_a_thread_keeps_order_raises_in_place_and_stops_when_closed():
+    from fer_classic.apply.video import decoded_in_thread
+
+    assert list(decoded_in_thread(iter(range(50)), ahead=3)) == list(range(50))
+
+    def failing():
+        yield 1
+        raise ValueError("damaged packet")
+
+    got = []
+    with pytest.raises(ValueError, match="damaged packet"):
+        for item in decoded_in_thread(failing()):
+            got.append(item)
+    assert got == [1]
+    closed = []
+
+    def endless():
+        try:
+            i = 0
+            while True:
+                yield i
+                i += 1
+        finally:
+            closed.append(True)
+
+    stream = decoded_in_thread(endless(), ahead=2)
+    assert [next(stream) for _ in range(5)] == [0, 1, 2, 3, 4]
+    stream.close()
+    assert closed == [True]

@@ -122,19 +122,27 @@ def _claimed_frames(container, stream) -> int:
 def label_video(run_dir, source, *, every: int = 1, fps: float | None = None, start: float = 0.0,
                 end: float | None = None, smooth: int = 1, detect_width: int = 640, upsample: int = 0,
                 threshold: float = 0.0, min_score: float | None = None, annotate=None, n_jobs: int | None = None,
-                progress: bool = False, allow_partial: bool = False) -> Iterator[dict]:
+                progress: bool = False, allow_partial: bool = False, detect_every: int = 1,
+                min_tracking_confidence: float = 7.0) -> Iterator[dict]:
     """One row per face per sampled frame of ``source`` (a video file, ``camera:N`` or a stream URL):
     file, frame, time (s), face id (stable along a track), box, detector score, label and a score per
     class (smoothed over the face's last ``smooth`` sampled frames). A generator: rows come as frames
     are decoded. ``annotate`` writes a copy of the sampled frames with boxes and labels (an .mp4 file).
     Face finding (detection, landmarks, alignment) runs in ``n_jobs`` worker processes on short batches
     of frames, in order; tracking, smoothing and the model run here, so results do not depend on it.
-    A truncated file raises :class:`PartialVideoError` after its last rows unless ``allow_partial``."""
+    A truncated file raises :class:`PartialVideoError` after its last rows unless ``allow_partial``.
+
+    ``detect_every`` > 1 runs dlib's detector on every ``detect_every``-th sampled frame only (and whenever
+    a face's tracking confidence falls below ``min_tracking_confidence``), following the faces in between
+    with dlib's correlation tracker (:class:`~fer_classic.faces.tracking.FollowedFaces`); frames are then
+    decoded in a thread of their own while the faces of the previous one are found and labelled."""
     from ..runs.folders import load_run_labeller
 
     check_sampling(every, fps, start, end)
     if smooth < 1:
         raise ConfigurationError("smooth is at least 1")
+    if detect_every < 1:
+        raise ConfigurationError("detect_every is at least 1")
     labeller, metrics = load_run_labeller(run_dir)  # the run's predictor where it has one
     labeller.set_runtime(1, False)
     names = list(metrics["class_names"])
@@ -146,8 +154,10 @@ def label_video(run_dir, source, *, every: int = 1, fps: float | None = None, st
     frames, began, last_report = 0, time.perf_counter(), time.perf_counter()
     options = {"detect_width": detect_width, "upsample": upsample, "threshold": threshold, "size": size}
     try:
-        for index, t, rgb, found in _frames_with_faces(source, options, n_jobs, every=every, fps=fps, start=start,
-                                                       end=end, allow_partial=allow_partial):
+        sampling = {"every": every, "fps": fps, "start": start, "end": end, "allow_partial": allow_partial}
+        found_in = (_frames_with_faces(source, options, n_jobs, **sampling) if detect_every == 1 else
+                    _frames_with_followed_faces(source, options, detect_every, min_tracking_confidence, **sampling))
+        for index, t, rgb, found in found_in:
             found = [f for f in found if min_score is None or f["score"] >= min_score]
             ids = tracker.update([f["box"] for f in found])
             smoother.forget(tracker.tracks)
@@ -201,6 +211,64 @@ def _frames_with_faces(source, options: dict, n_jobs, **sampling):
             found = pool(delayed(faces.find_aligned_faces)(rgb, **options) for _, _, rgb in batch)
             for (index, t, rgb), faces_found in zip(batch, found):
                 yield index, t, rgb, faces_found
+
+
+def _frames_with_followed_faces(source, options: dict, detect_every: int, min_confidence: float, **sampling):
+    """``(index, time, frame, faces)`` in order: faces detected on a schedule and followed in between
+    (:class:`~fer_classic.faces.tracking.FollowedFaces`), frames decoded in a thread meanwhile."""
+    from ..faces.tracking import FollowedFaces
+
+    follow = FollowedFaces(detect_every=detect_every, min_confidence=min_confidence, **options)
+    for index, t, rgb in decoded_in_thread(sampled_frames(source, **sampling)):
+        yield index, t, rgb, follow(rgb)
+
+
+def decoded_in_thread(frames: Iterator, ahead: int = 8) -> Iterator:
+    """The items of ``frames`` (a generator that decodes), produced by a thread of their own at most
+    ``ahead`` items in advance; an exception in it is raised here, in order, after the items before it.
+    Closing this generator stops the thread."""
+    import queue
+    import threading
+
+    items: queue.Queue = queue.Queue(maxsize=ahead)
+    stop = threading.Event()
+    done = object()
+
+    def produce():
+        try:
+            for item in frames:
+                while not stop.is_set():
+                    try:
+                        items.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(("end", done))
+        except BaseException as exc:  # handed to the consumer, raised there
+            items.put(("error", exc))
+
+    thread = threading.Thread(target=produce, name="fer-classic-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, item = items.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # let the producer see the stop and leave
+            try:
+                items.get_nowait()
+            except queue.Empty:
+                thread.join(0.1)
+        close = getattr(frames, "close", None)
+        if close:
+            close()
 
 
 def score_columns(run_dir) -> list[str]:

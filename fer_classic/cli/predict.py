@@ -47,6 +47,10 @@ log = logging.getLogger(__name__)
               help="Videos: average each face's class scores over its last N sampled frames.")
 @click.option("--detect-width", type=click.IntRange(64, 4096), default=640,
               help="Videos: find faces on a copy this many pixels wide (faster; landmarks use the full frame).")
+@click.option("--detect-every", type=click.IntRange(1, 1000), default=1,
+              help="Videos: run the face detector on every N-th sampled frame only (and whenever a face's "
+                   "tracking confidence drops), following faces with dlib's correlation tracker in between: "
+                   "several times faster for live use; 1 detects on every frame.")
 @click.option("--timeline", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Videos: write a plot of each face's class scores over time into this folder.")
 @click.option("--allow-partial", is_flag=True,
@@ -55,7 +59,7 @@ log = logging.getLogger(__name__)
 @runtime_options
 @click.pass_context
 def predict(ctx, run_dir, inputs, out, fmt, annotate, detect, upsample, threshold, min_score, camera, every, fps,
-            start, end, smooth, detect_width, timeline, allow_partial, jobs, progress):
+            start, end, smooth, detect_width, detect_every, timeline, allow_partial, jobs, progress):
     """Label the expression of every face in the photos or videos INPUTS (files or folders), or in a
     live camera (--camera N), with RUN_DIR's model.
 
@@ -96,7 +100,7 @@ def predict(ctx, run_dir, inputs, out, fmt, annotate, detect, upsample, threshol
         if end is not None and end <= start:
             raise click.BadParameter(f"{end} s is not after --start ({start} s)", param_hint="--end")
         return _predict_videos(run_dir, videos, out, fmt, annotate, threshold, upsample, min_score, every, fps,
-                               start, end, smooth, detect_width, timeline, jobs, progress, allow_partial)
+                               start, end, smooth, detect_width, timeline, jobs, progress, allow_partial, detect_every)
     # Rows as plain dicts (no pandas: with a run's predictor the first answer comes without importing it).
     columns, rows = label_photos(run_dir, inputs, detect=detect, upsample=upsample, threshold=threshold,
                                  n_jobs=jobs, progress=progress, min_score=min_score)
@@ -133,7 +137,7 @@ def _emit_rows(columns, rows, out, fmt) -> None:
 
 
 def _predict_videos(run_dir, videos, out, fmt, annotate, threshold, upsample, min_score, every, fps, start, end,
-                    smooth, detect_width, timeline, jobs, progress, allow_partial):
+                    smooth, detect_width, timeline, jobs, progress, allow_partial, detect_every=1):
     from ..apply.video import BASE_COLUMNS, RowWriter, label_video, score_columns
 
     columns = BASE_COLUMNS + score_columns(run_dir)
@@ -149,7 +153,7 @@ def _predict_videos(run_dir, videos, out, fmt, annotate, threshold, upsample, mi
             for row in label_video(run_dir, video, every=every, fps=fps, start=start, end=end, smooth=smooth,
                                    detect_width=detect_width, upsample=upsample, threshold=threshold,
                                    min_score=min_score, annotate=target, n_jobs=jobs, progress=progress,
-                                   allow_partial=allow_partial):
+                                   allow_partial=allow_partial, detect_every=detect_every):
                 faces.add((row["file"], row["face_id"]))
                 if writer:
                     writer.write(row)

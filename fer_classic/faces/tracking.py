@@ -79,3 +79,73 @@ class ScoreSmoother:
     def forget(self, live_tracks) -> None:
         for tid in set(self.history) - set(live_tracks):
             del self.history[tid]
+
+
+class FollowedFaces:
+    """Faces found on a schedule and followed in between, for video.
+
+    dlib's detector runs on every ``detect_every``-th frame it is given, on the first, whenever no face is
+    followed, and whenever a followed face's tracking confidence (dlib's correlation tracker, Danelljan
+    et al. 2014: the peak-to-side-lobe ratio of its response) falls below ``min_confidence``; in between,
+    each face's box is its detected box moved to where its tracker puts the face's centre (the detected
+    size is kept: dlib's landmarks depend on the box they are given, and a box of the detector's size
+    gives landmarks closest to the detector's). Landmarks and alignment run on every frame, so each
+    face is framed as the model expects. ``detect_every=1`` detects on every
+    frame, as :func:`~fer_classic.faces.find_aligned_faces` does.
+
+    Call it with each frame (RGB ``uint8``) in order; it returns what ``find_aligned_faces`` returns,
+    each face with ``detected`` (whether its box came from the detector on this frame). ``detections``
+    counts the frames on which the detector ran.
+    """
+
+    def __init__(self, *, detect_every: int = 10, min_confidence: float = 7.0, upsample: int = 0,
+                 threshold: float = 0.0, size: int = 48, detect_width: int | None = None):
+        if detect_every < 1:
+            raise ValueError("detect_every is at least 1")
+        self.detect_every, self.min_confidence = detect_every, min_confidence
+        self.detect = {"upsample": upsample, "threshold": threshold, "detect_width": detect_width}
+        self.size = size
+        self.detections = 0
+        self._trackers: list = []  # (dlib correlation tracker, detector score, detected box), most confident first
+        self._since_detection = 0
+
+    def __call__(self, rgb: np.ndarray) -> list[dict]:
+        from ..data import to_gray
+        from .dlib_faces import align_boxes, detect_boxes
+
+        gray = to_gray(rgb)
+        boxes = self._followed(gray) if self._trackers and self._since_detection < self.detect_every - 1 else None
+        detected = boxes is None
+        if detected:
+            boxes = detect_boxes(rgb, **self.detect)
+            self._start_trackers(gray, boxes)
+        aligned = align_boxes(gray, [box for box, _ in boxes], self.size)
+        return [{"box": (left, top, right - left, bottom - top), "score": score, "face": face, "detected": detected}
+                for ((left, top, right, bottom), score), face in zip(boxes, aligned)]
+
+    def _followed(self, gray: np.ndarray):
+        """Each followed face's box on this frame, or None when one of them lost confidence."""
+        h, w = gray.shape
+        boxes = []
+        for tracker, score, (left, top, right, bottom) in self._trackers:
+            if tracker.update(gray) < self.min_confidence:
+                return None
+            centre = tracker.get_position().center()
+            half_w, half_h = (right - left) / 2, (bottom - top) / 2
+            box = (round(centre.x - half_w), round(centre.y - half_h), round(centre.x + half_w), round(centre.y + half_h))
+            if box[0] < 0 or box[1] < 0 or box[2] >= w or box[3] >= h:  # followed to the frame's edge
+                return None
+            boxes.append((box, score))
+        self._since_detection += 1
+        return boxes
+
+    def _start_trackers(self, gray: np.ndarray, boxes) -> None:
+        import dlib
+
+        self.detections += 1
+        self._since_detection = 0
+        self._trackers = []
+        for (left, top, right, bottom), score in boxes:
+            tracker = dlib.correlation_tracker()
+            tracker.start_track(gray, dlib.rectangle(left, top, right, bottom))
+            self._trackers.append((tracker, score, (left, top, right, bottom)))
