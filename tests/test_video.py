@@ -204,3 +204,11 @@ def test_decoding_in_a_thread_keeps_order_raises_in_place_and_stops_when_closed(
     assert [next(stream) for _ in range(5)] == [0, 1, 2, 3, 4]
     stream.close()
     assert closed == [True]
+
+
+def test_predict_detect_every_from_the_command_line(video_run, video, tmp_path):
+    result = run("predict", video_run, video, "--detect-every", "5", "--out", tmp_path / "rows.csv", "-q")
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(tmp_path / "rows.csv")
+    assert len(rows) == 20 and set(rows["face_id"]) == {0}
+    assert run("predict", video_run, video, "--detect-every", "0", "--out", tmp_path / "x.csv").exit_code == 2
