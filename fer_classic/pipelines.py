@@ -28,7 +28,7 @@ class NamedPipeline:
     descriptor_params : dict
         Parameters its descriptors are extracted with, where not the defaults.
     summary : str
-        One line for ``--help`` and the README.
+        One line for ``--help`` and the documentation.
     in_suite : bool
         Whether ``fer-classic baseline`` runs it.
     align : bool
@@ -184,7 +184,7 @@ register_pipeline(NamedPipeline(
 
 
 def pipelines_markdown_table() -> str:
-    """The README's table of named pipelines, made from the registry."""
+    """The documentation's table of named pipelines, made from the registry."""
     lines = ["| pipeline | what | in `baseline` |", "|---|---|---|"]
     lines += [f"| `{p.name}` | {p.summary} | {'yes' if p.in_suite else 'no'} |" for p in PIPELINES.values()]
     return "\n".join(lines)

@@ -22,7 +22,7 @@ LEVELS = (1, 2, 3)
 @dataclass(frozen=True)
 class Condition:
     name: str
-    description: str  # what each level does, for tables and the README
+    description: str  # what each level does, for tables and the documentation
     apply: Callable
     needs_landmarks: bool = False
 

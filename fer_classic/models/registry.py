@@ -1,9 +1,12 @@
 """Classifier kinds, each declared once: its parameters (typed, with defaults and choices), its default
-grid, whether it takes class weights, and how it is built and fitted.
+grid, whether it takes class weights, how it is built and fitted, what its models hold and their numpy
+form. The kinds themselves are files in :mod:`fer_classic.models.kinds`.
 
 Users name parameters the way FER papers do (``k``, ``weights``, ``p``, ``hidden``, ``trees``...). The
-command line's options, the validation of grid and baseline files and the README's table of models are
-all read from :data:`MODEL_KINDS`; adding a model kind is one :func:`register_model` call.
+command line's options, the validation of grid and baseline files, the documentation's table of models,
+the classes a model file may build and the predictor's forms are all read from :data:`MODEL_KINDS`;
+adding a model kind is one file with one :func:`register_model` call, and its line in
+``models/kinds/__init__.py``.
 """
 
 from __future__ import annotations
@@ -81,7 +84,7 @@ class Param:
     default : object
         The value when none is given.
     help : str
-        One line for ``--help`` and the README.
+        One line for ``--help`` and the documentation.
     choices : tuple
         The allowed values, when they are a fixed set.
     minimum : number, optional
@@ -121,7 +124,7 @@ class ModelKind:
     name : str
         Its name on the command line and in run records (``knn``, ``svm``...).
     summary : str
-        What it is, in a few words (README table, ``--help``).
+        What it is, in a few words (the documentation's table, ``--help``).
     params : tuple of Param
         Its user-facing parameters.
     build : callable
@@ -284,7 +287,7 @@ def read_grid_file(path, model: str):
 
 
 def models_markdown_table() -> str:
-    """The README's table of model kinds and their parameters, made from the registry."""
+    """The documentation's table of model kinds and their parameters, made from the registry."""
     lines = ["| model | what | parameters (defaults) |", "|---|---|---|"]
     for kind in MODEL_KINDS.values():
         params = ", ".join(f"`--{p.name.replace('_', '-')} {p.shown_default()}`"
