@@ -152,6 +152,10 @@ class ModelKind:
     numpy_forms : tuple of NumpyForm
         How the estimators it fits are stored in a run's predictor and computed from it; a kind without
         one is labelled through its model file.
+    grid_figure : tuple, optional
+        ``(file name, plot)``: a figure of its grid's validation accuracies that runs and reports draw
+        when a grid searched more than one configuration: ``plot(rows, path, title)``, ``rows`` the grid's
+        rows (of one fold).
     """
 
     name: str
@@ -166,6 +170,7 @@ class ModelKind:
     relative_cost: float = 1
     saved_classes: tuple[str, ...] = ()
     numpy_forms: tuple[NumpyForm, ...] = ()
+    grid_figure: tuple[str, Callable] | None = None
 
     def param(self, name: str) -> Param:
         for p in self.params:

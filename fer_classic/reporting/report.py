@@ -24,8 +24,9 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import ConfigurationError, DatasetError, RunError
-from ..evaluation.plots import plot_confusion_matrix, plot_knn_accuracy, plot_learning_curves, plot_robustness
+from ..evaluation.plots import plot_confusion_matrix, plot_learning_curves, plot_robustness
 from ..evaluation.uncertainty import wilson_interval
+from ..models import MODEL_KINDS  # every kind registered (the package imports them first)
 from ..store import read_json, write_text_atomic
 from .results import Result, load_result, paired_tests, read_external_predictions, results_frame
 
@@ -220,13 +221,14 @@ def build_report(results: list[Result], figures: Path, *, title: str, wall_secon
     knn, mlp = [], []
     for r in ranked + others:
         grid = r.folder / "grid.csv" if r.folder else None
-        if r.metrics.get("model") == "knn" and grid and grid.is_file() and r.metrics.get("n_configurations", 1) > 1:
+        kind = MODEL_KINDS.get(r.metrics.get("model"))  # None for ensembles and other models
+        if kind and kind.grid_figure and grid and grid.is_file() and r.metrics.get("n_configurations", 1) > 1:
             rows = pd.read_csv(grid)
             if "fold" in rows:
                 rows = rows[rows["fold"] == rows["fold"].iloc[0]]
-            path = figures / f"{r.name}-knn.png"
-            plot_knn_accuracy(rows.to_dict("records"), path, f"{r.name}: {r.metrics['validation_split']}")
-            knn.append({"caption": f"{r.name}: validation accuracy against k", "path": path})
+            path = figures / f"{r.name}-grid.png"
+            kind.grid_figure[1](rows.to_dict("records"), path, f"{r.name}: {r.metrics['validation_split']}")
+            knn.append({"caption": f"{r.name}: validation accuracy across its grid", "path": path})
         if "learning_curves" in r.metrics:
             path = figures / f"{r.name}-mlp.png"
             plot_learning_curves(r.metrics["learning_curves"], path, f"{r.name}: learning curves")

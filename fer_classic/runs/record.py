@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ..cluster import current_cluster
-from ..evaluation.plots import plot_confusion_matrix, plot_knn_accuracy, plot_learning_curves
+from ..evaluation.plots import plot_confusion_matrix, plot_learning_curves
 from ..evaluation.uncertainty import intervals
-from ..models import describe_params
+from ..models import MODEL_KINDS, describe_params  # every kind registered (the package imports them first)
 from ..store import library_versions, write_text_atomic
 from .folders import MODEL_FILE, save_model, write_metrics
 from .predictor_export import write_run_predictor
@@ -132,10 +132,11 @@ def write_run(run_dir: Path, o: RunOutcome) -> dict:
     names = np.asarray(metrics["class_names"])
     predictions = pd.DataFrame({"id": o.test_ids, "true": names[o.y_true], "predicted": names[o.y_pred]})
     write_text_atomic(run_dir / PREDICTIONS, predictions.to_csv(index=False))
-    if metrics["model"] == "knn" and metrics["n_configurations"] > 1:
+    kind = MODEL_KINDS.get(metrics["model"])  # None for an ensemble
+    if kind and kind.grid_figure and metrics["n_configurations"] > 1:
         first_fold = o.grid[o.grid["fold"] == o.grid["fold"].iloc[0]] if "fold" in o.grid else o.grid
-        plot_knn_accuracy(first_fold.to_dict("records"), run_dir / "knn_accuracy_vs_k.png",
-                          f"KNN on {features}: {metrics['validation_split']}")
+        name, plot = kind.grid_figure
+        plot(first_fold.to_dict("records"), run_dir / name, f"{kind.name} on {features}: {metrics['validation_split']}")
     if "learning_curves" in metrics:
         curves = pd.DataFrame(metrics["learning_curves"])
         curves.index = pd.RangeIndex(1, len(curves) + 1, name="epoch")

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 from ..errors import RunError
 from ..features.registry import DESCRIPTORS
-from ..models import kinds  # noqa: F401  (registers the model kinds)
-from ..models.registry import MODEL_KINDS
+from ..models import MODEL_KINDS  # every kind registered (the package imports them first)
 
 # The toolkit's classes a saved model may hold around its descriptors (the registered descriptors' classes)
 # and its classifier (each model kind names its own: ModelKind.saved_classes): steps and wrappers.

@@ -47,6 +47,12 @@ def scores(X, clf) -> np.ndarray:
     return vote(clf["labels"][nb], d, clf["weights"], len(clf["classes"]))
 
 
+def plot_accuracy_against_k(rows, path, title):
+    from ...evaluation.plots import plot_knn_accuracy
+
+    plot_knn_accuracy(rows, path, title)
+
+
 KNN = register_model(ModelKind(
     "knn", "k nearest neighbours (exact; the grid searches once per norm)",
     (Param("k", int, 3, "neighbours", minimum=1),
@@ -54,5 +60,6 @@ KNN = register_model(ModelKind(
      Param("p", int, 1, "Minkowski norm: 1 (L1), 2 (L2), 3 (L3)", minimum=1)),
     build, ({"weights": ["uniform", "distance"], "p": [1, 2, 3], "k": [1, 3, 5, 7, 9]},),
     has_scores=False, search=search, relative_cost=3,
+    grid_figure=("knn_accuracy_vs_k.png", plot_accuracy_against_k),
     saved_classes=("fer_classic.models.knn.FastKNeighborsClassifier",),
     numpy_forms=(NumpyForm("knn", accepts, export, scores),)))
