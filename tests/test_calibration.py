@@ -54,3 +54,17 @@ def test_svm_runs_are_calibrated_on_validation_and_keep_the_fit_split_model(samp
     header, first = result.stdout.splitlines()[:2]
     values = [float(v) for h, v in zip(header.split(","), first.split(",")) if h.startswith("probability_")]
     assert len(values) == 7 and abs(sum(values) - 1) < 1e-3 and all(len(f"{v}") <= 6 for v in values)
+
+
+def test_a_calibrated_run_of_one_configuration_records_its_validation_accuracy(sample_features, tmp_path):
+    import pandas as pd
+
+    from fer_classic.training import TrainSpec, train_run
+
+    metrics = train_run(sample_features, tmp_path / "svm", TrainSpec(["hog"], "svm", pca=30), n_jobs=1)
+    grid = pd.read_csv(tmp_path / "svm" / "grid.csv")
+    assert len(grid) == 1 and 0.2 < grid["validation_accuracy"].iloc[0] < 1.0
+    assert metrics["calibration"]["fitted_on"].startswith("validation split")
+    # without calibration the model is refitted on fit + validation: no validation accuracy to give
+    train_run(sample_features, tmp_path / "raw", TrainSpec(["hog"], "svm", pca=30, calibrate=False), n_jobs=1)
+    assert pd.read_csv(tmp_path / "raw" / "grid.csv")["validation_accuracy"].isna().all()

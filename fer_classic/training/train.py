@@ -126,6 +126,9 @@ def evaluate_split(spec: TrainSpec, data: FeatureSet, split: Split, configs: lis
         temperature = fit_temperature(scores, y[split.validation], clf.classes_)
         calibration = {**calibration_summary(scores, y[split.validation], clf.classes_, temperature),
                        "model_fitted_on": f"fit split (n={len(split.fit)}), not refitted with validation"}
+        if rows[best_i]["validation_accuracy"] is None:  # one configuration: the kept model's validation accuracy
+            rows[best_i]["validation_accuracy"] = float(accuracy_score(y[split.validation], predict_mirror_averaged(
+                clf, *query_rows(spec, data, final_reducer, split.validation))))
     start = time.perf_counter()
     y_pred = predict_mirror_averaged(clf, *query_rows(spec, data, final_reducer, split.test))
     predict_seconds = time.perf_counter() - start
