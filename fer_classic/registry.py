@@ -37,6 +37,3 @@ class Registry(dict, Generic[T]):
     def __missing__(self, name):
         raise UnknownNameError(f"unknown {self.what} {name!r}{did_you_mean(name, self)}; "
                                f"choose from {', '.join(self)}")
-
-    def __reduce__(self):  # pickled (for worker processes) as a registry, with its name
-        return type(self), (self.what,), None, None, iter(self.items())
