@@ -32,6 +32,11 @@ def test_references_hold_the_published_numbers_with_sources():
     assert by_method["best hand-crafted entry (bag of visual words, local learning)"] == pytest.approx(0.6748)
     assert set(refs["family"]) == {"cnn", "classical", "human"}
     assert all(refs["source"].str.len() > 10) and all(refs["split"].str.len() > 5)
+    # every row says when and where it was published, and links to it where it can be read
+    assert refs["year"].astype(int).between(2000, 2030).all()
+    linked = refs[refs["link"] != ""]
+    assert linked["link"].str.startswith("https://").all()
+    assert set(linked["source"]) >= set(refs.loc[refs["source"].str.startswith(("Yuan", "Ionescu")), "source"])
 
 
 def test_report_ranks_comparable_runs_and_marks_the_others(runs, tmp_path):

@@ -42,6 +42,19 @@ def load_references() -> pd.DataFrame:
         return pd.read_csv(fh, dtype={"year": str}).fillna("")
 
 
+def reference_rows(dataset: str) -> list[dict]:
+    """The published numbers for one dataset as the report lists them: ordered by kind (classical, CNN,
+    human), then PrivateTest before other splits, then year and method."""
+    refs = load_references()
+    refs = refs[refs["dataset"] == dataset]
+    order = {"classical": 0, "cnn": 1, "human": 2}
+    refs = refs.assign(_kind=refs["family"].map(order), _private=~refs["split"].str.startswith("PrivateTest"))
+    return [{"method": r.method, "kind": FAMILY_LABELS.get(r.family, r.family), "accuracy": _pct(float(r.accuracy)),
+             "split": r.split, "source": r.source, "year": _known(r.year, int), "venue": _known(r.venue),
+             "link": _known(r.link, default=""), "notes": _known(r.notes, default="")}
+            for r in refs.sort_values(["_kind", "_private", "year", "method"]).itertuples()]
+
+
 def _pct(x) -> str:
     return "–" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{100 * x:.2f}%"
 
@@ -199,14 +212,7 @@ def build_report(results: list[Result], figures: Path, *, title: str, wall_secon
              for t in tests.itertuples() if top in (t.a, t.b) or abs(position[t.a] - position[t.b]) == 1
              or "external" in {kinds[t.a], kinds[t.b]}]
 
-    refs = load_references()
-    refs = refs[refs["dataset"] == "FER2013"]
-    order = {"classical": 0, "cnn": 1, "human": 2}
-    refs = refs.assign(_kind=refs["family"].map(order), _private=~refs["split"].str.startswith("PrivateTest"))
-    references = [{"method": r.method, "kind": FAMILY_LABELS.get(r.family, r.family), "accuracy": _pct(float(r.accuracy)),
-                   "split": r.split, "source": r.source, "year": _known(r.year, int), "venue": _known(r.venue),
-                   "link": _known(r.link, default=""), "notes": _known(r.notes, default="")}
-                  for r in refs.sort_values(["_kind", "_private", "year", "method"]).itertuples()]
+    references = reference_rows("FER2013")
 
     classes = list(dict.fromkeys(c for r in ranked + others for c in r.metrics["labels"]))
     per_class, class_n = _per_class_rows(ranked + others, classes)
