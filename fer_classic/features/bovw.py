@@ -1,4 +1,4 @@
-"""Bag of visual words: dense local descriptors (DAISY, or SIFT at several scales) quantised against a
+"""Bag of visual words: dense local descriptors (DAISY, or dense SIFT at several scales) quantised against a
 vocabulary learned without labels by k-means, counted over a spatial pyramid, encoded (Hellinger map,
 power or presence)."""
 
@@ -30,9 +30,12 @@ class BoVWDescriptor(ImageDescriptor):
     explicit feature map, so a linear model stays linear. Empty: the blocks as encoded.
 
     The local descriptors (``local``): ``daisy`` (scikit-image's DAISY: ``radius``, ``rings``,
-    ``histograms``, ``orientations``) or ``sift`` (OpenCV's upright SIFT descriptor, as VLFeat's dense
-    SIFT, at every bin size of ``sift_bins``: pixels per side of each of its 4×4 spatial bins; each
-    location then has one word per size). ``sift`` needs OpenCV (``opencv-python-headless``).
+    ``histograms``, ``orientations``), ``phow`` (VLFeat's dense SIFT as its ``vl_phow`` computes it, in
+    NumPy: the face smoothed per size, a flat window, low-contrast descriptors zeroed; ``features.dsift``)
+    or ``sift`` (OpenCV's upright SIFT descriptor at dense keypoints, on OpenCV's own smoothing). Both
+    SIFTs are computed at every bin size of ``sift_bins`` (pixels per side of each of the descriptor's
+    4×4 spatial bins; each location then has one word per size). ``sift`` needs OpenCV
+    (``opencv-python-headless``).
 
     The vocabulary: ``words`` words shared by every level or, with ``level_words`` (one count per level,
     e.g. ``2000,1000,500``), one vocabulary per level. Unlike the other descriptors, ``fit`` learns it,
@@ -136,5 +139,8 @@ class BoVWDescriptor(ImageDescriptor):
             raise ValueError(f"bovw local must be one of {', '.join(LOCAL_DESCRIPTORS)}, got {self.local!r}")
         if self.local == "daisy" and self.size < 2 * self.radius + 1:
             raise ValueError(f"a {self.size}px face is smaller than a DAISY descriptor of radius {self.radius}")
-        if self.local == "sift" and (not self.sift_bins or min(self.sift_bins) < 1):
+        if self.local in ("sift", "phow") and (not self.sift_bins or min(self.sift_bins) < 1):
             raise ValueError(f"bovw sift_bins needs bin sizes >= 1 pixel, got {','.join(map(str, self.sift_bins))}")
+        if self.local in ("sift", "phow") and self.size < 3 * max(self.sift_bins) + 1:
+            raise ValueError(f"a {self.size}px face is smaller than a dense SIFT descriptor of bin size "
+                             f"{max(self.sift_bins)} (3 bins + 1 = {3 * max(self.sift_bins) + 1} pixels)")

@@ -289,7 +289,7 @@ def dense_daisy(images: np.ndarray, *, step: int, radius: int, rings: int, histo
 
 
 ENCODINGS = ("hellinger", "power", "presence")
-LOCAL_DESCRIPTORS = ("daisy", "sift")
+LOCAL_DESCRIPTORS = ("daisy", "sift", "phow")
 
 
 def dense_sift(images: np.ndarray, *, step: int, bins: tuple[int, ...]) -> np.ndarray:
@@ -324,10 +324,17 @@ def bovw_level_words(d, level_index: int) -> int:
 
 def bovw_dense(d, images) -> np.ndarray:
     """``(n, rows, cols, scales, d)`` local descriptors of each face: DAISY (scikit-image's, computed in
-    batches; one scale) or dense SIFT (OpenCV's, one scale per bin size in ``d.sift_bins``)."""
+    batches; one scale) or dense SIFT (OpenCV's descriptor, or VLFeat's as ``vl_phow`` computes it; one
+    scale per bin size in ``d.sift_bins``)."""
     gray = np.stack([gray_face(d, im) for im in images])
-    if getattr(d, "local", "daisy") == "sift":
+    local = getattr(d, "local", "daisy")
+    if local == "sift":
         return dense_sift(gray, step=d.step, bins=tuple(d.sift_bins))
+    if local == "phow":
+        from .dsift import phow
+
+        return np.concatenate([phow(gray[i:i + 256], sizes=tuple(d.sift_bins), step=d.step)
+                               for i in range(0, len(gray), 256)])
     return np.concatenate([dense_daisy(gray[i:i + 256], step=d.step, radius=d.radius, rings=d.rings,
                                        histograms=d.histograms, orientations=d.orientations)
                            for i in range(0, len(gray), 256)]).astype(np.float32)[:, :, :, None, :]
