@@ -83,6 +83,32 @@ def test_batched_daisy_equals_scikit_image(sample):
         assert np.array_equal(ours, theirs)
 
 
+def _pq(x, y):
+    """The PQ kernel by its definition: 2 (concordant - discordant) over every pair of words."""
+    i, j = np.triu_indices(len(x), 1)
+    return 2 * int(np.sum(np.sign(x[i] - x[j]) * np.sign(y[i] - y[j])))
+
+
+def test_pq_and_intersection_kernels_of_presence_vectors_are_linear_kernels_of_their_encodings(sample):
+    images = sample.images[:300]
+    common = dict(words=16, sample_images=200, levels=(1, 2))
+    pq = BoVWDescriptor(encoding="pq", **common).fit(images).transform(images[:12]).astype(np.float64)
+    presence = BoVWDescriptor(encoding="presence", **common).fit(images).transform(images[:12]).astype(np.float64)
+    hellinger = BoVWDescriptor(**common).fit(images).transform(images[:12]).astype(np.float64)
+    binary = (hellinger > 0).astype(int).reshape(12, 5, 16)  # each cell's presence vector
+    for a in range(12):
+        for b in range(12):
+            for cell in range(5):
+                x, y = binary[a, cell], binary[b, cell]
+                pq_xy = _pq(x, y)
+                norm = np.sqrt(_pq(x, x) * _pq(y, y))
+                cells_pq = pq.reshape(12, 5, 16)
+                assert np.dot(cells_pq[a, cell], cells_pq[b, cell]) == pytest.approx(pq_xy / norm if norm else 0.0, abs=1e-6)
+                hik = np.minimum(x, y).sum() / np.sqrt(np.minimum(x, x).sum() * np.minimum(y, y).sum())
+                cells = presence.reshape(12, 5, 16)
+                assert np.dot(cells[a, cell], cells[b, cell]) == pytest.approx(hik, abs=1e-6)
+
+
 def test_presence_and_power_encodings_make_unit_cells(sample):
     images = sample.images[:300]
     presence = BoVWDescriptor(words=16, sample_images=200, encoding="presence").fit(images)

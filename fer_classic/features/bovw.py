@@ -1,6 +1,6 @@
 """Bag of visual words: dense local descriptors (DAISY, or dense SIFT at several scales) quantised against a
 vocabulary learned without labels by k-means, counted over a spatial pyramid, encoded (Hellinger map,
-power or presence)."""
+power, presence or PQ-centred presence)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,13 @@ class BoVWDescriptor(ImageDescriptor):
       compares histograms as the Hellinger kernel does);
     - ``power``: frequencies to the power ``alpha``, each cell scaled to unit length;
     - ``presence``: 1 for every word present in the cell, 0 else, each cell scaled to unit length
-      (Ionescu, Popescu & Grozea 2013's normalised presence vectors).
+      (Ionescu, Popescu & Grozea 2013's normalised presence vectors). Normalised so, their linear kernel
+      is also the (normalised) histogram intersection kernel of the presence vectors: both are the number
+      of words two cells share, over the geometric mean of their numbers of words;
+    - ``pq``: the presence vector minus its mean over the cell's words, scaled to unit length: the linear
+      kernel of two such cells is the normalised PQ kernel (Ionescu & Popescu 2015) of their presence
+      vectors, 2·(P − Q) over the W words' pairs, P concordant and Q discordant, which for 0/1 vectors is
+      2·(W·shared − |a|·|b|) (tests/test_bovw.py checks it against the pair count).
 
     ``level_weights`` (one whole number per level, e.g. ``1,2,4``) turns the linear kernel of two faces
     into a weighted sum of one normalised linear kernel per pyramid level: level l's block is scaled by

@@ -288,7 +288,7 @@ def dense_daisy(images: np.ndarray, *, step: int, radius: int, rings: int, histo
     return out / out.sum(axis=3, keepdims=True)
 
 
-ENCODINGS = ("hellinger", "power", "presence")
+ENCODINGS = ("hellinger", "power", "presence", "pq")
 LOCAL_DESCRIPTORS = ("daisy", "sift", "phow")
 
 
@@ -344,8 +344,12 @@ def bovw_encode(d, counts: np.ndarray, per_cell: np.ndarray) -> np.ndarray:
     """Each cell's word counts ``(n, cells, words)`` as ``d.encoding`` says."""
     if d.encoding == "hellinger":
         return np.sqrt(counts / per_cell[None, :, None])
-    cells = (counts > 0).astype(np.float64) if d.encoding == "presence" else \
-        (counts / per_cell[None, :, None]) ** d.alpha
+    if d.encoding in ("presence", "pq"):
+        cells = (counts > 0).astype(np.float64)
+        if d.encoding == "pq":  # the PQ kernel of two presence vectors is a linear kernel once each is centred
+            cells -= cells.mean(axis=2, keepdims=True)
+    else:
+        cells = (counts / per_cell[None, :, None]) ** d.alpha
     norms = np.linalg.norm(cells, axis=2, keepdims=True)
     return cells / np.where(norms > 0, norms, 1.0)
 
