@@ -91,6 +91,9 @@ def main() -> int:
     ap.add_argument("--also", action="append", default=[], metavar="LABEL=CACHE",
                     help="also every member cached in CACHE by a search on another features folder of the same "
                          "images and seed (e.g. aligned=out/full/member-scores), as candidates LABEL/NAME")
+    ap.add_argument("--also-run", action="append", default=[], metavar="LABEL=RUN",
+                    help="also the members of a trained ensemble (its member_scores.npz; the same images and seed), "
+                         "as candidates LABEL/1, LABEL/2, ...")
     args = ap.parse_args()
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
@@ -113,6 +116,20 @@ def main() -> int:
                 raise SystemExit(f"{path}: scores for another split; --also needs the same images and seed")
             names.append(name)
             labels[name] = f"{label}: {path.stem.rsplit('-', 1)[0]}"
+
+    for also in args.also_run:
+        label, _, run = also.partition("=")
+        with np.load(Path(run) / "member_scores.npz") as z:
+            kept = {k: z[k] for k in z.files}
+        if not (np.array_equal(kept["validation_ids"], np.asarray(base.ids[split.validation], dtype=str))
+                and np.array_equal(kept["test_ids"], np.asarray(base.ids[split.test], dtype=str))):
+            raise SystemExit(f"{run}: scores for other images; --also-run needs the same images and seed")
+        for i, member in enumerate(kept["members"], start=1):
+            name = f"{label}/{i}"
+            scores[name] = {"validation": kept["validation"][i - 1], "test": kept["test"][i - 1],
+                            "classes": kept["classes"], "seconds": 0.0}
+            names.append(name)
+            labels[name] = f"{label}: {member}"
 
     def correct(members, part):
         vals = [scores[m]["validation"] for m in members]

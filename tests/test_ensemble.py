@@ -58,6 +58,18 @@ def test_preset_trains_a_weighted_ensemble_and_records_its_members(preset_run):
     assert list(grid["member"])[-1] == "ensemble"
     assert grid["test_accuracy_not_used_for_selection"].iloc[-1] == pytest.approx(metrics["accuracy"])
     assert metrics["accuracy"] > 0.3  # well above the 7-class chance level on 361 faces
+    # each member's scores are kept: its recorded accuracies, and the ensemble's labels, follow from them
+    with np.load(preset_run / "best" / "member_scores.npz") as z:
+        scores = {k: z[k] for k in z.files}
+    assert scores["validation"].shape == (len(spec.members), 288, 7) and scores["test"].shape == (len(spec.members), 361, 7)
+    assert list(scores["members"]) == list(grid["member"])[:-1]
+    predictions = pd.read_csv(preset_run / "best" / "predictions.csv")
+    assert list(scores["test_ids"]) == list(predictions.iloc[:, 0].astype(str))
+    names = np.array(metrics["class_names"])
+    truth = predictions["true"].to_numpy()
+    for i, member in enumerate(metrics["members"]):
+        assert np.mean(names[scores["classes"][scores["test"][i].argmax(1)]] == truth) == pytest.approx(
+            member["test_accuracy_not_used_for_selection"])
 
 
 def test_the_saved_ensemble_reproduces_its_test_accuracy_and_labels_photos(preset_run, sample, sample_path):

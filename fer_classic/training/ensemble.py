@@ -184,4 +184,19 @@ def train_ensemble(features_dir, out_dir, spec: EnsembleSpec, *, n_jobs: int | N
             details={"members": rows[:-1], "ensemble_validation_accuracy": rows[-1]["validation_accuracy"],
                      "calibration": calibration_summary(combined["validation"], y_validation, classes, temperature)},
             command=command, test_ids=first.ids[split.test], y_true=first.labels[split.test], y_pred=y_pred)
+        write_member_scores(tmp / MEMBER_SCORES, spec, fitted, classes, first.ids, split)
         return write_run(tmp, outcome)
+
+
+MEMBER_SCORES = "member_scores.npz"
+
+
+def write_member_scores(path: Path, spec: EnsembleSpec, fitted: list[dict], classes, ids, split) -> None:
+    """Each member's class scores on validation and test, with the images' ids: a later search weighs
+    these members against new candidates without fitting them again (``benchmarks/ensemble_search.py
+    --also-run``)."""
+    np.savez_compressed(path, classes=np.asarray(classes), members=np.array([member_name(m) for m in spec.members]),
+                        validation=np.stack([f["scores"]["validation"] for f in fitted]),
+                        test=np.stack([f["scores"]["test"] for f in fitted]),
+                        validation_ids=np.asarray(ids[split.validation], dtype=str),
+                        test_ids=np.asarray(ids[split.test], dtype=str))
