@@ -44,6 +44,11 @@ CANDIDATES = {
     "bovw-local": TrainSpec(["bovw"], "local", params={"k": 200, "kernel": "rbf", "C": 10.0}, pca=300,
                             mirror="both", dtype="float32"),
     "hog-local": TrainSpec(["hog"], "local", params={"k": 200, "kernel": "rbf", "C": 10.0}, pca=200, mirror="both"),
+    # presence-vector bags (Ionescu et al.'s recipe; reports/best-pipeline.md): C chosen by each one's grid
+    # on validation, for DAISY, VLFeat-style dense SIFT (phow) and the PQ encoding alike
+    "bovw-linear": TrainSpec(["bovw"], "svm", params={"kernel": "linear", "C": 0.3}, scale=False, dtype="float32"),
+    "bovw-local-linear": TrainSpec(["bovw"], "local", params={"k": 200, "metric": "cosine", "kernel": "linear",
+                                                              "C": 1.0}, pca=500, scale=False, dtype="float32"),
     "fused": TrainSpec(["bovw", "hog", "lbp", "landmarks"], "svm", params=SVM, pca=400, mirror="both",
                        dtype="float32"),
 }
