@@ -96,6 +96,9 @@ def main() -> int:
     ap.add_argument("--also", action="append", default=[], metavar="LABEL=CACHE",
                     help="also every member cached in CACHE by a search on another features folder of the same "
                          "images and seed (e.g. aligned=out/full/member-scores), as candidates LABEL/NAME")
+    ap.add_argument("--pair", action="append", default=[], metavar="A:B",
+                    help="compare two candidates (or ensembles, members joined by +) on the same images: exact "
+                         "McNemar on validation and on PublicTest")
     ap.add_argument("--also-run", action="append", default=[], metavar="LABEL=RUN",
                     help="also the members of a trained ensemble (its member_scores.npz; the same images and seed), "
                          "as candidates LABEL/1, LABEL/2, ...")
@@ -230,6 +233,19 @@ def main() -> int:
                                f"p = {t['p_value']:.2g})")
             md.append(f"| `{n}` ({labels[n]}) | {cells[0]} | {cells[1]} | {changes[0]} | {changes[1]} |")
             print(f"without {n}: {md[-1]}")
+    if args.pair:
+        md += ["", "Paired comparisons (exact McNemar on the same images; A minus B):", "",
+               "| A | B | validation: A, B, difference (p) | PublicTest: A, B, difference (p) |", "|---|---|---|---|"]
+    for pair in args.pair:
+        a, _, b = pair.partition(":")
+        cells = []
+        for part in ("validation", "test"):
+            ca, cb = correct(a.split("+"), part), correct(b.split("+"), part)
+            t = mcnemar(ca, cb)
+            cells.append(f"{ca.mean():.2%}, {cb.mean():.2%}, {100 * t['difference']:+.2f} points "
+                         f"({t['a_right_b_wrong']} vs {t['a_wrong_b_right']}, p = {t['p_value']:.2g})")
+        md.append(f"| `{a}` | `{b}` | {cells[0]} | {cells[1]} |")
+        print(f"{a} vs {b}: validation {cells[0]}; PublicTest {cells[1]}")
     if args.markdown:
         Path(args.markdown).write_text("\n".join(md) + "\n", encoding="utf-8")
     return 0
