@@ -1,16 +1,18 @@
 """Labelling video: frames per second end to end on 640x480 videos with one and with four faces, with the
 detector on every frame and on a schedule (faces followed in between), the share of each stage, the
-agreement of the followed labels with detection on every frame, and peak memory on a short and a 10x
-longer video (it must stay flat: frames stream through).
+agreement of the followed labels with detection on every frame, and memory on a short and a long video
+(it must stay flat: frames stream through): peak RSS of each, and the RSS through the long one.
 
 Makes its own test videos from a real face (scikit-image's astronaut moving across the frame).
 
     python benchmarks/video_speed.py RUN_DIR [RUN_DIR...] --seconds 20 --fps 25 --detect-every 10 -j 2
+    python benchmarks/video_speed.py RUN_DIR --memory-only --memory-seconds 3600   # an hour of video
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -46,13 +48,33 @@ def make_four_face_video(path, seconds: float, fps: int):
     return path
 
 
-def run(run_dir, video, out, jobs, extra=()) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB, the child process) of ``fer-classic predict`` on the video."""
+def memory_mib(pid: int) -> tuple[float, float]:
+    """Resident memory of a live process now and at its peak so far (VmRSS, VmHWM from /proc; Linux)."""
+    with open(f"/proc/{pid}/status") as status:
+        fields = dict(line.split(":", 1) for line in status)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def run(run_dir, video, out, jobs, extra=(), every: float = 0.5) -> tuple[float, float, list[float]]:
+    """Wall seconds, peak RSS (MiB, of the command's own process) and its RSS sampled every ``every``
+    seconds while ``fer-classic predict`` labels the video."""
     start = time.perf_counter()
-    done = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-m", "fer_classic", "predict", str(run_dir),
-                           str(video), "--out", str(out), "-j", str(jobs), "-q", *extra],
-                          check=True, capture_output=True, text=True)
-    return time.perf_counter() - start, int(done.stderr.strip().splitlines()[-1]) / 1024  # KiB of the main process
+    child = subprocess.Popen([sys.executable, "-m", "fer_classic", "predict", str(run_dir), str(video), "--out",
+                              str(out), "-j", str(jobs), "-q", *extra], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+    trace, peak = [], 0.0
+    while child.poll() is None:
+        try:
+            now, highest = memory_mib(child.pid)
+        except (OSError, KeyError):
+            continue  # it is ending
+        trace.append(now)
+        peak = max(peak, highest)
+        time.sleep(every)
+    wall = time.perf_counter() - start
+    if child.returncode:
+        raise SystemExit(f"fer-classic predict failed on {video}: {child.stderr.read()}")
+    return wall, peak, trace
 
 
 def agreement(every_frame: Path, followed: Path) -> tuple[float, int]:
@@ -74,9 +96,10 @@ def agreement(every_frame: Path, followed: Path) -> tuple[float, int]:
     return same / max(total, 1), total
 
 
-def stage_shares(run_dir, video, detect_every: int) -> dict[str, float]:
+def stage_shares(run_dir, video, detect_every: int, label_batch: int = 8) -> dict[str, float]:
     """Seconds per frame of each stage, in this process: decoding, finding faces (the detector on its
-    frames, following and aligning on the others) and labelling."""
+    frames, following and aligning on the others) and labelling (the faces of ``label_batch`` frames in
+    one call, as ``predict`` labels a file)."""
     from fer_classic.apply.video import sampled_frames
     from fer_classic.faces.tracking import FollowedFaces
     from fer_classic.runs.folders import load_run_labeller
@@ -88,22 +111,32 @@ def stage_shares(run_dir, video, detect_every: int) -> dict[str, float]:
         frames.append(rgb)
     decode = time.perf_counter() - t
     follow = FollowedFaces(detect_every=detect_every, detect_width=640)
-    detect = follow_s = label = 0.0
+    detect = follow_s = 0.0
+    found_per_frame = []
     for rgb in frames:
         t, detections = time.perf_counter(), follow.detections
-        found = follow(rgb)
+        found_per_frame.append(follow(rgb))
         spent = time.perf_counter() - t
         if follow.detections > detections:  # the detector ran on this frame
             detect += spent
         else:
             follow_s += spent
-        t = time.perf_counter()
-        if found:
-            labeller.class_scores(np.stack([f["face"] for f in found]))
-        label += time.perf_counter() - t
+    label = {}
+    for batch in (1, label_batch):  # frame by frame, and the faces of label_batch frames at once as predict does
+        stacks = [np.stack(faces) for i in range(0, len(found_per_frame), batch)
+                  if (faces := [f["face"] for found in found_per_frame[i:i + batch] for f in found])]
+        passes = []
+        for _ in range(5):  # the fastest of five passes: labelling takes milliseconds, easily disturbed
+            t = time.perf_counter()
+            for faces in stacks:
+                labeller.class_scores(faces)
+            passes.append(time.perf_counter() - t)
+        label[batch] = min(passes)
     n = len(frames)
     return {"decoding": decode / n, "detection frames (detect, landmarks, align)": detect / n,
-            "followed frames (track, landmarks, align)": follow_s / n, "labelling": label / n}
+            "followed frames (track, landmarks, align)": follow_s / n,
+            f"labelling ({label_batch} frames at once; frame by frame {1000 * label[1] / n:.1f} ms)":
+                label[label_batch] / n}
 
 
 def main() -> int:
@@ -114,17 +147,20 @@ def main() -> int:
     ap.add_argument("--detect-every", type=int, default=10)
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--memory-factor", type=int, default=10, help="length of the long video, in short ones")
+    ap.add_argument("--memory-seconds", type=float, help="length of the long video in seconds (instead of the factor)")
+    ap.add_argument("--memory-only", action="store_true", help="only the memory check (no speed, no agreement)")
     args = ap.parse_args()
+    long_seconds = args.memory_seconds or args.seconds * args.memory_factor
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         videos = {"1 face": make_video(tmp / "one.mp4", args.seconds, args.fps),
                   "4 faces": make_four_face_video(tmp / "four.mp4", args.seconds, args.fps)}
         frames = int(args.seconds * args.fps)
-        for run_dir in args.runs:
+        for run_dir in [] if args.memory_only else args.runs:
             for what, video in videos.items():
-                wall1, _ = run(run_dir, video, tmp / "every.csv", args.jobs)
-                wall_n, peak = run(run_dir, video, tmp / "followed.csv", args.jobs,
-                                   ["--detect-every", str(args.detect_every)])
+                wall1, _, _ = run(run_dir, video, tmp / "every.csv", args.jobs)
+                wall_n, peak, _ = run(run_dir, video, tmp / "followed.csv", args.jobs,
+                                      ["--detect-every", str(args.detect_every)])
                 share, rows = agreement(tmp / "every.csv", tmp / "followed.csv")
                 print(f"{run_dir}, {what}: {frames} frames of 640x480; detector on every frame {frames / wall1:.1f} "
                       f"frames/s, every {args.detect_every}th {frames / wall_n:.1f} frames/s (end to end, start-up "
@@ -135,14 +171,19 @@ def main() -> int:
                 print("   per frame, in one process: " + "; ".join(
                     f"{k} {1000 * v:.1f} ms ({v / total:.0%})" for k, v in shares.items())
                       + f"; {1 / total:.1f} frames/s")
-        long = make_video(tmp / "long.mp4", args.seconds * args.memory_factor, args.fps)
-        _, peak_short = run(args.runs[0], videos["1 face"], tmp / "rows-short.csv", args.jobs,
-                            ["--detect-every", str(args.detect_every)])
-        wall, peak_long = run(args.runs[0], long, tmp / "rows-long.csv", args.jobs,
-                              ["--detect-every", str(args.detect_every)])
+        start = time.perf_counter()
+        long = make_video(tmp / "long.mp4", long_seconds, args.fps)
+        print(f"made a {long_seconds:.0f} s video ({long.stat().st_size / 2**20:.0f} MB) in "
+              f"{time.perf_counter() - start:.0f} s", flush=True)
+        extra = ["--detect-every", str(args.detect_every)]
+        _, peak_short, _ = run(args.runs[0], videos["1 face"], tmp / "rows-short.csv", args.jobs, extra)
+        wall, peak_long, trace = run(args.runs[0], long, tmp / "rows-long.csv", args.jobs, extra)
+        rows = sum(1 for _ in open(tmp / "rows-long.csv")) - 1
+        tenths = [trace[min(len(trace) - 1, i * len(trace) // 10)] for i in range(1, 11)] if trace else []
         print(f"memory, {args.runs[0]}, --detect-every {args.detect_every}: peak RSS {peak_short:.0f} MiB for "
-              f"{args.seconds:.0f} s of video, {peak_long:.0f} MiB for {args.seconds * args.memory_factor:.0f} s "
-              f"({wall:.0f} s to label)")
+              f"{args.seconds:.0f} s of video, {peak_long:.0f} MiB for {long_seconds:.0f} s ({rows} face rows, "
+              f"{wall:.0f} s to label, {int(long_seconds * args.fps) / wall:.1f} frames/s); RSS at each tenth of "
+              f"the long one: {', '.join(f'{m:.0f}' for m in tenths)} MiB")
     return 0
 
 

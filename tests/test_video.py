@@ -60,6 +60,16 @@ def test_video_table_from_python(video_run, video):
     assert list(table["frame"]) == [0, 5, 10, 15] and table["label"].notna().all()
 
 
+def test_faces_of_several_frames_labelled_at_once_get_the_rows_of_frame_by_frame(video_run, video):
+    by_frame = pd.DataFrame(list(label_video(video_run, video, smooth=3, label_batch=1)))
+    for size in (3, 8, 64):  # a batch that divides the 20 frames unevenly, the default, more than all
+        batched = pd.DataFrame(list(label_video(video_run, video, smooth=3, label_batch=size)))
+        pd.testing.assert_frame_equal(batched, by_frame)
+    assert len(by_frame) == 20 and by_frame["label"].notna().all()
+    with pytest.raises(Exception, match="label_batch are at least 1"):
+        list(label_video(video_run, video, label_batch=0))
+
+
 def test_sampling_by_step_rate_and_time(video_run, video):
     every = list(label_video(video_run, video, every=4))
     assert [r["frame"] for r in every] == [0, 4, 8, 12, 16]

@@ -123,7 +123,7 @@ def label_video(run_dir, source, *, every: int = 1, fps: float | None = None, st
                 end: float | None = None, smooth: int = 1, detect_width: int = 640, upsample: int = 0,
                 threshold: float = 0.0, min_score: float | None = None, annotate=None, n_jobs: int | None = None,
                 progress: bool = False, allow_partial: bool = False, detect_every: int = 1,
-                min_tracking_confidence: float = 7.0) -> Iterator[dict]:
+                min_tracking_confidence: float = 7.0, label_batch: int = 8) -> Iterator[dict]:
     """One row per face per sampled frame of ``source`` (a video file, ``camera:N`` or a stream URL):
     file, frame, time (s), face id (stable along a track), box, detector score, label and a score per
     class (smoothed over the face's last ``smooth`` sampled frames). A generator: rows come as frames
@@ -135,14 +135,18 @@ def label_video(run_dir, source, *, every: int = 1, fps: float | None = None, st
     ``detect_every`` > 1 runs dlib's detector on every ``detect_every``-th sampled frame only (and whenever
     a face's tracking confidence falls below ``min_tracking_confidence``), following the faces in between
     with dlib's correlation tracker (:class:`~fer_classic.faces.tracking.FollowedFaces`); frames are then
-    decoded in a thread of their own while the faces of the previous one are found and labelled."""
+    decoded in a thread of their own while the faces of the previous one are found and labelled.
+
+    The faces of ``label_batch`` consecutive sampled frames are labelled in one call to the model (the
+    rows are the same as frame by frame, and come up to that many frames later); a camera is labelled
+    frame by frame."""
     from ..runs.folders import load_run_labeller
 
     check_sampling(every, fps, start, end)
     if smooth < 1:
         raise ConfigurationError("smooth is at least 1")
-    if detect_every < 1:
-        raise ConfigurationError("detect_every is at least 1")
+    if detect_every < 1 or label_batch < 1:
+        raise ConfigurationError("detect_every and label_batch are at least 1")
     labeller, metrics = load_run_labeller(run_dir)  # the run's predictor where it has one
     labeller.set_runtime(1, False)
     names = list(metrics["class_names"])
@@ -157,24 +161,27 @@ def label_video(run_dir, source, *, every: int = 1, fps: float | None = None, st
         sampling = {"every": every, "fps": fps, "start": start, "end": end, "allow_partial": allow_partial}
         found_in = (_frames_with_faces(source, options, n_jobs, **sampling) if detect_every == 1 else
                     _frames_with_followed_faces(source, options, detect_every, min_tracking_confidence, **sampling))
-        for index, t, rgb, found in found_in:
-            found = [f for f in found if min_score is None or f["score"] >= min_score]
-            ids = tracker.update([f["box"] for f in found])
-            smoother.forget(tracker.tracks)
-            rows = []
-            if found:
-                scores = labeller.class_scores(np.stack([f["face"] for f in found]))
-                for f, tid, s in zip(found, ids, scores):
-                    s = smoother.update(tid, s)
+        for batch in _frame_batches(found_in, 1 if _is_live(source) else label_batch):
+            # one call to the model for the faces of a batch of frames; tracking and smoothing in frame order
+            batch = [(index, t, rgb, [f for f in found if min_score is None or f["score"] >= min_score])
+                     for index, t, rgb, found in batch]
+            faces_found = [f for *_, found in batch for f in found]
+            scores = iter(labeller.class_scores(np.stack([f["face"] for f in faces_found])) if faces_found else [])
+            for index, t, rgb, found in batch:
+                ids = tracker.update([f["box"] for f in found])
+                smoother.forget(tracker.tracks)
+                rows = []
+                for f, tid in zip(found, ids):
+                    s = smoother.update(tid, next(scores))
                     x, y, w, h = f["box"]
                     rows.append({"file": str(source), "frame": index, "time": round(t, 3), "face_id": tid, "x": x,
                                  "y": y, "width": w, "height": h, "detector_score": round(f["score"], 3),
                                  "label": classes[int(np.argmax(s))],
                                  **{f"{kind}_{c}": round(float(v), 4) for c, v in zip(classes, s)}})
-            if writer:
-                writer.add(rgb, rows)
-            frames += 1
-            yield from rows
+                if writer:
+                    writer.add(rgb, rows)
+                frames += 1
+                yield from rows
             now = time.perf_counter()
             if progress and now - last_report > 2:
                 log.info("%s: %d frames sampled, %.1f frames/s", source, frames, frames / (now - began))
@@ -188,6 +195,23 @@ def label_video(run_dir, source, *, every: int = 1, fps: float | None = None, st
         raise DatasetError(f"{source}: no frame between {start} s and {end if end is not None else 'the end'}")
     log.info("%s: %d frames sampled in %.1f s (%.1f frames/s)", source, frames, time.perf_counter() - began,
              frames / max(time.perf_counter() - began, 1e-9))
+
+
+def _is_live(source) -> bool:
+    """A camera (``camera:N``) rather than a file or a stream URL."""
+    return str(source).startswith("camera:")
+
+
+def _frame_batches(frames: Iterator, size: int) -> Iterator[list]:
+    """Lists of up to ``size`` consecutive items of ``frames``."""
+    batch = []
+    for item in frames:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _frames_with_faces(source, options: dict, n_jobs, **sampling):
