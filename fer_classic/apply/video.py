@@ -203,13 +203,19 @@ def _is_live(source) -> bool:
 
 
 def _frame_batches(frames: Iterator, size: int) -> Iterator[list]:
-    """Lists of up to ``size`` consecutive items of ``frames``."""
+    """Lists of up to ``size`` consecutive items of ``frames``; an error in ``frames`` is raised after the
+    items before it (a truncated video's last frames are labelled before it stops)."""
     batch = []
-    for item in frames:
-        batch.append(item)
-        if len(batch) == size:
+    try:
+        for item in frames:
+            batch.append(item)
+            if len(batch) == size:
+                yield batch
+                batch = []
+    except Exception:
+        if batch:
             yield batch
-            batch = []
+        raise
     if batch:
         yield batch
 
