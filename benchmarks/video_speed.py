@@ -59,21 +59,22 @@ def run(run_dir, video, out, jobs, extra=(), every: float = 0.5) -> tuple[float,
     """Wall seconds, peak RSS (MiB, of the command's own process) and its RSS sampled every ``every``
     seconds while ``fer-classic predict`` labels the video."""
     start = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "fer_classic", "predict", str(run_dir), str(video), "--out",
-                              str(out), "-j", str(jobs), "-q", *extra], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
-    trace, peak = [], 0.0
-    while child.poll() is None:
-        try:
-            now, highest = memory_mib(child.pid)
-        except (OSError, KeyError):
-            continue  # it is ending
-        trace.append(now)
-        peak = max(peak, highest)
-        time.sleep(every)
-    wall = time.perf_counter() - start
-    if child.returncode:
-        raise SystemExit(f"fer-classic predict failed on {video}: {child.stderr.read()}")
+    with tempfile.TemporaryFile("w+") as errors:  # a file, not a pipe: a long run's warnings cannot block it
+        child = subprocess.Popen([sys.executable, "-m", "fer_classic", "predict", str(run_dir), str(video), "--out",
+                                  str(out), "-j", str(jobs), "-q", *extra], stdout=subprocess.DEVNULL, stderr=errors)
+        trace, peak = [], 0.0
+        while child.poll() is None:
+            try:
+                now, highest = memory_mib(child.pid)
+            except (OSError, KeyError):
+                continue  # it is ending
+            trace.append(now)
+            peak = max(peak, highest)
+            time.sleep(every)
+        wall = time.perf_counter() - start
+        if child.returncode:
+            errors.seek(0)
+            raise SystemExit(f"fer-classic predict failed on {video}: {errors.read()}")
     return wall, peak, trace
 
 
