@@ -12,7 +12,6 @@ Makes its own test videos from a real face (scikit-image's astronaut moving acro
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from fer_classic.apply.video import LABEL_BATCH  # noqa: E402
 from tests.conftest import make_video  # noqa: E402
 
 
@@ -66,10 +66,10 @@ def run(run_dir, video, out, jobs, extra=(), every: float = 0.5) -> tuple[float,
         while child.poll() is None:
             try:
                 now, highest = memory_mib(child.pid)
+                trace.append(now)
+                peak = max(peak, highest)
             except (OSError, KeyError):
-                continue  # it is ending
-            trace.append(now)
-            peak = max(peak, highest)
+                pass  # it is ending
             time.sleep(every)
         wall = time.perf_counter() - start
         if child.returncode:
@@ -97,7 +97,7 @@ def agreement(every_frame: Path, followed: Path) -> tuple[float, int]:
     return same / max(total, 1), total
 
 
-def stage_shares(run_dir, video, detect_every: int, label_batch: int = 8) -> dict[str, float]:
+def stage_shares(run_dir, video, detect_every: int, label_batch: int = LABEL_BATCH) -> dict[str, float]:
     """Seconds per frame of each stage, in this process: decoding, finding faces (the detector on its
     frames, following and aligning on the others) and labelling (the faces of ``label_batch`` frames in
     one call, as ``predict`` labels a file)."""

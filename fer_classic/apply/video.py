@@ -25,6 +25,7 @@ from ..faces.tracking import IoUTracker, ScoreSmoother
 log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"})
+LABEL_BATCH = 8  # frames whose faces are labelled in one call to the model (a file's; a camera's one by one)
 BASE_COLUMNS = ["file", "frame", "time", "face_id", "x", "y", "width", "height", "detector_score", "label"]
 
 
@@ -123,7 +124,7 @@ def label_video(run_dir, source, *, every: int = 1, fps: float | None = None, st
                 end: float | None = None, smooth: int = 1, detect_width: int = 640, upsample: int = 0,
                 threshold: float = 0.0, min_score: float | None = None, annotate=None, n_jobs: int | None = None,
                 progress: bool = False, allow_partial: bool = False, detect_every: int = 1,
-                min_tracking_confidence: float = 7.0, label_batch: int = 8) -> Iterator[dict]:
+                min_tracking_confidence: float = 7.0, label_batch: int = LABEL_BATCH) -> Iterator[dict]:
     """One row per face per sampled frame of ``source`` (a video file, ``camera:N`` or a stream URL):
     file, frame, time (s), face id (stable along a track), box, detector score, label and a score per
     class (smoothed over the face's last ``smooth`` sampled frames). A generator: rows come as frames
