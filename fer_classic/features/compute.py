@@ -232,19 +232,17 @@ def filterbank_patches(d, image: np.ndarray) -> np.ndarray:
 
 
 def filterbank_rows(d, images) -> np.ndarray:
+    from .triangle_pooling import triangle_pooled
+
     side = d.size - d.patch + 1
-    region = (np.arange(side) * d.pool) // side  # each position's region along one axis
-    cell = (region[:, None] * d.pool + region[None, :]).ravel()
-    pooling = np.zeros((d.pool * d.pool, side * side), dtype=np.float32)
-    pooling[cell, np.arange(side * side)] = 1
+    band = (np.arange(side) * d.pool) // side  # each position's region along one axis
+    region = (band[:, None] * d.pool + band[None, :]).ravel()
     c_norms = (d.centroids_ ** 2).sum(axis=1)
     out = np.empty((len(images), d.centroids * d.pool * d.pool), dtype=np.float32)
     for i, image in enumerate(images):
         x = (filterbank_patches(d, image) - d.mean_) @ d.whitening_
-        # Distances to every centroid, then the triangle activation max(0, mean distance - distance).
-        z = np.sqrt(np.maximum((x ** 2).sum(axis=1, keepdims=True) + c_norms - 2 * x @ d.centroids_.T, 0))
-        activation = np.maximum(z.mean(axis=1, keepdims=True) - z, 0)
-        out[i] = (pooling @ activation).ravel()
+        # Distances to every centroid, the triangle activation max(0, mean distance - distance), pooled.
+        out[i] = triangle_pooled(x @ d.centroids_.T, (x ** 2).sum(axis=1), c_norms, region, d.pool * d.pool).ravel()
     return out
 
 
