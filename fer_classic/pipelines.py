@@ -167,6 +167,14 @@ register_pipeline(NamedPipeline(
     summary="best's RBF SVM members alone: soft-voting ensemble of RBF SVMs on the filter bank (aligned and as "
             "cropped) and on HOG (aligned), with mirror images; no per-face fits, less accurate than best"))
 
+# For live video (#32): best's strongest member alone, on aligned faces (which the video path aligns
+# anyway), each face labelled without its mirror image (trained with them): one filter bank a face.
+register_pipeline(NamedPipeline(
+    "live", dataclasses.replace(_FILTERBANK_SVM, mirror="train", **_SMALL),
+    {"filterbank": {"centroids": 1000, "pool": 3}}, in_suite=False, align=True,
+    summary="for live video: RBF SVM on the filter bank of aligned faces (trained with mirror images, a face "
+            "labelled once): one descriptor a face"))
+
 # The previous `best`, kept for the comparisons in reports/: on faces as cropped, and on aligned faces.
 _PREVIOUS_BEST = EnsembleSpec(members=[
     _FILTERBANK_SVM,
