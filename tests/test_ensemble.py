@@ -112,18 +112,20 @@ def test_report_lists_the_members(preset_run, tmp_path):
     assert "## Ensembles" in md and "### best" in md and "| ensemble (soft vote) |" in md
 
 
-@pytest.mark.parametrize("preset", ["best", "compact"])
+@pytest.mark.parametrize("preset", ["best", "compact", "live"])
 def test_the_presets_label_through_their_predictors_as_their_models_did(preset_run, sample, preset):
-    """Both presets have a predictor: `compact` (best's SVM members alone) labels without scikit-learn,
-    `best` imports its SVMs for local learning's per-face fits; every test face gets the label training
-    measured."""
+    """The presets have a predictor: `compact` (best's SVM members alone) and `live` (one of them, on
+    aligned faces) label without scikit-learn, `best` imports its SVMs for local learning's per-face fits;
+    every test face gets the label training measured."""
     from fer_classic.runs.folders import load_run_labeller
 
-    if preset == "compact":
-        result = run("train", preset_run / "features", "--preset", "compact", "-o", preset_run / "compact")
+    if preset != "best":
+        features = preset_run / "features" / ("aligned" if named_pipeline(preset).align else "")
+        result = run("train", features, "--preset", preset, "-o", preset_run / preset)
         assert result.exit_code == 0, result.output
     labeller, metrics = load_run_labeller(preset_run / preset)
-    assert type(labeller).__name__ == "Predictor" and len(metrics["members"]) == len(named_pipeline(preset).members())
+    assert type(labeller).__name__ == "Predictor"
+    assert len(metrics.get("members", [metrics])) == len(named_pipeline(preset).members())
     test = sample.usage == "PublicTest"
     measured = pd.read_csv(preset_run / preset / "predictions.csv")
     assert [metrics["class_names"][i] for i in labeller.predict(sample.images[test])] == list(measured["predicted"])
