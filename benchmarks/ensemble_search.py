@@ -41,6 +41,7 @@ CANDIDATES = {
     "filterbank": TrainSpec(["filterbank"], "svm", params=SVM, pca=300, mirror="both", dtype="float32"),
     # trained on mirror images too, but a face labelled without its mirror image: half the descriptor's cost
     "filterbank-train-mirror": TrainSpec(["filterbank"], "svm", params=SVM, pca=300, mirror="train", dtype="float32"),
+    "filterbank-pca600": TrainSpec(["filterbank"], "svm", params=SVM, pca=600, mirror="both", dtype="float32"),
     "filterbank-linear": TrainSpec(["filterbank"], "svm", params={"kernel": "linear", "C": 0.01}, mirror="both",
                                    dtype="float32"),
     "bovw-local": TrainSpec(["bovw"], "local", params={"k": 200, "kernel": "rbf", "C": 10.0}, pca=300,
