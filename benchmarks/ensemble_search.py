@@ -37,6 +37,7 @@ SVM = {"kernel": "rbf", "C": 10.0}
 CANDIDATES = {
     "bovw": TrainSpec(["bovw"], "svm", params=SVM, pca=300, mirror="both", dtype="float32"),
     "hog": TrainSpec(["hog"], "svm", params=SVM, pca=200, mirror="both"),
+    "hog-train-mirror": TrainSpec(["hog"], "svm", params=SVM, pca=200, mirror="train"),
     "lbp+landmarks": TrainSpec(["lbp", "landmarks"], "svm", params=SVM, pca=200, mirror="both"),
     "filterbank": TrainSpec(["filterbank"], "svm", params=SVM, pca=300, mirror="both", dtype="float32"),
     # trained on mirror images too, but a face labelled without its mirror image: half the descriptor's cost
