@@ -47,8 +47,7 @@ def main() -> int:
     d = FilterBankDescriptor(centroids=args.centroids, pool=args.pool, sample_images=2000).fit(images)
     faces = images[:args.faces]
     side = d.size - d.patch + 1
-    band = (np.arange(side) * d.pool) // side
-    region = (band[:, None] * d.pool + band[None, :]).ravel()
+    region = compute.filterbank_regions(d)
     pooling = np.zeros((d.pool * d.pool, side * side), dtype=np.float32)
     pooling[region, np.arange(side * side)] = 1
     c_norms = (d.centroids_ ** 2).sum(axis=1)
@@ -61,7 +60,6 @@ def main() -> int:
     norms = [(x ** 2).sum(axis=1) for x in rows]
 
     def in_numpy(i):
-        x = rows[i]
         z = np.sqrt(np.maximum(norms[i][:, None] + c_norms - 2 * products[i], 0))
         return pooling @ np.maximum(z.mean(axis=1, keepdims=True) - z, 0)
 

@@ -231,12 +231,17 @@ def filterbank_patches(d, image: np.ndarray) -> np.ndarray:
     return rows / np.sqrt(rows.var(axis=1, keepdims=True) + NORMALISE_EPS)
 
 
+def filterbank_regions(d) -> np.ndarray:
+    """The pooling region of each patch position, row by row: a ``pool``×``pool`` grid of bands."""
+    side = d.size - d.patch + 1
+    band = (np.arange(side) * d.pool) // side  # each position's region along one axis
+    return (band[:, None] * d.pool + band[None, :]).ravel()
+
+
 def filterbank_rows(d, images) -> np.ndarray:
     from .triangle_pooling import triangle_pooled
 
-    side = d.size - d.patch + 1
-    band = (np.arange(side) * d.pool) // side  # each position's region along one axis
-    region = (band[:, None] * d.pool + band[None, :]).ravel()
+    region = filterbank_regions(d)
     c_norms = (d.centroids_ ** 2).sum(axis=1)
     out = np.empty((len(images), d.centroids * d.pool * d.pool), dtype=np.float32)
     for i, image in enumerate(images):
