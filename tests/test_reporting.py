@@ -62,6 +62,18 @@ def test_report_ranks_comparable_runs_and_marks_the_others(runs, tmp_path):
     assert "<table>" in page and 'class="marked"' in page and 'href="#leaderboard"' in page
 
 
+def test_runs_whose_folders_share_a_name_get_figures_of_their_own(runs, tmp_path):
+    for group in ("a", "b"):
+        shutil.copytree(runs / "knn", tmp_path / group / "run")
+    out = tmp_path / "report.md"
+    assert run("report", tmp_path / "a" / "run", tmp_path / "b" / "run", "-o", out).exit_code == 0
+    links = re.findall(r"!\[(a/run|b/run) \(rank[^\]]*\]\(([^)]+)\)", out.read_text())
+    assert sorted(name for name, _ in links) == ["a/run", "b/run"]
+    assert len({link for _, link in links}) == 2  # each run its own confusion matrix
+    for _, link in links:
+        assert (tmp_path / link).is_file(), link
+
+
 def test_references_are_ordered_by_kind_and_split_not_accuracy(runs, tmp_path):
     run("report", runs / "knn", "-o", tmp_path / "r.md")
     rows = re.findall(r"^\| (classical|CNN|human) \| .*?\| ([\d.]+)% \| (\S+)", (tmp_path / "r.md").read_text(), flags=re.M)

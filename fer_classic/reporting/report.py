@@ -148,6 +148,12 @@ def _cross_row(name: str, m: dict, kind: str, note: str) -> dict:
     return {"name": name, "kind": kind, "n": m["n"], "cells": cells, "note": note}
 
 
+def _figure(figures: Path, name: str, kind: str) -> Path:
+    """The figure ``kind`` of the result ``name`` in ``figures``, a file directly in it: a run named by part of
+    its path (``a/run``, see :func:`_distinctly_named`) gets ``a_run-...``, not a folder of its own."""
+    return figures / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', name)}-{kind}.png"
+
+
 def robustness_tables(evaluations: list[dict], figures: Path) -> list[dict]:
     """Per evaluation with conditions: condition × severity → accuracy [95% CI] and the drop from clean,
     and a plot of accuracy against severity."""
@@ -219,7 +225,7 @@ def build_report(results: list[Result], figures: Path, *, title: str, wall_secon
     figures.mkdir(parents=True, exist_ok=True)
     matrices = []
     for i, r in enumerate(ranked + others):
-        path = figures / f"{r.name}-confusion.png"
+        path = _figure(figures, r.name, "confusion")
         plot_confusion_matrix(r.metrics["confusion_matrix"], r.metrics["labels"], path,
                               f"{r.name}: {r.metrics['accuracy']:.1%} on {r.metrics['test_split']}")
         matrices.append({"caption": f"{r.name} (rank {board[i]['rank']}): rows are the true class; cells give % of "
@@ -232,11 +238,11 @@ def build_report(results: list[Result], figures: Path, *, title: str, wall_secon
             rows = pd.read_csv(grid)
             if "fold" in rows:
                 rows = rows[rows["fold"] == rows["fold"].iloc[0]]
-            path = figures / f"{r.name}-grid.png"
+            path = _figure(figures, r.name, "grid")
             kind.grid_figure[1](rows.to_dict("records"), path, f"{r.name}: {r.metrics['validation_split']}")
             knn.append({"caption": f"{r.name}: validation accuracy across its grid", "path": path})
         if "learning_curves" in r.metrics:
-            path = figures / f"{r.name}-mlp.png"
+            path = _figure(figures, r.name, "mlp")
             plot_learning_curves(r.metrics["learning_curves"], path, f"{r.name}: learning curves")
             mlp.append({"name": r.name, "path": path, "rates": [
                 {"epochs": a["epochs"], "cells": [f"{a['mcr']:+.4f}", f"{a['mofr']:+.4f}", f"{l['mcr']:+.4f}",
