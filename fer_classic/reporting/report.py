@@ -151,7 +151,7 @@ def _cross_row(name: str, m: dict, kind: str, note: str) -> dict:
 def _figure(figures: Path, name: str, kind: str) -> Path:
     """The figure ``kind`` of the result ``name`` in ``figures``, a file directly in it: a run named by part of
     its path (``a/run``, see :func:`_distinctly_named`) gets ``a_run-...``, not a folder of its own."""
-    return figures / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', name)}-{kind}.png"
+    return figures / f"{name.replace('/', '_')}-{kind}.png"
 
 
 def robustness_tables(evaluations: list[dict], figures: Path) -> list[dict]:
