@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 _layouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_BATCH = 1024  # query rows per kernel block: 1024 x 50k support vectors is 400 MB of float64
+_BATCH = 1024  # query rows per kernel block: 1024 x 50k support vectors is 200 MB of float32
 
 
 @dataclass
@@ -55,16 +55,23 @@ class SVMLayout:
 
 
 def one_vs_one_values(layout: SVMLayout, X) -> np.ndarray:
-    """libsvm's one-vs-one decision values, (n, n_pairs), computed in batches of rows."""
-    sv, sv_norms, coef = layout.support_vectors, layout.sv_norms, layout.coef
-    X = np.asarray(X, dtype=np.float64)
+    """libsvm's one-vs-one decision values, (n, n_pairs), computed in batches of rows: the kernel block in
+    float32 (its cross products are float32 products already), in place, and its weighted sums in float64."""
+    sv, coef = layout.support_vectors, layout.coef
+    sv_norms = layout.sv_norms.astype(np.float32)[:, None]
+    minus_gamma = np.float32(-layout.gamma)
+    X = np.asarray(X)
     out = np.empty((len(X), coef.shape[1]))
     for start in range(0, len(X), _BATCH):
         part = X[start:start + _BATCH]
-        cross = (sv @ part.astype(np.float32).T).T.astype(np.float64)  # (n_sv, d) @ (d, n): the faster layout
-        squared = (part ** 2).sum(axis=1)[:, None] + sv_norms[None, :] - 2 * cross
-        kernel = np.exp(-layout.gamma * np.maximum(squared, 0))
-        out[start:start + _BATCH] = kernel @ coef + layout.intercept
+        kernel = sv @ part.astype(np.float32).T  # (n_sv, n): the faster layout
+        kernel *= -2
+        kernel += sv_norms
+        kernel += (part.astype(np.float64) ** 2).sum(axis=1).astype(np.float32)
+        np.maximum(kernel, 0, out=kernel)  # the squared distances
+        kernel *= minus_gamma
+        np.exp(kernel, out=kernel)
+        out[start:start + _BATCH] = kernel.T @ coef + layout.intercept
     return out
 
 

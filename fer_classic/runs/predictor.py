@@ -71,8 +71,11 @@ class _Pipeline:
                             for d in spec["descriptors"]]
         self.steps = [_resolve(s, arrays) for s in spec["steps"]]
         for step in self.steps:  # a basis stored in a smaller exact type projects in its own, as fitted
-            if step["kind"] == "pca" and "dtype" in step:
-                step["components"] = from_compact_form(step["components"], None, step["dtype"])
+            if step["kind"] == "pca":
+                if "dtype" in step:
+                    step["components"] = from_compact_form(step["components"], None, step["dtype"])
+                # the projected mean once, not a second pass over the basis for every call
+                step["projected_mean"] = step["mean"].reshape(1, -1) @ step["components"].T
         clf = _resolve(spec["classifier"], arrays)
         self.classes = np.asarray(clf["classes"])
         self.form, self.clf = load_classifier(clf)  # the classifier's numpy form (its model kind's) and state
@@ -222,7 +225,7 @@ def _scale(X, step):
 def _pca(X, step):
     # PCA.transform's arithmetic: project, subtract the projected mean, whiten.
     out = X @ step["components"].T
-    out -= step["mean"].reshape(1, -1) @ step["components"].T
+    out -= step["projected_mean"]
     if step["whiten_scale"] is not None:
         out /= step["whiten_scale"]
     return out
