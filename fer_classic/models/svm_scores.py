@@ -16,16 +16,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..store import compact_form, int8_columns
+from .int8_products import int8_row_products
+
 _layouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _BATCH = 1024  # query rows per kernel block: 1024 x 50k support vectors is 200 MB of float32
 
 
 @dataclass
 class SVMLayout:
-    """What the BLAS scores of a multi-class RBF SVM need: float32 support vectors (half the memory read
-    per query; the kernel values differ from libsvm's float64 ones by about 1e-6), the squared norms of
-    the support vectors as fitted, the ``(n_sv, n_pairs)`` one-vs-one coefficients, the intercepts, gamma
-    and the classes."""
+    """What the BLAS scores of a multi-class RBF SVM need: the support vectors in float32 (half the
+    memory read per query; the kernel values differ from libsvm's float64 ones by about 1e-6), or, where
+    they lie on an int8 grid (``--int8-rows``), as int8 whole numbers of a float32 ``steps`` per column
+    (a quarter: :mod:`fer_classic.models.int8_products`); the squared norms of the support vectors as
+    fitted, the ``(n_sv, n_pairs)`` one-vs-one coefficients, the intercepts, gamma and the classes."""
 
     support_vectors: np.ndarray
     sv_norms: np.ndarray
@@ -34,12 +38,13 @@ class SVMLayout:
     gamma: float
     classes: np.ndarray
     break_ties: bool = False
+    steps: np.ndarray | None = None
 
     @classmethod
     def from_parts(cls, support_vectors, sv_norms, dual_coef, n_support, intercept, gamma, classes,
-                   break_ties=False) -> "SVMLayout":
-        """From libsvm's parts (``SVC``'s ``dual_coef_``, ``n_support_``, ...); ``support_vectors`` already
-        in float32, ``sv_norms`` those of the fitted (float64) ones."""
+                   break_ties=False, steps=None) -> "SVMLayout":
+        """From libsvm's parts (``SVC``'s ``dual_coef_``, ``n_support_``, ...); ``support_vectors`` in
+        float32, or int8 whole numbers of ``steps``; ``sv_norms`` those of the fitted (float64) ones."""
         n = len(classes)
         starts = np.r_[0, np.cumsum(n_support)]
         coef = np.zeros((len(support_vectors), n * (n - 1) // 2))
@@ -50,28 +55,38 @@ class SVMLayout:
                 coef[own, pair] = dual_coef[j - 1, own]
                 coef[other, pair] = dual_coef[i, other]
                 pair += 1
-        return cls(np.ascontiguousarray(support_vectors, dtype=np.float32), sv_norms, coef, intercept, float(gamma),
-                   np.asarray(classes), bool(break_ties))
+        if steps is None:
+            support_vectors = np.ascontiguousarray(support_vectors, dtype=np.float32)
+            support_vectors, steps = int8_columns(support_vectors) or (support_vectors, None)
+        return cls(np.ascontiguousarray(support_vectors), sv_norms, coef, intercept, float(gamma),
+                   np.asarray(classes), bool(break_ties), None if steps is None else steps.astype(np.float32))
+
+    def compact_support_vectors(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The support vectors in their most compact exact form (:func:`fer_classic.store.compact_form`)."""
+        return (self.support_vectors, self.steps) if self.steps is not None else compact_form(self.support_vectors)
 
 
 def one_vs_one_values(layout: SVMLayout, X) -> np.ndarray:
     """libsvm's one-vs-one decision values, (n, n_pairs), computed in batches of rows: the kernel block in
     float32 (its cross products are float32 products already), in place, and its weighted sums in float64."""
     sv, coef = layout.support_vectors, layout.coef
-    sv_norms = layout.sv_norms.astype(np.float32)[:, None]
+    sv_norms = layout.sv_norms.astype(np.float32)
     minus_gamma = np.float32(-layout.gamma)
     X = np.asarray(X)
     out = np.empty((len(X), coef.shape[1]))
     for start in range(0, len(X), _BATCH):
         part = X[start:start + _BATCH]
-        kernel = sv @ part.astype(np.float32).T  # (n_sv, n): the faster layout
+        if layout.steps is None:
+            kernel = (sv @ part.astype(np.float32).T).T  # (n, n_sv); (n_sv, d) @ (d, n) is the faster layout
+        else:
+            kernel = int8_row_products(sv, part.astype(np.float32) * layout.steps)
         kernel *= -2
         kernel += sv_norms
-        kernel += (part.astype(np.float64) ** 2).sum(axis=1).astype(np.float32)
+        kernel += (part.astype(np.float64) ** 2).sum(axis=1).astype(np.float32)[:, None]
         np.maximum(kernel, 0, out=kernel)  # the squared distances
         kernel *= minus_gamma
         np.exp(kernel, out=kernel)
-        out[start:start + _BATCH] = kernel.T @ coef + layout.intercept
+        out[start:start + _BATCH] = kernel @ coef + layout.intercept
     return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...store import compact_form, from_compact_form
+from ...store import from_compact_form
 from ..numpy_form import NumpyForm
 from ..registry import ModelKind, Param, parse_gamma, register_model
 from ..svm_scores import SVMLayout, layout_labels_and_scores, layout_predict, layout_scores
@@ -37,8 +37,8 @@ def export_rbf(clf, arrays) -> dict:
 
     layout = svc_layout(clf)
     # float32 (float16 numbers with TrainSpec.float16_rows, an int8 grid's with int8_rows): stored in
-    # their most compact exact form, scored in float32
-    support_vectors, steps = compact_form(layout.support_vectors)
+    # their most compact exact form, scored in float32 or from the int8 numbers
+    support_vectors, steps = layout.compact_support_vectors()
     return {"support_vectors": arrays.ref(support_vectors), "sv_steps": arrays.ref(steps),
             "sv_norms": arrays.ref(layout.sv_norms), "dual_coef": arrays.ref(clf.dual_coef_),
             "n_support": clf.n_support_.tolist(), "intercept": arrays.ref(clf.intercept_),
@@ -46,10 +46,12 @@ def export_rbf(clf, arrays) -> dict:
 
 
 def load_rbf(clf) -> dict:
-    support_vectors = from_compact_form(clf["support_vectors"], clf.get("sv_steps"), np.float32)
+    steps = clf.get("sv_steps")
+    support_vectors = (clf["support_vectors"] if steps is not None
+                       else from_compact_form(clf["support_vectors"], None, np.float32))
     return {"classes": clf["classes"], "svm": SVMLayout.from_parts(
         support_vectors, clf["sv_norms"], clf["dual_coef"], np.asarray(clf["n_support"]), clf["intercept"],
-        clf["gamma"], clf["classes"], clf["break_ties"])}
+        clf["gamma"], clf["classes"], clf["break_ties"], steps=steps)}
 
 
 RBF = NumpyForm("rbf_svm", accepts_rbf, export_rbf, lambda X, s: layout_scores(s["svm"], X), load_rbf,
