@@ -5,9 +5,10 @@ a step per column (:func:`fer_classic.store.int8_columns`); ``x · (whole * step
 ``(x * steps) · whole``, so the kernel's cross products can read the int8 numbers themselves, a quarter
 of float32's bytes. A float32 matrix product (BLAS) with a handful of queries is bound by reading the
 support vectors from memory (77 MB of float32 for `live`'s 47,949 × 400); here each int8 row is read
-once for the whole batch, widened to float32 in registers, and multiplied with every query:
-for `live`, one face 1.4 ms instead of 3.5–5.4 ms, batches of 8 faces 0.54 instead of 1.5 ms a face,
-~72 GFLOP/s, three quarters of this core's float32 FMA peak (two 8-wide FMA units at ~3 GHz).
+once for the whole batch, widened to float32 in L1, and multiplied with every query. For `live`, on one
+core (``python benchmarks/svm_kernel_speed.py RUN``): one query 1.11 ms against BLAS's 3.85 ms (19 MB in
+1.1 ms, ~17 GB/s: memory speed); batches of 8, 0.52 ms a query against 1.40, 73 GFLOP/s, 40% of the
+180 GFLOP/s this core's BLAS reaches on a large square product (benchmarks/filterbank_speed.py).
 
 The sums are float32, vectorised across the columns by LLVM (``fastmath`` lets it reorder them); each
 product is computed on its own, by one thread, so the result does not depend on the number of cores.
