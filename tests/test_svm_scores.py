@@ -82,3 +82,5 @@ def test_int8_row_products_match_float64_products_for_every_batch_shape():
             assert np.allclose(got, queries.astype(np.float64) @ whole.T.astype(np.float64), rtol=1e-5, atol=1e-3)
     with pytest.raises(ValueError, match="differ in width"):
         int8_row_products(np.zeros((3, 4), np.int8), np.zeros((2, 5), np.float32))
+    with pytest.raises(ValueError, match="not int8"):
+        int8_row_products(np.zeros((3, 4)), np.zeros((2, 4), np.float32))

@@ -6,9 +6,10 @@ a step per column (:func:`fer_classic.store.int8_columns`); ``x · (whole * step
 of float32's bytes. A float32 matrix product (BLAS) with a handful of queries is bound by reading the
 support vectors from memory (77 MB of float32 for `live`'s 47,949 × 400); here each int8 row is read
 once for the whole batch, widened to float32 in L1, and multiplied with every query. For `live`, on one
-core (``python benchmarks/svm_kernel_speed.py RUN``): one query 1.11 ms against BLAS's 3.85 ms (19 MB in
-1.1 ms, ~17 GB/s: memory speed); batches of 8, 0.52 ms a query against 1.40, 73 GFLOP/s, 40% of the
-180 GFLOP/s this core's BLAS reaches on a large square product (benchmarks/filterbank_speed.py).
+core (``python benchmarks/svm_kernel_speed.py RUN``, two runs): one query 1.1–1.4 ms against BLAS's
+3.9–4.9 ms (19 MB in 1.1 ms, ~17 GB/s: memory speed); batches of 8, 0.52–0.54 ms a query against
+1.40–1.54, 72–73 GFLOP/s, 40% of the 180 GFLOP/s this core's BLAS reaches on a large square product
+(benchmarks/filterbank_speed.py).
 
 The sums are float32, vectorised across the columns by LLVM (``fastmath`` lets it reorder them); each
 product is computed on its own, by one thread, so the result does not depend on the number of cores.
@@ -85,11 +86,14 @@ def int8_row_products(whole: np.ndarray, queries: np.ndarray) -> np.ndarray:
     if _kernels is None:
         _kernels = _compile()
     one_query, many_queries = _kernels
-    queries = np.ascontiguousarray(queries, dtype=np.float32)
-    whole = np.ascontiguousarray(whole, dtype=np.int8)
+    if whole.dtype != np.int8:
+        raise ValueError(f"rows of {whole.dtype}, not int8")
+    queries, whole = np.ascontiguousarray(queries, dtype=np.float32), np.ascontiguousarray(whole)
     if queries.ndim != 2 or whole.ndim != 2 or queries.shape[1] != whole.shape[1]:
         raise ValueError(f"queries {queries.shape} and rows {whole.shape} differ in width")
     out = np.empty((len(queries), len(whole)), dtype=np.float32)
     if len(queries) == 0 or len(whole) == 0:
         return out
-    return (one_query if len(queries) == 1 else many_queries)(whole, queries[0] if len(queries) == 1 else queries, out)
+    if len(queries) == 1:
+        return one_query(whole, queries[0], out)
+    return many_queries(whole, queries, out)

@@ -2,11 +2,13 @@
 shape) to within about 1e-5, and its ``predict``, several times faster than libsvm.
 
 libsvm evaluates the kernel of each query against every support vector in a scalar loop; here the
-kernel matrix of a batch is one matrix product, and the one-vs-one decision values another, with the
-dual coefficients laid out once per model (cached, not stored in the model file).
+kernel matrix of a batch is one matrix product (with support vectors on an int8 grid, a compiled
+product with their int8 numbers: :mod:`fer_classic.models.int8_products`), and the one-vs-one decision
+values another, with the dual coefficients laid out once per model (cached, not stored in the model file).
 
-The arithmetic (:class:`SVMLayout` and the functions taking one) needs numpy alone: a run's predictor
-(:mod:`fer_classic.runs.predictor`) computes the same numbers without importing scikit-learn.
+The arithmetic (:class:`SVMLayout` and the functions taking one) needs numpy (and numba for int8 support
+vectors): a run's predictor (:mod:`fer_classic.runs.predictor`) computes the same numbers without
+importing scikit-learn.
 """
 
 from __future__ import annotations
