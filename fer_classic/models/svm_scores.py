@@ -14,7 +14,7 @@ importing scikit-learn.
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -41,6 +41,10 @@ class SVMLayout:
     classes: np.ndarray
     break_ties: bool = False
     steps: np.ndarray | None = None
+    sv_norms32: np.ndarray = field(init=False, repr=False)  # what the float32 kernel block adds
+
+    def __post_init__(self):
+        self.sv_norms32 = np.asarray(self.sv_norms, dtype=np.float32)
 
     @classmethod
     def from_parts(cls, support_vectors, sv_norms, dual_coef, n_support, intercept, gamma, classes,
@@ -72,7 +76,6 @@ def one_vs_one_values(layout: SVMLayout, X) -> np.ndarray:
     """libsvm's one-vs-one decision values, (n, n_pairs), computed in batches of rows: the kernel block in
     float32 (its cross products are float32 products already), in place, and its weighted sums in float64."""
     sv, coef = layout.support_vectors, layout.coef
-    sv_norms = layout.sv_norms.astype(np.float32)
     minus_gamma = np.float32(-layout.gamma)
     X = np.asarray(X)
     out = np.empty((len(X), coef.shape[1]))
@@ -83,7 +86,7 @@ def one_vs_one_values(layout: SVMLayout, X) -> np.ndarray:
         else:
             kernel = int8_row_products(sv, part.astype(np.float32) * layout.steps)
         kernel *= -2
-        kernel += sv_norms
+        kernel += layout.sv_norms32
         kernel += (part.astype(np.float64) ** 2).sum(axis=1).astype(np.float32)[:, None]
         np.maximum(kernel, 0, out=kernel)  # the squared distances
         kernel *= minus_gamma
