@@ -55,6 +55,13 @@ CANDIDATES = {
                                                               "C": 1.0}, pca=500, scale=False, dtype="float32"),
     "fused": TrainSpec(["bovw", "hog", "lbp", "landmarks"], "svm", params=SVM, pca=400, mirror="both",
                        dtype="float32"),
+    # `live`'s pipeline (the filter bank and HOG in one SVM, PCA 400) as a member: averaged over mirror
+    # images and stored as `best`'s members are (int8 rows, float16 basis)
+    "filterbank+hog": TrainSpec(["filterbank", "hog"], "svm", params=SVM, pca=400, mirror="both", dtype="float32",
+                                int8_rows=True, pca_precision="float16"),
+    "filterbank+hog-local": TrainSpec(["filterbank", "hog"], "local", params={"k": 200, "kernel": "rbf", "C": 10.0},
+                                      pca=400, mirror="both", dtype="float32", int8_rows=True,
+                                      pca_precision="float16"),
 }
 PREVIOUS_BEST = ["bovw", "hog", "lbp+landmarks"]
 
@@ -105,7 +112,8 @@ def main() -> int:
                          "McNemar on validation and on PublicTest")
     ap.add_argument("--also-run", action="append", default=[], metavar="LABEL=RUN",
                     help="also the members of a trained ensemble (its member_scores.npz; the same images and seed), "
-                         "as candidates LABEL/1, LABEL/2, ...")
+                         "as candidates LABEL/1, LABEL/2, ... (fitted on the fit split: a refitted ensemble's "
+                         "first fits)")
     args = ap.parse_args()
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
@@ -138,7 +146,9 @@ def main() -> int:
             raise SystemExit(f"{run}: scores for other images; --also-run needs the same images and seed")
         for i, member in enumerate(kept["members"], start=1):
             name = f"{label}/{i}"
-            scores[name] = {"validation": kept["validation"][i - 1], "test": kept["test"][i - 1],
+            # a refitted ensemble's members as fitted on the fit split, like every other candidate here
+            test = kept["test_fit_split"] if "test_fit_split" in kept else kept["test"]
+            scores[name] = {"validation": kept["validation"][i - 1], "test": test[i - 1],
                             "classes": kept["classes"], "seconds": 0.0}
             names.append(name)
             labels[name] = f"{label}: {member}"

@@ -129,3 +129,32 @@ def test_the_presets_label_through_their_predictors_as_their_models_did(preset_r
     test = sample.usage == "PublicTest"
     measured = pd.read_csv(preset_run / preset / "predictions.csv")
     assert [metrics["class_names"][i] for i in labeller.predict(sample.images[test])] == list(measured["predicted"])
+
+
+def test_refit_members_are_weighted_on_the_fit_split_and_shipped_fitted_on_fit_and_validation(sample_features,
+                                                                                             tmp_path):
+    """With refit, the weights, scales and validation numbers are the fit-split members' (the same as
+    without refit); the saved members are fitted again on fit + validation and give the test labels."""
+    from fer_classic.training import EnsembleSpec, TrainSpec, train_ensemble
+
+    members = [TrainSpec(["hog"], "svm", params={"C": 10.0}, pca=20), TrainSpec(["lbp"], "svm", params={"C": 1.0}, pca=20)]
+    runs = {refit: train_ensemble(sample_features, tmp_path / str(refit), EnsembleSpec(members=members, refit=refit),
+                                  n_jobs=1) for refit in (False, True)}
+    for key in ("validation_accuracy", "weight"):
+        assert [m[key] for m in runs[True]["members"]] == [m[key] for m in runs[False]["members"]]
+    assert runs[True]["ensemble_validation_accuracy"] == runs[False]["ensemble_validation_accuracy"]
+    sizes = runs[True]["split_sizes"]
+    assert runs[True]["members_fitted_on"].startswith(f"fit + validation (n={sizes['refit']})")
+    assert runs[False]["members_fitted_on"] == f"fit split (n={sizes['fit']})"
+    assert all(m["refit_seconds"] > 0 for m in runs[True]["members"])
+    fitted_rows = {refit: [m.named_steps["scaler"].n_samples_seen_
+                           for m in load_run(tmp_path / str(refit))[0].classifier.members_] for refit in (False, True)}
+    assert fitted_rows == {False: [sizes["fit"]] * 2, True: [sizes["refit"]] * 2}
+    with np.load(tmp_path / "True" / "member_scores.npz") as refitted, \
+            np.load(tmp_path / "False" / "member_scores.npz") as first:
+        assert np.array_equal(refitted["validation"], first["validation"])
+        assert np.array_equal(refitted["test_fit_split"], first["test"])
+        assert not np.array_equal(refitted["test"], first["test"])  # other members, other scores
+    # the shipped model's labels are the ones measured
+    predictions = pd.read_csv(tmp_path / "True" / "predictions.csv")
+    assert np.mean(predictions["true"] == predictions["predicted"]) == pytest.approx(runs[True]["accuracy"])

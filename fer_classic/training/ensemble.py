@@ -1,8 +1,10 @@
 """Training a soft-voting ensemble: members fitted on the protocol's fit split (in parallel), weighted
 by their scores on the validation split, the ensemble scored once on the test split.
 
-Members are fitted on the fit split only, since their scores on the validation split set the weights
-(as the MLP keeps the model early-stopped on validation).
+Members are fitted on the fit split, since their scores on the validation split set the weights (as
+the MLP keeps the model early-stopped on validation). With ``EnsembleSpec.refit`` each member is then
+fitted once more on fit + validation, and those members, under the weights, score scales and
+temperature set by the first ones, are the model that is scored on test and saved.
 """
 
 from __future__ import annotations
@@ -42,22 +44,24 @@ from .train import image_pipeline
 log = logging.getLogger(__name__)
 
 
-def member_scores(spec: TrainSpec, data, split, n_jobs) -> dict:
-    """Fit one member on the fit split; its class scores on validation and test. ``data`` is its
-    FeatureSet, or the features folder to load it from (in the worker, so that the parent process
-    does not hold every member's features at once)."""
+def member_scores(spec: TrainSpec, data, split, n_jobs, fit_on: str = "fit",
+                  parts: tuple[str, ...] = ("validation", "test")) -> dict:
+    """Fit one member on the split's ``fit_on`` part (``fit`` or ``refit``); its class scores on
+    ``parts``. ``data`` is its FeatureSet, or the features folder to load it from (in the worker, so
+    that the parent process does not hold every member's features at once)."""
     features_dir = None
     if not isinstance(data, FeatureSet):
         features_dir, data = data, FeatureDirectory(data).load_fused(spec.features, mirrored=spec.mirror != "none")
     params = model_kind(spec.model).resolve(spec.params)
     start = time.perf_counter()
-    augmented = augmented_rows(features_dir, data, spec.augment, split.fit, seed=spec.seed, n_jobs=n_jobs)
-    reducer, X_fit, y_fit = fit_reducer(spec, data, split.fit, augmented)
+    rows = getattr(split, fit_on)
+    augmented = augmented_rows(features_dir, data, spec.augment, rows, seed=spec.seed, n_jobs=n_jobs)
+    reducer, X_fit, y_fit = fit_reducer(spec, data, rows, augmented)
     clf = model_kind(spec.model).fit(params, X_fit, y_fit, seed=spec.seed, class_weight=spec.class_weight,
                                      n_jobs=n_jobs)
     fit_seconds = time.perf_counter() - start
     scores = {part: mirror_averaged_scores(clf, *query_rows(spec, data, reducer, getattr(split, part)))
-              for part in ("validation", "test")}
+              for part in parts}
     return {"reducer": reducer, "classifier": clf, "params": params, "scores": scores,
             "fit_seconds": fit_seconds}
 
@@ -156,24 +160,32 @@ def train_ensemble(features_dir, out_dir, spec: EnsembleSpec, *, n_jobs: int | N
         accuracies = [accuracy(f["scores"]["validation"], "validation") for f in fitted]
         weights = vote_weights(accuracies, spec.weighting)
         scales = [float(np.std(f["scores"]["validation"])) or 1.0 for f in fitted]
-        combined = {part: soft_vote([f["scores"][part] for f in fitted], weights, scales)
-                    for part in ("validation", "test")}
+        shipped = fitted
+        if spec.refit:  # weighted and scaled above; now fitted on fit + validation, scored on test only
+            log.info("refitting the %d members on fit + validation (%d images)", len(spec.members), len(split.refit))
+            shipped = Parallel(n_jobs=n_jobs if len(spec.members) > 1 else 1)(
+                delayed(call_unpacked)(member_scores, (m, m.features_folder(features_dir), split, 1, "refit",
+                                                       ("test",)))
+                for m in spec.members)
+        combined = {"validation": soft_vote([f["scores"]["validation"] for f in fitted], weights, scales),
+                    "test": soft_vote([f["scores"]["test"] for f in shipped], weights, scales)}
         y_pred = classes[combined["test"].argmax(1)]
         metrics = classification_metrics(first.labels[split.test], y_pred, first.class_names)
         rows = [{"member": member_name(m), "validation_accuracy": acc,
-                 "test_accuracy_not_used_for_selection": accuracy(f["scores"]["test"], "test"),
-                 "weight": round(float(w), 6), "fit_seconds": round(f["fit_seconds"], 3)}
-                for m, f, acc, w in zip(spec.members, fitted, accuracies, weights)]
+                 "test_accuracy_not_used_for_selection": accuracy(s["scores"]["test"], "test"),
+                 "weight": round(float(w), 6), "fit_seconds": round(f["fit_seconds"], 3),
+                 **({"refit_seconds": round(s["fit_seconds"], 3)} if spec.refit else {})}
+                for m, f, s, acc, w in zip(spec.members, fitted, shipped, accuracies, weights)]
         rows.append({"member": "ensemble", "validation_accuracy": accuracy(combined["validation"], "validation"),
                      "test_accuracy_not_used_for_selection": metrics["accuracy"], "weight": 1.0,
                      "fit_seconds": None})
-        # The members never saw the validation split: the vote's temperature is fitted there.
+        # The weighted members never saw the validation split: the vote's temperature is fitted there.
         y_validation = first.labels[split.validation]
         temperature = fit_temperature(combined["validation"], y_validation, classes)
         model = TemperatureScaledClassifier.prefit(SoftVotingEnsemble.from_fitted(
             [image_pipeline(m.features_folder(features_dir), m, manifests[m.features_folder(features_dir)],
                             f["reducer"], f["classifier"])
-             for m, f in zip(spec.members, fitted)],
+             for m, f in zip(spec.members, shipped)],
             [float(w) for w in weights], scales), temperature)
         outcome = RunOutcome(
             spec=spec, manifest=manifest, split=split, test_metrics=metrics,
@@ -182,21 +194,27 @@ def train_ensemble(features_dir, out_dir, spec: EnsembleSpec, *, n_jobs: int | N
             grid=pd.DataFrame(rows), model=model,
             seconds={"fit": time.perf_counter() - start, "predict": None, "grid": 0.0},
             details={"members": rows[:-1], "ensemble_validation_accuracy": rows[-1]["validation_accuracy"],
-                     "calibration": calibration_summary(combined["validation"], y_validation, classes, temperature)},
+                     "calibration": calibration_summary(combined["validation"], y_validation, classes, temperature),
+                     "members_fitted_on": (f"fit + validation (n={len(split.refit)}), after weighting by the members "
+                                           f"fitted on the fit split (n={len(split.fit)}), whose validation accuracies "
+                                           f"these are" if spec.refit else f"fit split (n={len(split.fit)})")},
             command=command, test_ids=first.ids[split.test], y_true=first.labels[split.test], y_pred=y_pred)
-        write_member_scores(tmp / MEMBER_SCORES, spec, fitted, classes, first.ids, split)
+        write_member_scores(tmp / MEMBER_SCORES, spec, fitted, shipped, classes, first.ids, split)
         return write_run(tmp, outcome)
 
 
 MEMBER_SCORES = "member_scores.npz"
 
 
-def write_member_scores(path: Path, spec: EnsembleSpec, fitted: list[dict], classes, ids, split) -> None:
-    """Each member's class scores on validation and test, with the images' ids: a later search weighs
-    these members against new candidates without fitting them again (``benchmarks/ensemble_search.py
-    --also-run``)."""
+def write_member_scores(path: Path, spec: EnsembleSpec, fitted: list[dict], shipped: list[dict], classes, ids,
+                        split) -> None:
+    """Each member's class scores on validation (fitted on the fit split) and on test (as shipped: refitted
+    on fit + validation with ``spec.refit``, then also ``test_fit_split``), with the images' ids: a later
+    search weighs these members against new candidates without fitting them again
+    (``benchmarks/ensemble_search.py --also-run``)."""
+    extra = {"test_fit_split": np.stack([f["scores"]["test"] for f in fitted])} if spec.refit else {}
     np.savez_compressed(path, classes=np.asarray(classes), members=np.array([member_name(m) for m in spec.members]),
                         validation=np.stack([f["scores"]["validation"] for f in fitted]),
-                        test=np.stack([f["scores"]["test"] for f in fitted]),
+                        test=np.stack([f["scores"]["test"] for f in shipped]), **extra,
                         validation_ids=np.asarray(ids[split.validation], dtype=str),
                         test_ids=np.asarray(ids[split.test], dtype=str))

@@ -149,12 +149,18 @@ class TrainSpec:
 @dataclass
 class EnsembleSpec:
     """A soft-voting ensemble: members (each a single-configuration :class:`TrainSpec`) whose class
-    scores are combined with weights set on the validation split (``rank``, ``equal`` or ``accuracy``)."""
+    scores are combined with weights set on the validation split (``rank``, ``equal`` or ``accuracy``).
+
+    With ``refit``, the members fitted on the fit split only set the weights, score scales and the
+    vote's temperature; each is then fitted again on fit + validation, and those are the model (one
+    more fit per member: more data for the model, as a single pipeline's refit; the ensemble's
+    validation accuracy is then the first members')."""
 
     members: list[TrainSpec]
     weighting: str = "rank"
     protocol: str | None = None
     seed: int = 42
+    refit: bool = False
     model: str = field(default="ensemble", init=False)
 
     @property
