@@ -137,8 +137,7 @@ def test_refit_members_are_weighted_on_the_fit_split_and_shipped_fitted_on_fit_a
     without refit); the saved members are fitted again on fit + validation and give the test labels."""
     from fer_classic.training import EnsembleSpec, TrainSpec, train_ensemble
 
-    members = [TrainSpec(["hog"], "svm", params={"C": 10.0}, pca=20),
-               TrainSpec(["lbp"], "svm", params={"C": 1.0}, pca=20)]
+    members = [TrainSpec(["hog"], "logistic", pca=20), TrainSpec(["lbp"], "logistic", params={"C": 0.1}, pca=20)]
     runs = {refit: train_ensemble(sample_features, tmp_path / str(refit), EnsembleSpec(members=members, refit=refit),
                                   n_jobs=1) for refit in (False, True)}
     for key in ("validation_accuracy", "weight"):
