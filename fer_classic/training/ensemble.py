@@ -149,9 +149,12 @@ def train_ensemble(features_dir, out_dir, spec: EnsembleSpec, *, n_jobs: int | N
              "+".join(spec.features), spec.protocol, spec.weighting)
     start = time.perf_counter()
     with new_run_directory(out_dir, force=force) as tmp:
-        fitted = Parallel(n_jobs=n_jobs if len(spec.members) > 1 else 1)(
-            delayed(call_unpacked)(member_scores, (m, m.features_folder(features_dir), split, 1))
-            for m in spec.members)
+        def fit_members(fit_on: str, parts: tuple[str, ...]) -> list[dict]:
+            return Parallel(n_jobs=n_jobs if len(spec.members) > 1 else 1)(
+                delayed(call_unpacked)(member_scores, (m, m.features_folder(features_dir), split, 1, fit_on, parts))
+                for m in spec.members)
+
+        fitted = fit_members("fit", ("validation", "test"))
         classes = fitted[0]["classifier"].classes_
 
         def accuracy(scores, part):
@@ -163,10 +166,7 @@ def train_ensemble(features_dir, out_dir, spec: EnsembleSpec, *, n_jobs: int | N
         shipped = fitted
         if spec.refit:  # weighted and scaled above; now fitted on fit + validation, scored on test only
             log.info("refitting the %d members on fit + validation (%d images)", len(spec.members), len(split.refit))
-            shipped = Parallel(n_jobs=n_jobs if len(spec.members) > 1 else 1)(
-                delayed(call_unpacked)(member_scores, (m, m.features_folder(features_dir), split, 1, "refit",
-                                                       ("test",)))
-                for m in spec.members)
+            shipped = fit_members("refit", ("test",))
         combined = {"validation": soft_vote([f["scores"]["validation"] for f in fitted], weights, scales),
                     "test": soft_vote([f["scores"]["test"] for f in shipped], weights, scales)}
         y_pred = classes[combined["test"].argmax(1)]
