@@ -92,6 +92,20 @@ def describe(name, correct) -> str:
     return f"{name} {correct.mean():.2%} [{lo:.2%}, {hi:.2%}] (n={len(correct)})"
 
 
+def members_of(expression: str, known) -> list[str]:
+    """The candidates of ``A+B+...``; a candidate's own name may hold a + (``filterbank+hog``), and the
+    longest name in ``known`` that matches from the left is taken."""
+    tokens, members, i = expression.split("+"), [], 0
+    while i < len(tokens):
+        j = next((j for j in range(len(tokens), i, -1) if "+".join(tokens[i:j]) in known), None)
+        if j is None:
+            raise SystemExit(f"--pair {expression}: no candidate starts at {'+'.join(tokens[i:])!r} "
+                             f"(have: {', '.join(known)})")
+        members.append("+".join(tokens[i:j]))
+        i = j
+    return members
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("features_dir")
@@ -108,8 +122,9 @@ def main() -> int:
                     help="also every member cached in CACHE by a search on another features folder of the same "
                          "images and seed (e.g. aligned=out/full/member-scores), as candidates LABEL/NAME")
     ap.add_argument("--pair", action="append", default=[], metavar="A:B",
-                    help="compare two candidates (or ensembles, members joined by +) on the same images: exact "
-                         "McNemar on validation and on PublicTest")
+                    help="compare two candidates (or ensembles, members joined by +; where names hold a + themselves, "
+                         "the longest candidate name is read first) on the same images: exact McNemar on "
+                         "validation and on PublicTest")
     ap.add_argument("--also-run", action="append", default=[], metavar="LABEL=RUN",
                     help="also the members of a trained ensemble (its member_scores.npz; the same images and seed), "
                          "as candidates LABEL/1, LABEL/2, ... (fitted on the fit split: a refitted ensemble's "
@@ -254,7 +269,7 @@ def main() -> int:
         a, _, b = pair.partition(":")
         cells = []
         for part in ("validation", "test"):
-            ca, cb = correct(a.split("+"), part), correct(b.split("+"), part)
+            ca, cb = correct(members_of(a, names), part), correct(members_of(b, names), part)
             t = mcnemar(ca, cb)
             cells.append(f"{ca.mean():.2%}, {cb.mean():.2%}, {100 * t['difference']:+.2f} points "
                          f"({t['a_right_b_wrong']} vs {t['a_wrong_b_right']}, p = {t['p_value']:.2g})")
