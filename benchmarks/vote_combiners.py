@@ -18,25 +18,33 @@ feat = FeatureDirectory(sys.argv[2]).load_fused(["hog"])
 lab = dict(zip(feat.ids, feat.labels))
 classes = ms["classes"]
 yv = np.array([lab[i] for i in ms["validation_ids"]])
-yt = np.array([lab[i] for i in ms["test_ids"]])
-V, T = ms["validation"], ms["test"]
+V = ms["validation"]
 acc = [np.mean(classes[v.argmax(1)] == yv) for v in V]
 w = vote_weights(acc, "rank"); scales = [float(np.std(v)) for v in V]
 vote_v = soft_vote(list(V), w, scales)
 right_vote = classes[vote_v.argmax(1)] == yv
-print("rank vote validation", right_vote.mean())
+
+
+def described(right):
+    lo, hi = wilson_interval(int(right.sum()), len(right))
+    return f"{right.mean():.2%} [{lo:.2%}, {hi:.2%}] (n={len(right)})"
+
+
+print("rank-weighted vote, validation:", described(right_vote))
 
 Xv = np.concatenate([v / s for v, s in zip(V, scales)], axis=1)
-Xt = np.concatenate([t / s for t, s in zip(T, scales)], axis=1)
 folds = StratifiedKFold(10, shuffle=True, random_state=42)
 
 
+def weighted(theta, X):
+    """The vote with one weight per member, on rows of the members' scaled scores side by side."""
+    return soft_vote(np.split(X, len(V), axis=1), theta, np.ones(len(V)))
+
+
 def weights_fit(X, y):
-    k = len(V)
     def loss(theta):
-        z = sum(theta[i] * X[:, i * 7:(i + 1) * 7] for i in range(k))
-        return -log_softmax(z, axis=1)[np.arange(len(y)), y].mean()
-    return minimize(loss, np.ones(k), method="L-BFGS-B").x
+        return -log_softmax(weighted(theta, X), axis=1)[np.arange(len(y)), y].mean()
+    return minimize(loss, np.ones(len(V)), method="L-BFGS-B").x
 
 
 def oof(make):
@@ -50,16 +58,12 @@ for C in (0.01, 0.03, 0.1, 0.3, 1.0):
     p = oof(lambda Xa, ya, Xb: LogisticRegression(C=C, max_iter=2000).fit(Xa, ya).predict(Xb))
     r = classes[p] == yv
     m = mcnemar(r, right_vote)
-    print(f"stack LR C={C}: oof {r.mean():.4f} vs vote {right_vote.mean():.4f} "
-          f"({m['a_right_b_wrong']} vs {m['a_wrong_b_right']}, p={m['p_value']:.3g})")
+    print(f"logistic regression C={C}, out-of-fold: {described(r)}; against the vote "
+          f"{m['a_right_b_wrong']} vs {m['a_wrong_b_right']}, p={m['p_value']:.3g}")
 
 
-def wf(Xa, ya, Xb):
-    th = weights_fit(Xa, ya)
-    return sum(th[i] * Xb[:, i * 7:(i + 1) * 7] for i in range(len(V))).argmax(1)
-
-
-r = classes[oof(wf)] == yv
+r = classes[oof(lambda Xa, ya, Xb: weighted(weights_fit(Xa, ya), Xb).argmax(1))] == yv
 m = mcnemar(r, right_vote)
-print(f"log-loss weights: oof {r.mean():.4f} ({m['a_right_b_wrong']} vs {m['a_wrong_b_right']}, p={m['p_value']:.3g})",
+print(f"one log-loss weight per member, out-of-fold: {described(r)}; against the vote "
+      f"{m['a_right_b_wrong']} vs {m['a_wrong_b_right']}, p={m['p_value']:.3g}; weights on all of validation:",
       weights_fit(Xv, yv))
