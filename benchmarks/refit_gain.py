@@ -20,13 +20,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fer_classic.evaluation.uncertainty import mcnemar, wilson_interval
+from fer_classic.evaluation.uncertainty import accuracy_text, mcnemar
 from fer_classic.models import soft_vote
 
 
 def describe(name: str, correct: np.ndarray) -> str:
-    lo, hi = wilson_interval(int(correct.sum()), len(correct))
-    return f"{name}: {correct.mean():.2%} [{lo:.2%}, {hi:.2%}] ({int(correct.sum())} of {len(correct)})"
+    return f"{name}: {accuracy_text(correct)}"
 
 
 def paired(a: str, b: str, correct_a: np.ndarray, correct_b: np.ndarray) -> str:

@@ -9,7 +9,7 @@ from scipy.special import log_softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from fer_classic.evaluation.uncertainty import mcnemar, wilson_interval
+from fer_classic.evaluation.uncertainty import accuracy_text, mcnemar
 from fer_classic.models import soft_vote, vote_weights
 from fer_classic.store import FeatureDirectory
 
@@ -25,12 +25,7 @@ vote_v = soft_vote(list(V), w, scales)
 right_vote = classes[vote_v.argmax(1)] == yv
 
 
-def described(right):
-    lo, hi = wilson_interval(int(right.sum()), len(right))
-    return f"{right.mean():.2%} [{lo:.2%}, {hi:.2%}] (n={len(right)})"
-
-
-print("rank-weighted vote, validation:", described(right_vote))
+print("rank-weighted vote, validation:", accuracy_text(right_vote))
 
 Xv = np.concatenate([v / s for v, s in zip(V, scales)], axis=1)
 folds = StratifiedKFold(10, shuffle=True, random_state=42)
@@ -58,12 +53,12 @@ for C in (0.01, 0.03, 0.1, 0.3, 1.0):
     p = oof(lambda Xa, ya, Xb: LogisticRegression(C=C, max_iter=2000).fit(Xa, ya).predict(Xb))
     r = classes[p] == yv
     m = mcnemar(r, right_vote)
-    print(f"logistic regression C={C}, out-of-fold: {described(r)}; against the vote "
+    print(f"logistic regression C={C}, out-of-fold: {accuracy_text(r)}; against the vote "
           f"{m['a_right_b_wrong']} vs {m['a_wrong_b_right']}, p={m['p_value']:.3g}")
 
 
 r = classes[oof(lambda Xa, ya, Xb: weighted(weights_fit(Xa, ya), Xb).argmax(1))] == yv
 m = mcnemar(r, right_vote)
-print(f"one log-loss weight per member, out-of-fold: {described(r)}; against the vote "
+print(f"one log-loss weight per member, out-of-fold: {accuracy_text(r)}; against the vote "
       f"{m['a_right_b_wrong']} vs {m['a_wrong_b_right']}, p={m['p_value']:.3g}; weights on all of validation:",
       weights_fit(Xv, yv))

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fer_classic.evaluation.uncertainty import bootstrap_intervals, intervals, mcnemar, wilson_interval
+from fer_classic.evaluation.uncertainty import accuracy_text, bootstrap_intervals, intervals, mcnemar, wilson_interval
 
 
 def test_wilson_interval_matches_the_formula():
@@ -54,3 +54,10 @@ def test_runs_record_intervals_and_per_image_predictions(sample_features, tmp_pa
     predictions = pd.read_csv(knn_run / "predictions.csv")
     assert len(predictions) == metrics["n_test"]
     assert np.mean(predictions["true"] == predictions["predicted"]) == pytest.approx(metrics["accuracy"])
+
+
+def test_accuracy_text_gives_percent_interval_and_counts():
+    correct = np.array([True] * 7 + [False] * 3)
+    lo, hi = wilson_interval(7, 10)
+    assert accuracy_text(correct) == f"70.00% [{lo:.2%}, {hi:.2%}] (7 of 10)"
+    assert accuracy_text([1, 1, 0, 0]).startswith("50.00% [")

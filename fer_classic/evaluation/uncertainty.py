@@ -22,6 +22,14 @@ def wilson_interval(correct: int, n: int, confidence: float = 0.95) -> tuple[flo
     return (float(ci.low), float(ci.high))
 
 
+def accuracy_text(correct) -> str:
+    """An accuracy as reported: percent, its 95% Wilson interval and its counts, from one boolean per item
+    (``65.84% [64.27%, 67.37%] (2363 of 3589)``)."""
+    correct = np.asarray(correct, dtype=bool)
+    lo, hi = wilson_interval(int(correct.sum()), len(correct))
+    return f"{correct.mean():.2%} [{lo:.2%}, {hi:.2%}] ({int(correct.sum())} of {len(correct)})"
+
+
 def bootstrap_intervals(y_true, y_pred, *, rounds: int = BOOTSTRAP_ROUNDS, seed: int = BOOTSTRAP_SEED,
                         confidence: float = 0.95) -> dict[str, tuple[float, float]]:
     """Percentile intervals of balanced accuracy and macro F1 over ``rounds`` resamples of the test
