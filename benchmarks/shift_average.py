@@ -1,19 +1,25 @@
 """Does averaging a member's scores over small shifts of the face (besides its mirror image) pay
-on validation? Fits one of best's members on the fit split, scores validation images at several shifts.
-Usage: python benchmarks/shift_average.py FEATURES MEMBER DATASET (MEMBER: index into best's members).
+on validation? Fits one of best's members on the fit split (its own seed, the dataset's default
+protocol), scores validation images at several shifts, each averaged with its mirror image as the
+member does. Usage: python benchmarks/shift_average.py FEATURES MEMBER DATASET (MEMBER: index into
+best's members).
 """
-import sys, time, json
+import contextlib
+import json
+import sys
+import time
+
 import numpy as np
-from fer_classic.evaluation.uncertainty import mcnemar
+
+from fer_classic.evaluation.uncertainty import accuracy_text, mcnemar
 
 from fer_classic.training.ensemble import member_scores
 from fer_classic.training.train import image_pipeline
-from fer_classic.training.protocols import make_splits
+from fer_classic.training.protocols import default_protocol, make_splits
 from fer_classic.store import FeatureDirectory
 from fer_classic.data.datasets import load_dataset
 from fer_classic.pipelines import PIPELINES
 from fer_classic.models.mirror import class_scores, leading_aligner
-from fer_classic.features.compute import mirror_images
 
 features, member, dataset = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 shift_sets = {"1": [(0, 1), (0, -1), (1, 0), (-1, 0)], "2": [(0, 2), (0, -2), (2, 0), (-2, 0)],
@@ -22,7 +28,7 @@ spec = PIPELINES["best"].spec.members[member]
 folder = spec.features_folder(features)
 fd = FeatureDirectory(folder)
 data = fd.load_fused(spec.features, mirrored=True)
-split = make_splits(data.labels, data.usage, "usage", seed=42)[0]
+split = make_splits(data.labels, data.usage, spec.protocol or default_protocol(data.usage), seed=spec.seed)[0]
 t = time.time()
 f = member_scores(spec, folder, split, 1, "fit", ("validation",))
 print("fit", time.time() - t, flush=True)
@@ -34,8 +40,7 @@ images = ds.images[[where[i] for i in val_ids]]
 y = data.labels[split.validation]
 classes = f["classifier"].classes_
 base = f["scores"]["validation"]
-inner = model.pipeline_
-aligner = leading_aligner(inner)
+aligner = leading_aligner(model.pipeline_)
 
 
 def shifted(img, dy, dx):
@@ -46,13 +51,9 @@ def shifted(img, dy, dx):
 
 
 def scores_at(faces):
-    both = np.concatenate([faces, mirror_images(faces)])
-    if aligner is not None:
-        with aligner.passing_through():
-            s = class_scores(inner, both)
-    else:
-        s = class_scores(inner, both)
-    return (s[:len(faces)] + s[len(faces):]) / 2
+    """The member's scores of ``faces`` (aligned already, where it aligns), averaged with their mirrors."""
+    with aligner.passing_through() if aligner is not None else contextlib.nullcontext():
+        return class_scores(model, faces)
 
 
 faces = aligner.transform(images) if aligner is not None else images
@@ -71,7 +72,8 @@ for name, offs in shift_sets.items():
     right0 = classes[base.argmax(1)] == y
     right = classes[avg.argmax(1)] == y
     m = mcnemar(right, right0); b, c, p = m["a_right_b_wrong"], m["a_wrong_b_right"], m["p_value"]
-    print(f"member {member} shifts {name}: {right.mean():.4f} vs centre {acc0:.4f} ({b} vs {c}, p={p:.3g})", flush=True)
+    print(f"member {member} shifts {name}: {accuracy_text(right)} vs centre {accuracy_text(right0)} "
+          f"({b} vs {c}, p={p:.3g})", flush=True)
     out[name] = right.mean()
 np.savez(f"shift-scores-member{member}.npz", base=base, s0=s0, y=y,
          **{f"{dy}_{dx}": s for (dy, dx), s in per_shift.items()})

@@ -48,6 +48,18 @@ def test_the_same_images_are_aligned_once(sample, monkeypatch):
     assert sum(calls) == 90
 
 
+def test_pass_through_blocks_nest(sample):
+    """A caller that hands aligned faces to a member that passes them through itself (the mirror
+    averaging of an aligned member) keeps its own pass-through after the member's block ends."""
+    aligner = FaceAligner(n_jobs=1)
+    faces = sample.images[:3]
+    with aligner.passing_through():
+        with aligner.passing_through():
+            assert aligner.transform(faces) is not None
+        assert np.array_equal(aligner.transform(faces), faces)  # still passing through
+    assert not np.array_equal(aligner.transform(faces), faces)  # aligning again
+
+
 def test_aligned_features_make_runs_that_align_what_they_are_given(sample_path, tmp_path):
     feats = tmp_path / "aligned"
     result = run("extract", sample_path, "-f", "hog", "--hog-pixels-per-cell", "8", "--align", "-o", feats, "-j", "2")

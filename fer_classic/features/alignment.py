@@ -94,12 +94,15 @@ class FaceAligner(TransformerMixin, BaseEstimator):
     @contextlib.contextmanager
     def passing_through(self):
         """Within the block, ``transform`` returns its input unchanged: for images aligned already (the
-        mirror image of an aligned face, which is how ``extract --align --mirror`` describes mirrors)."""
+        mirror image of an aligned face, which is how ``extract --align --mirror`` describes mirrors).
+        Blocks nest: leaving an inner one keeps the outer one's pass-through."""
+        outer = self.__dict__.get("_passing_through", False)
         self._passing_through = True
         try:
             yield self
         finally:
-            del self._passing_through
+            if not outer:
+                del self._passing_through
 
     def __sklearn_is_fitted__(self):
         return True
