@@ -24,6 +24,7 @@ from fer_classic.models.mirror import class_scores, leading_aligner
 features, member, dataset = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 shift_sets = {"1": [(0, 1), (0, -1), (1, 0), (-1, 0)], "2": [(0, 2), (0, -2), (2, 0), (-2, 0)],
               "diag1": [(1, 1), (1, -1), (-1, 1), (-1, -1)]}
+shift_sets["all"] = [o for offs in shift_sets.values() for o in offs]  # the 12 together
 spec = PIPELINES["best"].spec.members[member]
 folder = spec.features_folder(features)
 fd = FeatureDirectory(folder)
@@ -61,15 +62,14 @@ t = time.time()
 s0 = scores_at(faces)
 same = np.mean(classes[s0.argmax(1)] == classes[base.argmax(1)])
 print("labels recomputed from the images equal to those from the stored rows:", same, time.time() - t, flush=True)
-acc0 = np.mean(classes[base.argmax(1)] == y)
-out = {"member": member, "centre": acc0}
+right0 = classes[base.argmax(1)] == y
+out = {"member": member, "centre": right0.mean()}
 per_shift = {}
 for name, offs in shift_sets.items():
     for o in offs:
         if o not in per_shift:
             per_shift[o] = scores_at(shifted(faces, *o))
     avg = (s0 + sum(per_shift[o] for o in offs)) / (1 + len(offs))
-    right0 = classes[base.argmax(1)] == y
     right = classes[avg.argmax(1)] == y
     m = mcnemar(right, right0); b, c, p = m["a_right_b_wrong"], m["a_wrong_b_right"], m["p_value"]
     print(f"member {member} shifts {name}: {accuracy_text(right)} vs centre {accuracy_text(right0)} "
