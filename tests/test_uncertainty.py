@@ -31,6 +31,32 @@ def test_bootstrap_intervals_are_seeded_and_contain_the_estimate():
     assert intervals(y, pred)["n"] == 500
 
 
+@pytest.mark.parametrize("n, n_classes, unseen", [(500, 7, 0), (30, 7, 2), (12, 3, 1)])
+def test_bootstrap_intervals_are_those_of_scikit_learns_metrics_on_each_resample(n, n_classes, unseen):
+    """Small resamples lack classes and predictions name classes the truth lacks: scikit-learn's
+    balanced accuracy and macro F1 (labels = the classes of the truth, zero_division=0) on the same draws."""
+    import warnings
+
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+
+    rng = np.random.default_rng(n)
+    y = rng.integers(0, n_classes, n)
+    pred = np.where(rng.random(n) < 0.6, y, rng.integers(0, n_classes + unseen, n))
+    draws, labels, values = np.random.default_rng(3), np.unique(y), {"balanced_accuracy": [], "macro_f1": []}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for _ in range(250):
+            i = draws.integers(0, n, n)
+            values["balanced_accuracy"].append(balanced_accuracy_score(y[i], pred[i]))
+            values["macro_f1"].append(f1_score(y[i], pred[i], labels=labels, average="macro", zero_division=0))
+    expected = {k: (np.percentile(v, 2.5), np.percentile(v, 97.5)) for k, v in values.items()}
+    got = bootstrap_intervals(y, pred, rounds=250, seed=3)
+    assert all(got[k] == pytest.approx(expected[k], abs=1e-12) for k in expected)
+    # class names as strings give the same intervals as their codes
+    names = np.array(list("abcdefghij"))
+    assert bootstrap_intervals(names[y], names[pred], rounds=250, seed=3) == got
+
+
 def test_exact_mcnemar():
     a = np.array([1] * 30 + [0] * 10 + [1] * 50, bool)
     b = np.array([0] * 30 + [1] * 10 + [1] * 50, bool)
