@@ -182,6 +182,7 @@ def test_grid_from_a_yaml_file(sample_features, tmp_path):
     (["-m", "knn", "--pca-precision", "float16"], "pca_precision must be one of float32, float16, with a PCA"),
     (["-m", "knn", "--pca", "10", "--pca-precision", "half"], "'half' is not one of 'float32', 'float16'"),
     (["-m", "knn", "--float16-rows", "--int8-rows"], "give --float16-rows or --int8-rows, not both"),
+    (["-m", "knn", "--no-refit"], "--no-refit is for ensembles (--preset best, compact); knn hist is a single model"),
 ])
 def test_usage_errors(sample_features, tmp_path, args, message):
     argv = ["train", sample_features, "-f", "hist", *args, "-o", tmp_path / "r"]

@@ -50,6 +50,9 @@ def test_preset_trains_a_weighted_ensemble_and_records_its_members(preset_run):
     spec = named_pipeline("best").spec
     assert metrics["model"] == "ensemble" and len(metrics["members"]) == len(spec.members)
     assert metrics["split_sizes"] == {"fit": 2584, "validation": 288, "refit": 2872, "test": 361}
+    # the members as a report's parameters column names them: the two views of a descriptor apart
+    assert metrics["best_params"]["members"] == ["svm:filterbank", "svm:filterbank@aligned", "local:hog",
+                                                 "local:hog@aligned", "local:bovw"]
     assert sum(m["weight"] for m in metrics["members"]) == pytest.approx(1)
     accuracies = [m["validation_accuracy"] for m in metrics["members"]]
     weights = [m["weight"] for m in metrics["members"]]
@@ -121,9 +124,13 @@ def test_the_presets_label_through_their_predictors_as_their_models_did(preset_r
 
     if preset != "best":
         features = preset_run / "features" / ("aligned" if named_pipeline(preset).align else "")
-        result = run("train", features, "--preset", preset, "-o", preset_run / preset)
+        # compact, which ships its fit-split members, refitted on fit + validation when asked
+        result = run("train", features, "--preset", preset, "-o", preset_run / preset,
+                     *(["--refit"] if preset == "compact" else []))
         assert result.exit_code == 0, result.output
     labeller, metrics = load_run_labeller(preset_run / preset)
+    if preset != "live":
+        assert metrics["members_fitted_on"].startswith("fit + validation (n=2872)")
     assert type(labeller).__name__ == "Predictor"
     assert len(metrics.get("members", [metrics])) == len(named_pipeline(preset).members())
     test = sample.usage == "PublicTest"

@@ -9,7 +9,7 @@ from sklearn.svm import LinearSVC
 
 from fer_classic.models import LocalLearningClassifier
 from fer_classic.store import FeatureDirectory
-from fer_classic.training import EnsembleSpec, TrainSpec, train_ensemble, train_run
+from fer_classic.training import EnsembleSpec, TrainSpec, train_ensemble
 
 
 @pytest.fixture(scope="module")
@@ -82,21 +82,20 @@ def test_rbf_local_scores_do_not_depend_on_the_blas_threads_around_them():
     assert np.array_equal(*scores)
 
 
-def test_local_learning_is_a_model_kind_with_mirrors_and_in_ensembles(sample, tmp_path):
+def test_local_learning_is_a_member_of_ensembles_with_mirrors(sample, tmp_path):
+    """(A local-learning run of its own, mirrors averaged: tests/test_predictor.py and test_model_kinds.py.)"""
     from fer_classic.features.extraction import extract_features
 
     feats = tmp_path / "feats"
     extract_features(sample, feats, {"hog": {"pixels_per_cell": 8}, "lbp": {}}, mirror=True, n_jobs=2)
-    metrics = train_run(feats, tmp_path / "local", TrainSpec(["hog"], "local", params={"k": 50}, pca=50,
-                                                             mirror="both"), n_jobs=2)
-    assert metrics["model"] == "local" and metrics["best_params"]["k"] == 50 and 0.2 < metrics["accuracy"] < 1
     ensemble = EnsembleSpec(members=[TrainSpec(["hog"], "local", params={"k": 50}, pca=50, mirror="both"),
                                      TrainSpec(["lbp"], "svm", pca=50, mirror="both")])
     metrics = train_ensemble(feats, tmp_path / "ens", ensemble, n_jobs=2)
     grid = (tmp_path / "ens" / "grid.csv").read_text()
     assert "local on hog" in grid and len(metrics["members"]) == 2
     saved = json.loads((tmp_path / "ens" / "metrics.json").read_text())
-    assert saved["spec"]["members"][0]["model"] == "local"
+    assert saved["spec"]["members"][0]["model"] == "local" and saved["spec"]["members"][0]["mirror"] == "both"
+    assert saved["spec"]["members"][0]["params"]["k"] == 50 and 0.2 < metrics["members"][0]["validation_accuracy"] < 1
 
 
 def test_searched_rows_made_in_blocks_are_the_same_values(hog_rows):

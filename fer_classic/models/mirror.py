@@ -87,6 +87,14 @@ def predict_mirror_averaged(clf, X, X_mirror=None) -> np.ndarray:
     return clf.classes_[np.argmax(mirror_averaged_scores(clf, X, X_mirror), axis=1)]
 
 
+def mirror_averaged_labels_and_scores(clf, X, X_mirror=None) -> tuple[np.ndarray, np.ndarray]:
+    """``predict_mirror_averaged`` and ``mirror_averaged_scores`` of the same rows, scored once."""
+    if X_mirror is None:
+        return labels_and_scores(clf, X)
+    scores = mirror_averaged_scores(clf, X, X_mirror)
+    return clf.classes_[np.argmax(scores, axis=1)], scores
+
+
 def leading_aligner(pipeline) -> FaceAligner | None:
     """The FaceAligner a run's image pipeline starts with (its descriptors step is align → describe)."""
     first = pipeline.steps[0][1] if isinstance(pipeline, Pipeline) else None

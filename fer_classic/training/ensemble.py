@@ -76,6 +76,12 @@ def member_name(m: TrainSpec) -> str:
             f"({describe_params(model_kind(m.model).resolve(m.params))})")
 
 
+def member_label(m: TrainSpec) -> str:
+    """A member in a few characters, as a report's parameters column shows it: ``svm:filterbank``, and
+    ``svm:filterbank@aligned`` for the same on aligned faces."""
+    return f"{m.model}:{'+'.join(m.features)}{'@aligned' if m.aligned else ''}"
+
+
 def member_manifests(features_dir, spec: EnsembleSpec) -> dict:
     """The manifest of each features folder the members read (the folder itself, its ``aligned/``),
     checked to hold the members' descriptors and to describe the same images."""
@@ -190,7 +196,7 @@ def train_ensemble(features_dir, out_dir, spec: EnsembleSpec, *, n_jobs: int | N
         outcome = RunOutcome(
             spec=spec, manifest=manifest, split=split, test_metrics=metrics,
             best_params={"weighting": spec.weighting,
-                         "members": [f"{m.model}:{'+'.join(m.features)}" for m in spec.members]},
+                         "members": [member_label(m) for m in spec.members]},
             grid=pd.DataFrame(rows), model=model,
             seconds={"fit": time.perf_counter() - start, "predict": None, "grid": 0.0},
             details={"members": rows[:-1], "ensemble_validation_accuracy": rows[-1]["validation_accuracy"],

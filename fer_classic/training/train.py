@@ -22,7 +22,7 @@ from ..evaluation.metrics import classification_metrics, learning_curve_rates
 from ..features.extraction import fitted_descriptors
 from ..models import MirrorAveragedClassifier, TemperatureScaledClassifier, describe_params, fit_temperature, model_kind
 from ..models.calibration import calibration_summary
-from ..models.mirror import mirror_averaged_scores, predict_mirror_averaged
+from ..models.mirror import mirror_averaged_labels_and_scores, predict_mirror_averaged
 from ..parallel import call_unpacked
 from ..runs.folders import new_run_directory
 from ..runs.record import RunOutcome, write_run
@@ -122,13 +122,13 @@ def evaluate_split(spec: TrainSpec, data: FeatureSet, split: Split, configs: lis
         fit_seconds = time.perf_counter() - start
     calibration = None
     if calibrate:
-        scores = mirror_averaged_scores(clf, *query_rows(spec, data, final_reducer, split.validation))
+        labels, scores = mirror_averaged_labels_and_scores(clf, *query_rows(spec, data, final_reducer,
+                                                                            split.validation))
         temperature = fit_temperature(scores, y[split.validation], clf.classes_)
         calibration = {**calibration_summary(scores, y[split.validation], clf.classes_, temperature),
                        "model_fitted_on": f"fit split (n={len(split.fit)}), not refitted with validation"}
         if rows[best_i]["validation_accuracy"] is None:  # one configuration: the kept model's validation accuracy
-            rows[best_i]["validation_accuracy"] = float(accuracy_score(y[split.validation], predict_mirror_averaged(
-                clf, *query_rows(spec, data, final_reducer, split.validation))))
+            rows[best_i]["validation_accuracy"] = float(accuracy_score(y[split.validation], labels))
     start = time.perf_counter()
     y_pred = predict_mirror_averaged(clf, *query_rows(spec, data, final_reducer, split.test))
     predict_seconds = time.perf_counter() - start
