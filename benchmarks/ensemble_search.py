@@ -71,6 +71,10 @@ CANDIDATES = {
                                 mirror="both", int8_rows=True, pca_precision="float16"),
     "bovw-local-k400": TrainSpec(["bovw"], "local", params={"k": 400, "kernel": "rbf", "C": 10.0}, pca=300,
                                  mirror="both", dtype="float32", int8_rows=True, pca_precision="float16"),
+    # `best`'s bag-of-words member as it is stored (int8 rows, float16 basis): from an aligned features
+    # folder, the bags of aligned faces
+    "bovw-local-int8": TrainSpec(["bovw"], "local", params={"k": 200, "kernel": "rbf", "C": 10.0}, pca=300,
+                                 mirror="both", dtype="float32", int8_rows=True, pca_precision="float16"),
     "filterbank+hog-local": TrainSpec(["filterbank", "hog"], "local", params={"k": 200, "kernel": "rbf", "C": 10.0},
                                       pca=400, mirror="both", dtype="float32", int8_rows=True,
                                       pca_precision="float16"),
