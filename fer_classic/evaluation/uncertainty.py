@@ -47,7 +47,7 @@ def bootstrap_intervals(y_true, y_pred, *, rounds: int = BOOTSTRAP_ROUNDS, seed:
         values["balanced_accuracy"].append(balanced)
         values["macro_f1"].append(f1)
     tail = (1 - confidence) / 2 * 100
-    return {k: (float(np.percentile(np.concatenate(v), tail)), float(np.percentile(np.concatenate(v), 100 - tail)))
+    return {k: tuple(float(q) for q in np.percentile(np.concatenate(v), [tail, 100 - tail]))
             for k, v in values.items()}
 
 
