@@ -71,6 +71,9 @@ CANDIDATES = {
                                 mirror="both", int8_rows=True, pca_precision="float16"),
     "bovw-local-k400": TrainSpec(["bovw"], "local", params={"k": 400, "kernel": "rbf", "C": 10.0}, pca=300,
                                  mirror="both", dtype="float32", int8_rows=True, pca_precision="float16"),
+    # `best`'s filter-bank member as it is stored: for filter banks extracted otherwise (finer pooling)
+    "filterbank-int8": TrainSpec(["filterbank"], "svm", params=SVM, pca=300, mirror="both", dtype="float32",
+                                 int8_rows=True, pca_precision="float16"),
     # `best`'s bag-of-words member as it is stored (int8 rows, float16 basis): from an aligned features
     # folder, the bags of aligned faces
     "bovw-local-int8": TrainSpec(["bovw"], "local", params={"k": 200, "kernel": "rbf", "C": 10.0}, pca=300,
