@@ -41,10 +41,47 @@ def test_sample_weights_reach_the_solver(hog_rows):
     assert not np.array_equal(ours.support_, SVC(C=10.0).fit(X, y).support_)
 
 
-def test_above_the_memory_limit_libsvm_fits_it(hog_rows, monkeypatch):
+def _largest_pair(y) -> int:
+    return int(np.sort(np.bincount(np.unique(y, return_inverse=True)[1]))[-2:].sum())
+
+
+@pytest.mark.parametrize("class_weight", [None, "balanced"])
+def test_above_the_memory_limit_the_class_pairs_give_libsvms_solution(hog_rows, monkeypatch, class_weight):
     X, y, queries = hog_rows
-    monkeypatch.setattr(gram_svm, "GRAM_LIMIT_BYTES", 8 * (len(X) ** 2 - 1))
-    ours, theirs = GramRBFSVC(C=10.0).fit(X, y), SVC(C=10.0).fit(X, y)
+    monkeypatch.setattr(gram_svm, "GRAM_LIMIT_BYTES", 8 * _largest_pair(y) ** 2)  # a pair fits, the whole does not
+    sizes = []
+    monkeypatch.setattr(gram_svm, "rbf_gram", lambda rows, gamma: sizes.append(len(rows)) or rbf_gram(rows, gamma))
+    ours = GramRBFSVC(C=10.0, class_weight=class_weight).fit(X, y)
+    assert len(sizes) == 21 and max(sizes) == _largest_pair(y)  # one kernel matrix per pair of the 7 classes
+    theirs = SVC(C=10.0, class_weight=class_weight).fit(X, y)
+    assert set(vars(ours)) == set(vars(theirs))
+    assert np.array_equal(ours.support_, theirs.support_) and np.array_equal(ours.n_support_, theirs.n_support_)
+    assert np.array_equal(ours.n_iter_, theirs.n_iter_)
+    assert np.allclose(ours.dual_coef_, theirs.dual_coef_, rtol=0, atol=1e-9)
+    assert np.allclose(ours.intercept_, theirs.intercept_, rtol=0, atol=1e-9)
+    assert np.allclose(ours.class_weight_, theirs.class_weight_)
+    assert np.allclose(ours.decision_function(queries), theirs.decision_function(queries), atol=1e-9)
+    assert np.array_equal(ours.predict(queries), theirs.predict(queries))
+
+
+def test_class_pairs_keep_the_labels_given(hog_rows, monkeypatch):
+    X, y, queries = hog_rows
+    names = np.array(["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"])[y]
+    monkeypatch.setattr(gram_svm, "GRAM_LIMIT_BYTES", 8 * _largest_pair(y) ** 2)
+    ours, theirs = GramRBFSVC(C=10.0).fit(X, names), SVC(C=10.0).fit(X, names)
+    assert np.array_equal(ours.classes_, theirs.classes_)
+    assert np.array_equal(ours.predict(queries), theirs.predict(queries))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_above_the_memory_limit_of_a_pair_libsvm_fits_it(hog_rows, monkeypatch, weighted):
+    X, y, queries = hog_rows
+    # over the limit for the two largest classes (or, with sample weights, for the whole): libsvm's own fit
+    limit = 8 * _largest_pair(y) ** 2 if weighted else 8 * (_largest_pair(y) ** 2 - 1)
+    monkeypatch.setattr(gram_svm, "GRAM_LIMIT_BYTES", limit)
+    weights = np.where(y == 3, 0.5, 1.0) if weighted else None
+    ours = GramRBFSVC(C=10.0).fit(X, y, sample_weight=weights)
+    theirs = SVC(C=10.0).fit(X, y, sample_weight=weights)
     assert np.array_equal(ours.decision_function(queries), theirs.decision_function(queries))  # bit for bit
 
 
