@@ -57,11 +57,12 @@ def member_scores(spec: TrainSpec, data, split, n_jobs, fit_on: str = "fit",
     rows = getattr(split, fit_on)
     augmented = augmented_rows(features_dir, data, spec.augment, rows, seed=spec.seed, n_jobs=n_jobs)
     reducer, X_fit, y_fit = fit_reducer(spec, data, rows, augmented)
+    queries = {part: query_rows(spec, data, reducer, getattr(split, part)) for part in parts}
+    del data, augmented  # (when loaded here) gigabytes of descriptors, not needed while the classifier fits
     clf = model_kind(spec.model).fit(params, X_fit, y_fit, seed=spec.seed, class_weight=spec.class_weight,
                                      n_jobs=n_jobs)
     fit_seconds = time.perf_counter() - start
-    scores = {part: mirror_averaged_scores(clf, *query_rows(spec, data, reducer, getattr(split, part)))
-              for part in parts}
+    scores = {part: mirror_averaged_scores(clf, *queries[part]) for part in parts}
     return {"reducer": reducer, "classifier": clf, "params": params, "scores": scores,
             "fit_seconds": fit_seconds}
 
