@@ -74,8 +74,8 @@ def parse_pca(value: str):
                    "fit + validation and gives raw decision scores.")
 @click.option("--refit/--no-refit", default=None,
               help="Ensembles (--preset best, compact): after weighting the members fitted on the fit split, fit "
-                   "each again on fit + validation and ship those (best does unless --no-refit: about 60% of its "
-                   "training time, and +1.03 points on FER2013's PublicTest, exact McNemar p = 0.014; compact "
+                   "each again on fit + validation and ship those (best does unless --no-refit: every member fitted "
+                   "twice, and +1.03 points on FER2013's PublicTest, exact McNemar p = 0.014; compact "
                    "does with --refit).")
 @click.option("--augment", default="", metavar="CONDITIONS",
               help="Fit the classifier on every fit-split image once more under each of these conditions "

@@ -31,6 +31,10 @@ from threadpoolctl import threadpool_limits
 from .libsvm_kernel import rbf_gamma
 
 GRAM_LIMIT_BYTES = 6 * 2 ** 30
+# libsvm's column cache when it solves on a kernel matrix: a column is then a copy from the matrix, as
+# fast as a cached one (the same solve in the same time with 40 or 1,000 MB), so a large cache would
+# only add to the matrix's memory
+_SOLVER_CACHE_MB = 40
 _BLOCK = 2048  # rows of the kernel matrix finished at a time (keeps the temporary small)
 
 
@@ -67,7 +71,7 @@ class GramRBFSVC(SVC):
             return super().fit(X, y, sample_weight=sample_weight)
         if len(X) ** 2 * 8 <= GRAM_LIMIT_BYTES:
             gamma = self._gamma_of(X)
-            params = {**self.get_params(), "kernel": "precomputed"}
+            params = {**self.get_params(), "kernel": "precomputed", "cache_size": _SOLVER_CACHE_MB}
             solved = SVC(**params).fit(rbf_gram(X, gamma), y, sample_weight=sample_weight)
             fitted = {name: value for name, value in vars(solved).items() if name.endswith("_") or name.startswith("_")}
             fitted.update(_gamma=gamma, support_vectors_=X[solved.support_], shape_fit_=X.shape,
@@ -96,7 +100,7 @@ class GramRBFSVC(SVC):
         weights = compute_class_weight(self.class_weight, classes=classes, y=classes[codes])
         members = [np.flatnonzero(codes == c) for c in range(len(classes))]
         pairs = [(i, j) for i in range(len(classes)) for j in range(i + 1, len(classes))]
-        params = {**self.get_params(), "kernel": "precomputed"}
+        params = {**self.get_params(), "kernel": "precomputed", "cache_size": _SOLVER_CACHE_MB}
         solutions, used = [], np.zeros(len(X), dtype=bool)
         for i, j in pairs:
             rows = np.concatenate([members[i], members[j]])

@@ -1,0 +1,93 @@
+"""Members compared on every Training face: out-of-fold scores, each face scored by a member fitted
+without it.
+
+    python benchmarks/out_of_fold.py LABEL=CANDIDATE@FEATURES_DIR ... --cache DIR [--folds 5] [-j 2]
+
+The validation split (10% of Training, 2,871 FER2013 faces) cannot tell members apart that differ by
+half a point; here each candidate (one of ensemble_search.py's, on the features folder given) is fitted
+``--folds`` times, on all of Training but one seeded stratified fold, and scores that fold, so every one
+of Training's faces gets a score from a model that never saw it (the same folds for every candidate).
+PublicTest is not touched. Prints each candidate's out-of-fold accuracy (n and a 95% Wilson interval)
+and the exact McNemar test of every pair on the same faces. Each fold's scores are cached in --cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+from ensemble_search import CANDIDATES, key  # this folder's
+from joblib import Parallel, delayed
+from sklearn.model_selection import StratifiedKFold
+
+from fer_classic.evaluation.uncertainty import accuracy_text, mcnemar
+from fer_classic.store import FeatureDirectory
+from fer_classic.training.ensemble import member_name, member_scores
+
+
+def fold_scores(label, spec, features_dir, fit, held, fold, cache: Path) -> np.ndarray:
+    path = cache / f"{label}-{key(spec)}-fold{fold}.npz"
+    if not path.exists():
+        start = time.perf_counter()
+        result = member_scores(spec, features_dir, SimpleNamespace(fit=fit, validation=held), 1, "fit",
+                               ("validation",))
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, scores=result["scores"]["validation"], classes=result["classifier"].classes_, held=held,
+                 seconds=time.perf_counter() - start)
+        tmp.rename(path)
+        print(f"  {label} fold {fold}: {time.perf_counter() - start:.0f} s", flush=True)
+    with np.load(path) as z:
+        if not np.array_equal(z["held"], held):
+            raise SystemExit(f"{path}: cached for other folds (another seed or fold count)")
+        return z["classes"][z["scores"].argmax(1)]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("candidates", nargs="+", metavar="LABEL=CANDIDATE@FEATURES_DIR")
+    ap.add_argument("--cache", required=True, type=Path)
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("-j", "--jobs", type=int, default=2)
+    args = ap.parse_args()
+    args.cache.mkdir(parents=True, exist_ok=True)
+    candidates = {}
+    for text in args.candidates:
+        label, _, rest = text.partition("=")
+        name, _, folder = rest.partition("@")
+        if name not in CANDIDATES or not folder:
+            raise SystemExit(f"{text}: expected LABEL=CANDIDATE@FEATURES_DIR with a candidate of ensemble_search.py")
+        candidates[label] = (CANDIDATES[name].with_seed(args.seed), folder)
+    spec, folder = next(iter(candidates.values()))
+    base = FeatureDirectory(folder).load(spec.features[0], verify=False)  # labels and usage only
+    for other_spec, other in candidates.values():
+        ids = FeatureDirectory(other).load(other_spec.features[0], verify=False).ids
+        if not np.array_equal(ids, base.ids):
+            raise SystemExit(f"{other}: features of other images than {folder}'s")
+    training = np.flatnonzero(np.asarray(base.usage).astype(str) == "Training")
+    folds = list(StratifiedKFold(args.folds, shuffle=True, random_state=args.seed)
+                 .split(training, base.labels[training]))
+    print(f"{len(training)} Training faces, {args.folds} stratified folds (seed {args.seed})")
+    jobs = [(label, fold) for label in candidates for fold in range(args.folds)]
+    labels = Parallel(n_jobs=args.jobs)(
+        delayed(fold_scores)(label, candidates[label][0], candidates[label][1], training[folds[f][0]],
+                             training[folds[f][1]], f, args.cache) for label, f in jobs)
+    correct = {label: np.zeros(len(base.labels), dtype=bool) for label in candidates}
+    for (label, f), predicted in zip(jobs, labels):
+        held = training[folds[f][1]]
+        correct[label][held] = predicted == base.labels[held]
+    for label, (spec, folder) in candidates.items():
+        print(f"{label}: {member_name(spec)} on {folder}: out of fold {accuracy_text(correct[label][training])}")
+    for a, b in itertools.combinations(candidates, 2):
+        t = mcnemar(correct[a][training], correct[b][training])
+        print(f"{a} - {b}: {t['difference'] * 100:+.2f} points ({t['a_right_b_wrong']} vs {t['a_wrong_b_right']}, "
+              f"exact McNemar p = {t['p_value']:.2g})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
