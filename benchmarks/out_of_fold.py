@@ -8,7 +8,8 @@ half a point; here each candidate (one of ensemble_search.py's, on the features 
 ``--folds`` times, on all of Training but one seeded stratified fold, and scores that fold, so every one
 of Training's faces gets a score from a model that never saw it (the same folds for every candidate).
 PublicTest is not touched. Prints each candidate's out-of-fold accuracy (n and a 95% Wilson interval)
-and the exact McNemar test of every pair on the same faces. Each fold's scores are cached in --cache.
+and the exact McNemar test of every pair on the same faces. Each fold's scores are cached in --cache
+under the label and the candidate's settings: a label stands for one features folder.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ def main() -> int:
         if not np.array_equal(ids, base.ids):
             raise SystemExit(f"{other}: features of other images than {folder}'s")
     training = np.flatnonzero(np.asarray(base.usage).astype(str) == "Training")
+    if not len(training):
+        raise SystemExit(f"{folder}: no Training images (FER2013 usage) to fold")
     folds = list(StratifiedKFold(args.folds, shuffle=True, random_state=args.seed)
                  .split(training, base.labels[training]))
     print(f"{len(training)} Training faces, {args.folds} stratified folds (seed {args.seed})")
