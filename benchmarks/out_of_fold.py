@@ -64,11 +64,11 @@ def main() -> int:
             raise SystemExit(f"{text}: expected LABEL=CANDIDATE@FEATURES_DIR with a candidate of ensemble_search.py")
         candidates[label] = (CANDIDATES[name].with_seed(args.seed), folder)
     spec, folder = next(iter(candidates.values()))
+    fingerprint = FeatureDirectory(folder).manifest().get("fingerprint")
+    for _, other in candidates.values():
+        if FeatureDirectory(other).manifest().get("fingerprint") != fingerprint:
+            raise SystemExit(f"{other}: features of other images than {folder}'s (their fingerprints differ)")
     base = FeatureDirectory(folder).load(spec.features[0], verify=False)  # labels and usage only
-    for other_spec, other in candidates.values():
-        ids = FeatureDirectory(other).load(other_spec.features[0], verify=False).ids
-        if not np.array_equal(ids, base.ids):
-            raise SystemExit(f"{other}: features of other images than {folder}'s")
     training = np.flatnonzero(np.asarray(base.usage).astype(str) == "Training")
     if not len(training):
         raise SystemExit(f"{folder}: no Training images (FER2013 usage) to fold")

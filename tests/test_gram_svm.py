@@ -68,7 +68,10 @@ def test_class_pairs_keep_the_labels_given(hog_rows, monkeypatch):
     X, y, queries = hog_rows
     names = np.array(["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"])[y]
     monkeypatch.setattr(gram_svm, "GRAM_LIMIT_BYTES", 8 * _largest_pair(y) ** 2)
+    sizes = []
+    monkeypatch.setattr(gram_svm, "rbf_gram", lambda rows, gamma: sizes.append(len(rows)) or rbf_gram(rows, gamma))
     ours, theirs = GramRBFSVC(C=10.0).fit(X, names), SVC(C=10.0).fit(X, names)
+    assert len(sizes) == 21  # fitted by pairs, not handed to libsvm
     assert np.array_equal(ours.classes_, theirs.classes_)
     assert np.array_equal(ours.predict(queries), theirs.predict(queries))
 

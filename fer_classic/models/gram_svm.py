@@ -72,8 +72,7 @@ class GramRBFSVC(SVC):
             return super().fit(X, y, sample_weight=sample_weight)
         if len(X) ** 2 * 8 <= GRAM_LIMIT_BYTES:
             gamma = self._gamma_of(X)
-            params = {**self.get_params(), "kernel": "precomputed", "cache_size": _SOLVER_CACHE_MB}
-            solved = SVC(**params).fit(rbf_gram(X, gamma), y, sample_weight=sample_weight)
+            solved = self._solver().fit(rbf_gram(X, gamma), y, sample_weight=sample_weight)
             fitted = {name: value for name, value in vars(solved).items() if name.endswith("_") or name.startswith("_")}
             fitted.update(_gamma=gamma, support_vectors_=X[solved.support_], shape_fit_=X.shape,
                           n_features_in_=X.shape[1])
@@ -84,6 +83,10 @@ class GramRBFSVC(SVC):
         if sample_weight is not None or len(classes) < 3 or largest_pair ** 2 * 8 > GRAM_LIMIT_BYTES:
             return super().fit(X, y, sample_weight=sample_weight)
         return self._fit_by_pairs(X, classes, codes)
+
+    def _solver(self, **changes) -> SVC:
+        """An ``SVC`` with this one's parameters that solves on a kernel matrix."""
+        return SVC(**{**self.get_params(), "kernel": "precomputed", "cache_size": _SOLVER_CACHE_MB, **changes})
 
     def _gamma_of(self, X) -> float:
         if self.gamma == "scale":
@@ -101,13 +104,11 @@ class GramRBFSVC(SVC):
         weights = compute_class_weight(self.class_weight, classes=classes, y=classes[codes])
         members = [np.flatnonzero(codes == c) for c in range(len(classes))]
         pairs = [(i, j) for i in range(len(classes)) for j in range(i + 1, len(classes))]
-        params = {**self.get_params(), "kernel": "precomputed", "cache_size": _SOLVER_CACHE_MB}
         solutions, used = [], np.zeros(len(X), dtype=bool)
         for i, j in pairs:
             rows = np.concatenate([members[i], members[j]])
             labels = np.repeat([0, 1], [len(members[i]), len(members[j])])
-            pair = SVC(**{**params, "class_weight": {0: weights[i], 1: weights[j]}})
-            pair.fit(rbf_gram(X[rows], gamma), labels)
+            pair = self._solver(class_weight={0: weights[i], 1: weights[j]}).fit(rbf_gram(X[rows], gamma), labels)
             solutions.append((rows[pair.support_], pair._dual_coef_[0], pair._intercept_[0], pair._num_iter[0],
                               pair.fit_status_))
             used[rows[pair.support_]] = True
