@@ -78,8 +78,10 @@ CANDIDATES = {
     # (GramRBFSVC) the columns cost BLAS time only, not libsvm's
     "filterbank-int8-pca600": TrainSpec(["filterbank"], "svm", params=SVM, pca=600, mirror="both", dtype="float32",
                                         int8_rows=True, pca_precision="float16"),
-    # `best`'s bag-of-words member as it is stored (int8 rows, float16 basis): from an aligned features
-    # folder, the bags of aligned faces
+    # `best`'s HOG and bag-of-words members as they are stored (int8 rows, float16 basis): from an aligned
+    # features folder, those of aligned faces
+    "hog-local-int8": TrainSpec(["hog"], "local", params={"k": 200, "kernel": "rbf", "C": 10.0}, pca=200,
+                                mirror="both", int8_rows=True, pca_precision="float16"),
     "bovw-local-int8": TrainSpec(["bovw"], "local", params={"k": 200, "kernel": "rbf", "C": 10.0}, pca=300,
                                  mirror="both", dtype="float32", int8_rows=True, pca_precision="float16"),
     "filterbank+hog-local": TrainSpec(["filterbank", "hog"], "local", params={"k": 200, "kernel": "rbf", "C": 10.0},

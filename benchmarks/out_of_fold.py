@@ -2,6 +2,7 @@
 without it.
 
     python benchmarks/out_of_fold.py LABEL=CANDIDATE@FEATURES_DIR ... --cache DIR [--folds 5] [-j 2]
+        [--vote NAME=LABEL+LABEL+... ...]
 
 The validation split (10% of Training, 2,871 FER2013 faces) cannot tell members apart that differ by
 half a point; here each candidate (one of ensemble_search.py's, on the features folder given) is fitted
@@ -10,6 +11,10 @@ of Training's faces gets a score from a model that never saw it (the same folds 
 PublicTest is not touched. Prints each candidate's out-of-fold accuracy (n and a 95% Wilson interval)
 and the exact McNemar test of every pair on the same faces. Each fold's scores are cached in --cache
 under the label and the candidate's settings: a label stands for one features folder.
+
+``--vote`` adds the rank-weighted soft vote of the labelled members as ``best`` votes: weights from the
+ranks of the members' out-of-fold accuracies, each member's scores divided by their spread on the fold
+(a fold's held faces play the validation split's part), and the votes' pairwise McNemar tests too.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from joblib import Parallel, delayed
 from sklearn.model_selection import StratifiedKFold
 
 from fer_classic.evaluation.uncertainty import accuracy_text, mcnemar
+from fer_classic.models import soft_vote, vote_weights
 from fer_classic.store import FeatureDirectory
 from fer_classic.training.ensemble import member_name, member_scores
 
@@ -44,7 +50,7 @@ def fold_scores(label, spec, features_dir, fit, held, fold, cache: Path) -> np.n
     with np.load(path) as z:
         if not np.array_equal(z["held"], held):
             raise SystemExit(f"{path}: cached for other folds (another seed or fold count)")
-        return z["classes"][z["scores"].argmax(1)]
+        return z["scores"], z["classes"]
 
 
 def main() -> int:
@@ -54,6 +60,8 @@ def main() -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("-j", "--jobs", type=int, default=2)
+    ap.add_argument("--vote", action="append", default=[], metavar="NAME=LABEL+LABEL+...",
+                    help="the rank-weighted soft vote of these candidates (repeatable)")
     args = ap.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     candidates = {}
@@ -63,6 +71,13 @@ def main() -> int:
         if name not in CANDIDATES or not folder:
             raise SystemExit(f"{text}: expected LABEL=CANDIDATE@FEATURES_DIR with a candidate of ensemble_search.py")
         candidates[label] = (CANDIDATES[name].with_seed(args.seed), folder)
+    votes = {}
+    for text in args.vote:
+        name, _, members = text.partition("=")
+        votes[name] = members.split("+")
+        if not name or name in candidates or len(votes[name]) < 2 or not set(votes[name]) <= set(candidates):
+            raise SystemExit(f"--vote {text}: expected NAME=LABEL+LABEL+... with a new name and two or more of the "
+                             "candidates' labels")
     spec, folder = next(iter(candidates.values()))
     fingerprint = FeatureDirectory(folder).manifest().get("fingerprint")
     for _, other in candidates.values():
@@ -76,20 +91,40 @@ def main() -> int:
                  .split(training, base.labels[training]))
     print(f"{len(training)} Training faces, {args.folds} stratified folds (seed {args.seed})")
     jobs = [(label, fold) for label in candidates for fold in range(args.folds)]
-    labels = Parallel(n_jobs=args.jobs)(
+    scored = dict(zip(jobs, Parallel(n_jobs=args.jobs)(
         delayed(fold_scores)(label, candidates[label][0], candidates[label][1], training[folds[f][0]],
-                             training[folds[f][1]], f, args.cache) for label, f in jobs)
+                             training[folds[f][1]], f, args.cache) for label, f in jobs)))
+    classes = next(iter(scored.values()))[1]
+    if any(not np.array_equal(c, classes) for _, c in scored.values()):
+        raise SystemExit("the candidates' scores are for different classes")
     correct = {label: np.zeros(len(base.labels), dtype=bool) for label in candidates}
-    for (label, f), predicted in zip(jobs, labels):
+    for (label, f), (scores, _) in scored.items():
         held = training[folds[f][1]]
-        correct[label][held] = predicted == base.labels[held]
+        correct[label][held] = classes[scores.argmax(1)] == base.labels[held]
     for label, (spec, folder) in candidates.items():
         print(f"{label}: {member_name(spec)} on {folder}: out of fold {accuracy_text(correct[label][training])}")
-    for a, b in itertools.combinations(candidates, 2):
-        t = mcnemar(correct[a][training], correct[b][training])
+    compare(candidates, correct, training)
+    if votes:
+        for name, members in votes.items():
+            weights = vote_weights([correct[m][training].mean() for m in members], "rank")
+            correct[name] = np.zeros(len(base.labels), dtype=bool)
+            for f in range(args.folds):
+                held = training[folds[f][1]]
+                member_scores_ = [scored[m, f][0] for m in members]
+                combined = soft_vote(member_scores_, weights, [float(np.std(s)) or 1.0 for s in member_scores_])
+                correct[name][held] = classes[combined.argmax(1)] == base.labels[held]
+            shares = ", ".join(f"{m} {w:.3f}" for m, w in zip(members, weights))
+            print(f"{name}: rank-weighted vote of {shares}: out of fold {accuracy_text(correct[name][training])}")
+        compare(votes, correct, training)
+    return 0
+
+
+def compare(labels, correct, faces) -> None:
+    """Print the exact McNemar test of every pair of ``labels`` on ``faces``."""
+    for a, b in itertools.combinations(labels, 2):
+        t = mcnemar(correct[a][faces], correct[b][faces])
         print(f"{a} - {b}: {t['difference'] * 100:+.2f} points ({t['a_right_b_wrong']} vs {t['a_wrong_b_right']}, "
               f"exact McNemar p = {t['p_value']:.2g})")
-    return 0
 
 
 if __name__ == "__main__":
