@@ -15,6 +15,9 @@ under the label and the candidate's settings: a label stands for one features fo
 ``--vote`` adds the rank-weighted soft vote of the labelled members as ``best`` votes: weights from the
 ranks of the members' out-of-fold accuracies, each member's scores divided by their spread on the fold
 (a fold's held faces play the validation split's part), and the votes' pairwise McNemar tests too.
+``--learned-vote C`` sets each vote beside a learned one: a multinomial logistic regression (inverse
+regularisation C) on the members' scaled scores, fitted on one fold's faces, as a vote would be on the
+validation split, and tested against the rank-weighted vote on the other folds' faces, for every fold.
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ def main() -> int:
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--vote", action="append", default=[], metavar="NAME=LABEL+LABEL+...",
                     help="the rank-weighted soft vote of these candidates (repeatable)")
+    ap.add_argument("--learned-vote", type=float, metavar="C",
+                    help="each vote against a logistic regression on its members' scores, fitted on one fold")
     args = ap.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     candidates = {}
@@ -110,13 +115,36 @@ def main() -> int:
             correct[name] = np.zeros(len(base.labels), dtype=bool)
             for f in range(args.folds):
                 held = training[folds[f][1]]
-                member_scores_ = [scored[m, f][0] for m in members]
-                combined = soft_vote(member_scores_, weights, [float(np.std(s)) or 1.0 for s in member_scores_])
+                combined = soft_vote(scaled(scored, members, f), weights, [1.0] * len(members))
                 correct[name][held] = classes[combined.argmax(1)] == base.labels[held]
             shares = ", ".join(f"{m} {w:.3f}" for m, w in zip(members, weights))
             print(f"{name}: rank-weighted vote of {shares}: out of fold {accuracy_text(correct[name][training])}")
+            if args.learned_vote is not None:
+                learned_vote(name, members, scored, folds, training, base.labels, correct[name], args.learned_vote)
         compare(votes, correct, training)
     return 0
+
+
+def scaled(scored, members, fold) -> list[np.ndarray]:
+    """The members' scores of ``fold``'s faces, each divided by its spread there."""
+    return [scored[m, fold][0] / (float(np.std(scored[m, fold][0])) or 1.0) for m in members]
+
+
+def learned_vote(name, members, scored, folds, training, labels, vote_correct, C) -> None:
+    """Print, for every fold, a logistic regression on the members' scaled scores of that fold's faces
+    against the rank-weighted vote on the other folds' faces (exact McNemar)."""
+    from sklearn.linear_model import LogisticRegression
+
+    for f in range(len(folds)):
+        combiner = LogisticRegression(C=C, max_iter=2000).fit(np.hstack(scaled(scored, members, f)),
+                                                              labels[training[folds[f][1]]])
+        others = [g for g in range(len(folds)) if g != f]
+        faces = np.concatenate([training[folds[g][1]] for g in others])
+        predicted = np.concatenate([combiner.predict(np.hstack(scaled(scored, members, g))) for g in others])
+        t = mcnemar(predicted == labels[faces], vote_correct[faces])
+        print(f"  {name}, logistic regression (C = {C}) fitted on fold {f}: "
+              f"{accuracy_text(predicted == labels[faces])} against the vote's {vote_correct[faces].mean():.2%}: {t['difference'] * 100:+.2f} points "
+              f"({t['a_right_b_wrong']} vs {t['a_wrong_b_right']}, exact McNemar p = {t['p_value']:.2g})")
 
 
 def compare(labels, correct, faces) -> None:

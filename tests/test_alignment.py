@@ -132,3 +132,17 @@ def test_a_pipeline_mixing_alignment_names_both_extractions():
     assert p.extract_commands("DATA", "F") == [
         "fer-classic extract DATA --features lbp --mirror --out F",
         "fer-classic extract DATA --features hog,lbp --hog-pixels-per-cell 8 --align --out F/aligned"]
+
+
+def test_a_pipeline_may_extract_its_aligned_faces_otherwise():
+    from fer_classic.pipelines import NamedPipeline
+    from fer_classic.training import EnsembleSpec, TrainSpec
+
+    p = NamedPipeline("mixed", EnsembleSpec([TrainSpec(["hog"], "svm"), TrainSpec(["hog"], "svm", aligned=True)]),
+                      {"hog": {"pixels_per_cell": 8, "orientations": 9}},
+                      aligned_descriptor_params={"hog": {"pixels_per_cell": 6}})
+    assert p.descriptors() == {"hog": {"pixels_per_cell": 8, "orientations": 9}}
+    assert p.descriptors(aligned=True) == {"hog": {"pixels_per_cell": 6, "orientations": 9}}
+    assert p.with_seed(7).descriptors(aligned=True) == p.descriptors(aligned=True)
+    assert p.extract_commands("DATA", "F")[1] == (
+        "fer-classic extract DATA --features hog --hog-pixels-per-cell 6 --hog-orientations 9 --align --out F/aligned")
