@@ -165,7 +165,7 @@ register_pipeline(NamedPipeline(
 # reports/best-pipeline.md's search (filter bank on aligned faces and as cropped, HOG on aligned faces),
 # their rows rounded to float16 and HOG's PCA 100: 90.5 MB. Made when `best` was 148 MB and imported
 # scikit-learn for its local SVMs; `best` now has neither cost, and is more accurate
-# (reports/startup-and-size.md).
+# (reports/startup-and-size.md). Its aligned filter bank is the one `best` had then (6×6 patches, PCA 300).
 _COMPACT = {"float16_rows": True}
 register_pipeline(NamedPipeline(
     "compact",
@@ -175,8 +175,8 @@ register_pipeline(NamedPipeline(
         TrainSpec(["hog"], "svm", params=_SVM, pca=100, mirror="both", aligned=True, **_COMPACT),
     ], weighting="rank"),
     {"filterbank": {"centroids": 1000, "pool": 3}, "hog": {}}, in_suite=False,
-    summary="best's RBF SVM members alone: soft-voting ensemble of RBF SVMs on the filter bank (aligned and as "
-            "cropped) and on HOG (aligned), with mirror images; no per-face fits, less accurate than best"))
+    summary="RBF SVMs alone: soft-voting ensemble of RBF SVMs on the filter bank (aligned and as cropped, 6×6 "
+            "patches) and on HOG (aligned), with mirror images; no per-face fits, less accurate than best"))
 
 # For live video (#32), chosen on validation (reports/video-speed.md): one RBF SVM on the filter bank and HOG
 # of aligned faces together (which the video path aligns anyway), PCA 400, each face labelled without its
