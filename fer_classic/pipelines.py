@@ -83,7 +83,8 @@ class NamedPipeline:
 
     def with_seed(self, seed: int) -> "NamedPipeline":
         """A copy whose every random choice of training uses ``seed`` (the spec is copied, never shared)."""
-        return dataclasses.replace(self, spec=self.spec.with_seed(seed), descriptor_params=dict(self.descriptor_params),
+        return dataclasses.replace(self, spec=self.spec.with_seed(seed),
+                                   descriptor_params=dict(self.descriptor_params),
                                    aligned_descriptor_params=dict(self.aligned_descriptor_params))
 
 
