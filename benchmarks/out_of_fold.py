@@ -39,7 +39,8 @@ from fer_classic.store import FeatureDirectory
 from fer_classic.training.ensemble import member_name, member_scores
 
 
-def fold_scores(label, spec, features_dir, fit, held, fold, cache: Path) -> np.ndarray:
+def fold_scores(label, spec, features_dir, fit, held, fold, cache: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate's class scores of the ``held`` faces, fitted on ``fit``, and its classes (cached)."""
     path = cache / f"{label}-{key(spec)}-fold{fold}.npz"
     if not path.exists():
         start = time.perf_counter()
@@ -109,19 +110,18 @@ def main() -> int:
     for label, (spec, folder) in candidates.items():
         print(f"{label}: {member_name(spec)} on {folder}: out of fold {accuracy_text(correct[label][training])}")
     compare(candidates, correct, training)
-    if votes:
-        for name, members in votes.items():
-            weights = vote_weights([correct[m][training].mean() for m in members], "rank")
-            correct[name] = np.zeros(len(base.labels), dtype=bool)
-            for f in range(args.folds):
-                held = training[folds[f][1]]
-                combined = soft_vote(scaled(scored, members, f), weights, [1.0] * len(members))
-                correct[name][held] = classes[combined.argmax(1)] == base.labels[held]
-            shares = ", ".join(f"{m} {w:.3f}" for m, w in zip(members, weights))
-            print(f"{name}: rank-weighted vote of {shares}: out of fold {accuracy_text(correct[name][training])}")
-            if args.learned_vote is not None:
-                learned_vote(name, members, scored, folds, training, base.labels, correct[name], args.learned_vote)
-        compare(votes, correct, training)
+    for name, members in votes.items():
+        weights = vote_weights([correct[m][training].mean() for m in members], "rank")
+        correct[name] = np.zeros(len(base.labels), dtype=bool)
+        for f in range(args.folds):
+            held = training[folds[f][1]]
+            combined = soft_vote(scaled(scored, members, f), weights, [1.0] * len(members))
+            correct[name][held] = classes[combined.argmax(1)] == base.labels[held]
+        shares = ", ".join(f"{m} {w:.3f}" for m, w in zip(members, weights))
+        print(f"{name}: rank-weighted vote of {shares}: out of fold {accuracy_text(correct[name][training])}")
+        if args.learned_vote is not None:
+            learned_vote(name, members, scored, folds, training, base.labels, correct[name], args.learned_vote)
+    compare(votes, correct, training)
     return 0
 
 
@@ -141,9 +141,10 @@ def learned_vote(name, members, scored, folds, training, labels, vote_correct, C
         others = [g for g in range(len(folds)) if g != f]
         faces = np.concatenate([training[folds[g][1]] for g in others])
         predicted = np.concatenate([combiner.predict(np.hstack(scaled(scored, members, g))) for g in others])
-        t = mcnemar(predicted == labels[faces], vote_correct[faces])
-        print(f"  {name}, logistic regression (C = {C}) fitted on fold {f}: "
-              f"{accuracy_text(predicted == labels[faces])} against the vote's {vote_correct[faces].mean():.2%}: {t['difference'] * 100:+.2f} points "
+        right = predicted == labels[faces]
+        t = mcnemar(right, vote_correct[faces])
+        print(f"  {name}, logistic regression (C = {C}) fitted on fold {f}: {accuracy_text(right)} against the "
+              f"vote's {vote_correct[faces].mean():.2%}: {t['difference'] * 100:+.2f} points "
               f"({t['a_right_b_wrong']} vs {t['a_wrong_b_right']}, exact McNemar p = {t['p_value']:.2g})")
 
 
