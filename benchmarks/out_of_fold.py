@@ -112,35 +112,34 @@ def main() -> int:
     compare(candidates, correct, training)
     for name, members in votes.items():
         weights = vote_weights([correct[m][training].mean() for m in members], "rank")
+        # each fold's member scores divided by their spread on it, as best scales them on validation
+        by_fold = [[scored[m, f][0] / (float(np.std(scored[m, f][0])) or 1.0) for m in members]
+                   for f in range(args.folds)]
         correct[name] = np.zeros(len(base.labels), dtype=bool)
-        for f in range(args.folds):
+        for f, scores in enumerate(by_fold):
             held = training[folds[f][1]]
-            combined = soft_vote(scaled(scored, members, f), weights, [1.0] * len(members))
+            combined = soft_vote(scores, weights, [1.0] * len(members))
             correct[name][held] = classes[combined.argmax(1)] == base.labels[held]
         shares = ", ".join(f"{m} {w:.3f}" for m, w in zip(members, weights))
         print(f"{name}: rank-weighted vote of {shares}: out of fold {accuracy_text(correct[name][training])}")
         if args.learned_vote is not None:
-            learned_vote(name, members, scored, folds, training, base.labels, correct[name], args.learned_vote)
+            learned_vote(name, [np.hstack(scores) for scores in by_fold], folds, training, base.labels,
+                         correct[name], args.learned_vote)
     compare(votes, correct, training)
     return 0
 
 
-def scaled(scored, members, fold) -> list[np.ndarray]:
-    """The members' scores of ``fold``'s faces, each divided by its spread there."""
-    return [scored[m, fold][0] / (float(np.std(scored[m, fold][0])) or 1.0) for m in members]
-
-
-def learned_vote(name, members, scored, folds, training, labels, vote_correct, C) -> None:
-    """Print, for every fold, a logistic regression on the members' scaled scores of that fold's faces
-    against the rank-weighted vote on the other folds' faces (exact McNemar)."""
+def learned_vote(name, inputs, folds, training, labels, vote_correct, C) -> None:
+    """Print, for every fold, a logistic regression on ``inputs[fold]`` (the members' scaled scores of
+    that fold's faces, side by side) against the rank-weighted vote on the other folds' faces (exact
+    McNemar)."""
     from sklearn.linear_model import LogisticRegression
 
     for f in range(len(folds)):
-        combiner = LogisticRegression(C=C, max_iter=2000).fit(np.hstack(scaled(scored, members, f)),
-                                                              labels[training[folds[f][1]]])
+        combiner = LogisticRegression(C=C, max_iter=2000).fit(inputs[f], labels[training[folds[f][1]]])
         others = [g for g in range(len(folds)) if g != f]
         faces = np.concatenate([training[folds[g][1]] for g in others])
-        predicted = np.concatenate([combiner.predict(np.hstack(scaled(scored, members, g))) for g in others])
+        predicted = np.concatenate([combiner.predict(inputs[g]) for g in others])
         right = predicted == labels[faces]
         t = mcnemar(right, vote_correct[faces])
         print(f"  {name}, logistic regression (C = {C}) fitted on fold {f}: {accuracy_text(right)} against the "
